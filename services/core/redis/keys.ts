@@ -1,0 +1,135 @@
+/**
+ * Every Redis key, stream and channel name the system uses, in one place.
+ *
+ * The names in the operator contract (../shared/CONTRACT.md) are spelled
+ * exactly as operators type them in redis-cli. A namespace prefix (empty by
+ * default) lets tests and side-by-side deployments share one Redis server;
+ * with the default empty namespace every name below is the contract's own.
+ *
+ * Keys that one MULTI/EXEC touches together are listed in docs/ARCHITECTURE.md
+ * ("Transactions and Cluster").
+ */
+
+export type MetricName = 'edge_blended_bps' | 'position_size_usd' | 'var_pct';
+export const METRIC_NAMES: readonly MetricName[] = ['edge_blended_bps', 'position_size_usd', 'var_pct'];
+
+export type ServiceName = 'feed' | 'strategist' | 'risk-harmoniser' | 'executor' | 'web';
+export const SERVICE_NAMES: readonly ServiceName[] = ['feed', 'strategist', 'risk-harmoniser', 'executor', 'web'];
+
+export type ConfigComponent = 'risk_harmoniser' | 'model_router';
+
+export interface RedisKeys {
+  readonly namespace: string;
+  // --- contract names -------------------------------------------------------
+  /** pub/sub channel: hot-reload trigger. */
+  readonly paramReload: string;
+  /** string (JSON), EX 300: latest blended edge and sizing for a symbol. */
+  edgeBlended(symbol: string): string;
+  /** stream: one entry per model switch, trimmed to 24 h. */
+  readonly modelSwitchLog: string;
+  /**
+   * RedisTimeSeries key; without the module the same name holds a sorted set
+   * (score = ms timestamp, member = "<ts>:<value>") trimmed to the same retention.
+   */
+  timeSeries(metric: MetricName, symbol: string): string;
+  /** hash: latest value, timestamp and labels of a metric. */
+  metricsHash(metric: MetricName, symbol: string): string;
+  /** hash: symbol → current volatility estimate. */
+  readonly volatilityEstimates: string;
+  /** streams of the data, strategy and order planes. */
+  readonly marketEvents: string;
+  readonly orderIntents: string;
+  readonly execReports: string;
+  // --- project names --------------------------------------------------------
+  /** stream: strategist → risk-harmoniser predictions (one per symbol per batch). */
+  readonly strategySignals: string;
+  /** stream: entries that could not be parsed, with the reason. */
+  readonly deadLetter: string;
+  /** hash: latest tick per symbol, field layout of the Tick message. */
+  lastTick(symbol: string): string;
+  /** hash: symbol → last tick receive time (ms), for staleness checks. */
+  readonly marketDataSeen: string;
+  /** string (JSON): the strategist's per-symbol feature and routing state. */
+  strategistState(symbol: string): string;
+  /** string (JSON): the risk harmoniser's per-symbol volatility and return state. */
+  riskState(symbol: string): string;
+  /** hash: symbol → signed position VaR (percent of portfolio), for portfolio VaR. */
+  readonly varContributions: string;
+  /** hash: portfolio-level risk (var_pct, at, kelly in effect, guard). */
+  readonly riskPortfolio: string;
+  /** string (JSON): the position for a symbol (qty, avg_price, realized_pnl). */
+  position(symbol: string): string;
+  /** hash: one order, by client order id. */
+  order(clientOrderId: string): string;
+  /** sorted set: client order ids by creation time. */
+  readonly orderIndex: string;
+  /** sorted set: heartbeat member "<service>|<instance>" scored by ms timestamp. */
+  readonly heartbeats: string;
+  /** hash: "<service>|<instance>" → JSON heartbeat detail. */
+  readonly heartbeatDetail: string;
+  /** hash: component → JSON of the config version applied per instance. */
+  configApplied(component: ConfigComponent): string;
+  /** stream: reload outcomes (ok / rejected), kept for an hour at least. */
+  readonly reloadOutcomes: string;
+  /** hash: shared circuit-breaker state. */
+  readonly breaker: string;
+  /** stream: breaker transitions with their cause. */
+  readonly breakerEvents: string;
+  /** hash: kill switch state. */
+  readonly killSwitch: string;
+  /** stream: kill switch engage/reset audit log. */
+  readonly killSwitchAudit: string;
+  /** hash: trading state (ACTIVE / REDUCING / HALTED) and execution mode. */
+  readonly tradingState: string;
+  /** hash: router control (paused, by, at). */
+  readonly routerControl: string;
+  /** hash: operator Kelly override (emergency reduce). */
+  readonly kellyOverride: string;
+  /** pub/sub channel: control-plane changes (breaker, kill switch, trading state, overrides). */
+  readonly controlEvents: string;
+  /** pub/sub channel: requests such as "refresh volatility now". */
+  readonly controlCommands: string;
+  /** hash: instrument metadata for a symbol. */
+  instrumentInfo(symbol: string): string;
+}
+
+export function redisKeys(namespace = ''): RedisKeys {
+  const n = (name: string): string => `${namespace}${name}`;
+  return {
+    namespace,
+    paramReload: n('param.reload'),
+    edgeBlended: (symbol) => n(`risk.edge_blended.${symbol}`),
+    modelSwitchLog: n('model.switch.log'),
+    timeSeries: (metric, symbol) => n(`${metric}:${symbol}`),
+    metricsHash: (metric, symbol) => n(`metrics:${metric}:${symbol}`),
+    volatilityEstimates: n('volatility_estimates'),
+    marketEvents: n('market_events'),
+    orderIntents: n('order_intents'),
+    execReports: n('exec_reports'),
+    strategySignals: n('strategy_signals'),
+    deadLetter: n('dead_letter'),
+    lastTick: (symbol) => n(`tick:last:${symbol}`),
+    marketDataSeen: n('tick:seen'),
+    strategistState: (symbol) => n(`strategist:state:${symbol}`),
+    riskState: (symbol) => n(`risk:state:${symbol}`),
+    varContributions: n('risk:var_contrib'),
+    riskPortfolio: n('risk:portfolio'),
+    position: (symbol) => n(`exec:position:${symbol}`),
+    order: (clientOrderId) => n(`exec:order:${clientOrderId}`),
+    orderIndex: n('exec:orders'),
+    heartbeats: n('svc:heartbeats'),
+    heartbeatDetail: n('svc:heartbeat_detail'),
+    configApplied: (component) => n(`config:applied:${component}`),
+    reloadOutcomes: n('param.reload.outcomes'),
+    breaker: n('control:circuit_breaker'),
+    breakerEvents: n('control:circuit_breaker:events'),
+    killSwitch: n('control:kill_switch'),
+    killSwitchAudit: n('control:kill_switch:audit'),
+    tradingState: n('control:trading'),
+    routerControl: n('control:router'),
+    kellyOverride: n('control:kelly_override'),
+    controlEvents: n('control.events'),
+    controlCommands: n('control.commands'),
+    instrumentInfo: (symbol) => n(`instrument:info:${symbol}`),
+  };
+}

@@ -1,0 +1,265 @@
+/**
+ * Consumer-group stream processing with exactly-once effects inside Redis.
+ *
+ * For each batch: WATCH the handler's state keys and read them (one round
+ * trip), let the handler decide and queue its writes on a MULTI, add XACK for
+ * every entry (and XADD to the dead-letter stream for entries that could not
+ * be decoded), then EXEC. Effects and acknowledgement commit together or not
+ * at all, so a redelivered entry (after a crash, or claimed from a dead
+ * consumer with XAUTOCLAIM) never had an effect before. A concurrent writer
+ * of the same state key (another replica) aborts the EXEC; the batch is then
+ * re-read and re-decided.
+ */
+import type { ChainableCommander, Redis } from 'ioredis';
+import type { Logger } from '../log.ts';
+import { Counter, Gauge, Histogram, type Registry } from '../metrics.ts';
+import type { Decoded } from '../messages.ts';
+
+export interface StreamEntry<M> {
+  readonly id: string;
+  readonly value: M;
+}
+
+export interface BatchContext {
+  /** Values of the watched keys at WATCH time (null when missing). */
+  readonly state: ReadonlyMap<string, string | null>;
+  /** The transaction to queue writes on; XACK is added after the handler. */
+  readonly tx: ChainableCommander;
+  /** Run after the transaction committed (metrics, logs): never on a retried attempt. */
+  readonly afterCommit: (fn: () => void) => void;
+}
+
+export interface StreamHandler<M> {
+  /** State keys the batch reads and writes; they are WATCHed and read first. */
+  watchKeys(entries: readonly StreamEntry<M>[]): string[];
+  handle(entries: readonly StreamEntry<M>[], ctx: BatchContext): Promise<void> | void;
+}
+
+export interface ConsumerOptions<M> {
+  redis: Redis;
+  stream: string;
+  group: string;
+  consumer: string;
+  deadLetter: string;
+  decode(raw: readonly string[]): Decoded<M>;
+  handler: StreamHandler<M>;
+  log: Logger;
+  registry: Registry;
+  batchSize?: number;
+  blockMs?: number;
+  claimIdleMs?: number;
+  claimEveryMs?: number;
+  lagEveryMs?: number;
+  maxConflictRetries?: number;
+}
+
+type RawEntry = [id: string, fields: string[] | null];
+
+const metricCache = new WeakMap<Registry, ReturnType<typeof makeMetrics>>();
+function makeMetrics(registry: Registry) {
+  return {
+    processed: new Counter({ name: 'stream_entries_processed_total', help: 'Stream entries committed (effect + ack)', labelNames: ['stream', 'group'], registers: [registry] }),
+    deadLettered: new Counter({ name: 'stream_entries_dead_lettered_total', help: 'Entries moved to the dead-letter stream', labelNames: ['stream', 'group'], registers: [registry] }),
+    claimed: new Counter({ name: 'stream_entries_claimed_total', help: 'Entries claimed from idle consumers (XAUTOCLAIM)', labelNames: ['stream', 'group'], registers: [registry] }),
+    conflicts: new Counter({ name: 'stream_tx_conflicts_total', help: 'Batches retried because a watched key changed', labelNames: ['stream', 'group'], registers: [registry] }),
+    failures: new Counter({ name: 'stream_batch_failures_total', help: 'Batches left pending after an error', labelNames: ['stream', 'group'], registers: [registry] }),
+    lag: new Gauge({ name: 'stream_consumer_group_lag', help: 'Entries not yet delivered to the group (XINFO GROUPS lag)', labelNames: ['stream', 'group'], registers: [registry] }),
+    pending: new Gauge({ name: 'stream_consumer_group_pending', help: 'Entries delivered but not acknowledged', labelNames: ['stream', 'group'], registers: [registry] }),
+    batchSeconds: new Histogram({ name: 'stream_batch_duration_seconds', help: 'Time to process and commit one batch', labelNames: ['stream', 'group'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry] }),
+  };
+}
+function metricsFor(registry: Registry) {
+  let m = metricCache.get(registry);
+  if (!m) { m = makeMetrics(registry); metricCache.set(registry, m); }
+  return m;
+}
+
+export function isConnectionError(err: unknown): boolean {
+  const msg = err instanceof Error ? err.message : String(err);
+  return /Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable|MaxRetriesPerRequest|ETIMEDOUT|LOADING|READONLY|CLUSTERDOWN/.test(msg);
+}
+
+export async function ensureGroup(redis: Redis, stream: string, group: string): Promise<void> {
+  try {
+    await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.includes('BUSYGROUP')) throw err;
+  }
+}
+
+export class StreamConsumer<M> {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private lastClaim = 0;
+  private lastLag = 0;
+  private readonly o: Required<Omit<ConsumerOptions<M>, 'decode' | 'handler'>> & Pick<ConsumerOptions<M>, 'decode' | 'handler'>;
+  private readonly m: ReturnType<typeof makeMetrics>;
+  private readonly labels: { stream: string; group: string };
+
+  constructor(options: ConsumerOptions<M>) {
+    this.o = {
+      batchSize: 256,
+      blockMs: 500,
+      claimIdleMs: 5_000,
+      claimEveryMs: 2_000,
+      lagEveryMs: 5_000,
+      maxConflictRetries: 20,
+      ...options,
+    };
+    this.m = metricsFor(options.registry);
+    this.labels = { stream: options.stream, group: options.group };
+  }
+
+  async start(): Promise<void> {
+    await ensureGroup(this.o.redis, this.o.stream, this.o.group);
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stop intake; the batch in flight is finished (committed or left pending) before this resolves. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const { redis, stream, group, consumer, batchSize, blockMs, log } = this.o;
+    while (this.running) {
+      try {
+        const now = Date.now();
+        if (now - this.lastClaim >= this.o.claimEveryMs) {
+          this.lastClaim = now;
+          await this.claimIdle();
+        }
+        if (now - this.lastLag >= this.o.lagEveryMs) {
+          this.lastLag = now;
+          await this.reportLag();
+        }
+        const res = (await redis.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', stream, '>'));
+        const entries = res?.[0]?.[1];
+        if (entries && entries.length > 0) await this.process(entries);
+      } catch (err) {
+        if (!this.running) break;
+        if (err instanceof Error && err.message.includes('NOGROUP')) {
+          await ensureGroup(redis, stream, group).catch(() => undefined);
+        }
+        log.warn({ event: 'stream.read_failed', stream, group, err: err instanceof Error ? err.message : String(err) }, 'stream read failed; retrying');
+        await new Promise((r) => setTimeout(r, 250).unref());
+      }
+    }
+  }
+
+  /** Take over entries that another (dead or stuck) consumer left pending. */
+  async claimIdle(): Promise<number> {
+    const { redis, stream, group, consumer, claimIdleMs, batchSize } = this.o;
+    let cursor = '0-0';
+    let total = 0;
+    for (let round = 0; round < 100; round++) {
+      const res = (await redis.xautoclaim(stream, group, consumer, claimIdleMs, cursor, 'COUNT', batchSize)) as [string, RawEntry[], string[]?];
+      const [next, entries] = res;
+      const live = entries.filter((e): e is RawEntry => Array.isArray(e) && e[1] !== null);
+      if (live.length > 0) {
+        total += live.length;
+        this.m.claimed.inc(this.labels, live.length);
+        this.o.log.info({ event: 'stream.claimed', stream, group, count: live.length }, 'claimed pending entries from an idle consumer');
+        await this.process(live);
+      }
+      if (next === '0-0') break;
+      cursor = next;
+    }
+    return total;
+  }
+
+  async reportLag(): Promise<void> {
+    const groups = (await this.o.redis.xinfo('GROUPS', this.o.stream)) as unknown[][];
+    for (const g of groups) {
+      const info: Record<string, unknown> = {};
+      for (let i = 0; i + 1 < g.length; i += 2) info[String(g[i])] = g[i + 1];
+      if (info['name'] !== this.o.group) continue;
+      const lag = Number(info['lag']);
+      if (Number.isFinite(lag)) this.m.lag.set(this.labels, lag);
+      this.m.pending.set(this.labels, Number(info['pending'] ?? 0));
+    }
+  }
+
+  private async process(raw: readonly RawEntry[]): Promise<void> {
+    const good: StreamEntry<M>[] = [];
+    const bad: { id: string; fields: readonly string[]; reason: string }[] = [];
+    for (const [id, fields] of raw) {
+      const decoded = this.o.decode(fields ?? []);
+      if (decoded.ok) good.push({ id, value: decoded.value });
+      else bad.push({ id, fields: fields ?? [], reason: decoded.reason });
+    }
+    const stop = this.m.batchSeconds.startTimer(this.labels);
+    try {
+      await this.commit(good, bad);
+    } catch (err) {
+      if (isConnectionError(err) || good.length <= 1) {
+        if (!isConnectionError(err) && good.length === 1) {
+          // A single entry the handler cannot process: dead-letter it rather than retry forever.
+          const reason = `handler error: ${err instanceof Error ? err.message : String(err)}`;
+          await this.commit([], [...bad, { id: good[0]!.id, fields: rawOf(raw, good[0]!.id), reason }]).catch(() => undefined);
+          return;
+        }
+        this.m.failures.inc(this.labels);
+        this.o.log.error({ event: 'stream.batch_failed', stream: this.o.stream, group: this.o.group, err: String(err) }, 'batch left pending');
+        return;
+      }
+      // Isolate the entry that fails: retry one by one.
+      for (const entry of good) {
+        await this.process([[entry.id, rawOf(raw, entry.id)]]);
+      }
+      if (bad.length > 0) await this.commit([], bad).catch(() => undefined);
+    } finally {
+      stop();
+    }
+  }
+
+  private async commit(good: StreamEntry<M>[], bad: { id: string; fields: readonly string[]; reason: string }[]): Promise<void> {
+    const { redis, stream, group, deadLetter, handler } = this.o;
+    const ids = [...good.map((e) => e.id), ...bad.map((b) => b.id)];
+    if (ids.length === 0) return;
+    for (let attempt = 0; attempt <= this.o.maxConflictRetries; attempt++) {
+      const keys = good.length > 0 ? handler.watchKeys(good) : [];
+      const state = new Map<string, string | null>();
+      if (keys.length > 0) {
+        const res = await redis.pipeline().watch(...keys).mget(...keys).exec();
+        const values = (res?.[1]?.[1] ?? []) as (string | null)[];
+        keys.forEach((k, i) => state.set(k, values[i] ?? null));
+      }
+      const tx = redis.multi();
+      const after: (() => void)[] = [];
+      for (const b of bad) {
+        tx.xadd(deadLetter, 'MAXLEN', '~', 100_000, '*', 'source_stream', stream, 'source_id', b.id, 'group', group, 'reason', b.reason, 'fields', JSON.stringify(b.fields), 'ts', Date.now());
+      }
+      try {
+        if (good.length > 0) await handler.handle(good, { state, tx, afterCommit: (fn) => after.push(fn) });
+      } catch (err) {
+        if (keys.length > 0) await redis.unwatch();
+        throw err;
+      }
+      tx.xack(stream, group, ...ids);
+      const result = await tx.exec();
+      if (result === null) {
+        this.m.conflicts.inc(this.labels);
+        continue;
+      }
+      const failed = result.find(([err]) => err);
+      if (failed) {
+        this.o.log.error({ event: 'stream.tx_command_failed', stream, group, err: String(failed[0]) }, 'a command inside the transaction failed');
+      }
+      for (const fn of after) fn();
+      if (good.length > 0) this.m.processed.inc(this.labels, good.length);
+      if (bad.length > 0) {
+        this.m.deadLettered.inc(this.labels, bad.length);
+        for (const b of bad) this.o.log.warn({ event: 'stream.dead_lettered', stream, id: b.id, reason: b.reason }, 'entry moved to dead-letter stream');
+      }
+      return;
+    }
+    throw new Error(`batch on ${stream} kept conflicting after ${this.o.maxConflictRetries} retries`);
+  }
+}
+
+function rawOf(raw: readonly RawEntry[], id: string): string[] {
+  return raw.find((r) => r[0] === id)?.[1] ?? [];
+}

@@ -1,0 +1,71 @@
+/**
+ * Metric history: RedisTimeSeries when the module is loaded, else a sorted
+ * set under the same key name (score = ms timestamp, member "<ts>:<value>")
+ * trimmed to the same 7-day retention. The commands are built by pure
+ * functions, so tests can assert exactly what each mode sends.
+ */
+import type { ChainableCommander, Redis } from 'ioredis';
+import type { Logger } from '../log.ts';
+import type { MetricName, RedisKeys } from './keys.ts';
+
+export const RETENTION_MS = 604_800_000; // 7 days
+export const FALLBACK_WARNING = 'TimeSeries module not available - using fallback';
+
+export type TimeSeriesMode = 'module' | 'fallback';
+export type Command = [name: string, ...args: string[]];
+
+export function createCommand(key: string, metric: MetricName, symbol: string): Command {
+  return ['TS.CREATE', key, 'RETENTION', String(RETENTION_MS), 'DUPLICATE_POLICY', 'LAST', 'LABELS', 'metric', metric, 'symbol', symbol];
+}
+
+export function addCommands(mode: TimeSeriesMode, key: string, ts: number, value: number): Command[] {
+  if (mode === 'module') return [['TS.ADD', key, String(ts), String(value), 'ON_DUPLICATE', 'LAST']];
+  return [
+    ['ZADD', key, String(ts), `${ts}:${value}`],
+    ['ZREMRANGEBYSCORE', key, '-inf', `(${ts - RETENTION_MS}`],
+    ['PEXPIRE', key, String(RETENTION_MS)],
+  ];
+}
+
+export async function detectTimeSeries(redis: Redis): Promise<TimeSeriesMode> {
+  try {
+    const modules = (await redis.call('MODULE', 'LIST')) as unknown[];
+    const names = JSON.stringify(modules).toLowerCase();
+    return names.includes('"timeseries"') ? 'module' : 'fallback';
+  } catch {
+    return 'fallback';
+  }
+}
+
+export class TimeSeriesWriter {
+  private readonly created = new Set<string>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    readonly mode: TimeSeriesMode,
+  ) {}
+
+  static async create(redis: Redis, keys: RedisKeys, log: Logger, forced?: TimeSeriesMode): Promise<TimeSeriesWriter> {
+    const mode = forced ?? (await detectTimeSeries(redis));
+    if (mode === 'fallback') log.warn({ event: 'timeseries.fallback' }, `WARNING: Connected to Redis (${FALLBACK_WARNING})`);
+    else log.info({ event: 'timeseries.module' }, 'Connected to Redis (TimeSeries module available)');
+    return new TimeSeriesWriter(redis, keys, mode);
+  }
+
+  /** Create the series once per process (module mode); an existing series is fine. */
+  async ensure(metric: MetricName, symbol: string): Promise<void> {
+    const key = this.keys.timeSeries(metric, symbol);
+    if (this.mode !== 'module' || this.created.has(key)) return;
+    try {
+      await this.redis.call(...createCommand(key, metric, symbol));
+    } catch (err) {
+      if (!(err instanceof Error) || !/already exists/i.test(err.message)) throw err;
+    }
+    this.created.add(key);
+  }
+
+  add(tx: ChainableCommander, metric: MetricName, symbol: string, ts: number, value: number): void {
+    for (const [name, ...args] of addCommands(this.mode, this.keys.timeSeries(metric, symbol), ts, value)) tx.call(name, ...args);
+  }
+}

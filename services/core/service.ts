@@ -1,0 +1,194 @@
+/**
+ * runService: the one way a service process starts and stops.
+ *
+ * Gives the service its logger, metrics registry, Redis connections and key
+ * names; writes a heartbeat to Redis; serves /metrics; measures Redis round
+ * trips (redis_latency_p99, µs); and on SIGTERM/SIGINT stops intake, lets
+ * in-flight work finish (bounded by SHUTDOWN_TIMEOUT_MS), removes the
+ * heartbeat and closes connections.
+ */
+import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { systemClock, type Clock } from './clock.ts';
+import { projectRoot } from './config/load.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createRegistry, Gauge, type Registry } from './metrics.ts';
+import { connectRedis } from './redis/connect.ts';
+import { redisKeys, type RedisKeys, type ServiceName } from './redis/keys.ts';
+import { LatencyWindow } from './latency-window.ts';
+
+export interface ServiceContext {
+  readonly service: ServiceName;
+  readonly instance: string;
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly keys: RedisKeys;
+  readonly clock: Clock;
+  readonly root: string;
+  /** Shared client for ordinary commands. */
+  readonly redis: Redis;
+  /** A dedicated connection (blocking reads, WATCH/MULTI, subscriptions); closed on stop. */
+  connection(purpose: string): Redis;
+}
+
+export interface RunningService {
+  stop(): Promise<void>;
+  /** Extra detail published with the heartbeat and shown by /api/status. */
+  status?(): Record<string, unknown>;
+}
+
+export interface ServiceHandle {
+  readonly ctx: ServiceContext;
+  stop(): Promise<void>;
+  /** Port /metrics is served on (0 when disabled). */
+  readonly metricsPort: number;
+}
+
+export const HEARTBEAT_INTERVAL_MS = Number(process.env['HEARTBEAT_INTERVAL_MS'] ?? 1_000);
+
+export interface StartOptions {
+  redisUrl?: string;
+  namespace?: string;
+  /** 0 → an ephemeral port; -1 → no metrics server. */
+  metricsPort?: number;
+  clock?: Clock;
+  instance?: string;
+}
+
+export function instanceId(service: string): string {
+  return process.env['INSTANCE_ID'] ?? `${service}-${hostname()}-${process.pid}`;
+}
+
+/** Start a service in this process (tests call this directly; main.ts goes through runService). */
+export async function startService(
+  service: ServiceName,
+  start: (ctx: ServiceContext) => Promise<RunningService>,
+  options: StartOptions = {},
+): Promise<ServiceHandle> {
+  const instance = options.instance ?? instanceId(service);
+  const log = createLogger(service, instance);
+  const registry = createRegistry(service);
+  const url = options.redisUrl ?? process.env['REDIS_URL'];
+  const connections: Redis[] = [];
+  const connection = (purpose: string): Redis => {
+    const c = connectRedis({ ...(url ? { url } : {}), name: `${service}:${purpose}`, log });
+    connections.push(c);
+    return c;
+  };
+  const redis = connection('main');
+  const ctx: ServiceContext = {
+    service,
+    instance,
+    log,
+    registry,
+    keys: redisKeys(options.namespace ?? process.env['TP_NAMESPACE'] ?? ''),
+    clock: options.clock ?? systemClock,
+    root: projectRoot(),
+    redis,
+    connection,
+  };
+
+  const latency = new LatencyWindow(512);
+  const latencyP99 = new Gauge({ name: 'redis_latency_p99', help: 'p99 of Redis PING round trips over the last window, microseconds', registers: [registry] });
+  const latencyP50 = new Gauge({ name: 'redis_latency_p50', help: 'p50 of Redis PING round trips over the last window, microseconds', registers: [registry] });
+  const up = new Gauge({ name: 'service_up', help: '1 while the service runs', registers: [registry] });
+  up.set(1);
+
+  const running = await start(ctx);
+  log.info({ event: 'service.started' }, `${service} started`);
+
+  const member = `${service}|${instance}`;
+  const startedAt = ctx.clock.now();
+  const beat = async (): Promise<void> => {
+    const t0 = process.hrtime.bigint();
+    await redis.ping();
+    latency.add(Number(process.hrtime.bigint() - t0) / 1_000);
+    latencyP99.set(latency.quantile(0.99));
+    latencyP50.set(latency.quantile(0.5));
+    const now = ctx.clock.now();
+    const detail = { service, instance, pid: process.pid, host: hostname(), started_at: startedAt, ts: now, ...(running.status?.() ?? {}) };
+    await redis
+      .multi()
+      .zadd(ctx.keys.heartbeats, now, member)
+      .hset(ctx.keys.heartbeatDetail, member, JSON.stringify(detail))
+      .exec();
+  };
+  const heartbeatTimer = setInterval(() => {
+    beat().catch((err: unknown) => log.warn({ event: 'heartbeat.failed', err: String(err) }, 'heartbeat failed'));
+  }, HEARTBEAT_INTERVAL_MS);
+  heartbeatTimer.unref();
+  await beat().catch(() => undefined);
+
+  let server: Server | undefined;
+  let metricsPort = 0;
+  const wantPort = options.metricsPort ?? Number(process.env['METRICS_PORT'] ?? -1);
+  if (wantPort >= 0) {
+    server = createServer((req, res) => {
+      if (req.url === '/metrics') {
+        registry
+          .metrics()
+          .then((body) => {
+            res.writeHead(200, { 'content-type': registry.contentType });
+            res.end(body);
+          })
+          .catch(() => {
+            res.writeHead(500);
+            res.end();
+          });
+      } else if (req.url === '/health') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: 'healthy', service, instance }));
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    await new Promise<void>((resolve) => server!.listen(wantPort, process.env['METRICS_HOST'] ?? '127.0.0.1', resolve));
+    const addr = server.address();
+    metricsPort = typeof addr === 'object' && addr ? addr.port : 0;
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      clearInterval(heartbeatTimer);
+      const timeoutMs = Number(process.env['SHUTDOWN_TIMEOUT_MS'] ?? 10_000);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); timer.unref(); });
+      const result = await Promise.race([running.stop().then(() => 'ok' as const), timedOut]);
+      clearTimeout(timer);
+      if (result === 'timeout') log.warn({ event: 'service.stop_timeout', timeout_ms: timeoutMs }, 'in-flight work did not finish in time');
+      await redis.multi().zrem(ctx.keys.heartbeats, member).hdel(ctx.keys.heartbeatDetail, member).exec().catch(() => undefined);
+      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+      server?.closeAllConnections();
+      await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+      log.info({ event: 'service.stopped' }, `${service} stopped`);
+    })();
+    return stopping;
+  };
+  return { ctx, stop, metricsPort };
+}
+
+/** Entry point for a service process: start, then stop cleanly on SIGTERM/SIGINT. */
+export function runService(service: ServiceName, start: (ctx: ServiceContext) => Promise<RunningService>): void {
+  startService(service, start)
+    .then((handle) => {
+      const shutdown = (signal: string): void => {
+        handle.ctx.log.info({ event: 'service.stopping', signal }, `${service} stopping on ${signal}`);
+        handle.stop().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            handle.ctx.log.error({ event: 'service.stop_failed', err: String(err) }, 'stop failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
+    })
+    .catch((err: unknown) => {
+      createLogger(service, instanceId(service)).fatal({ event: 'service.start_failed', err: err instanceof Error ? err.stack : String(err) }, `${service} failed to start`);
+      process.exit(1);
+    });
+}

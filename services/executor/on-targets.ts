@@ -1,0 +1,114 @@
+/**
+ * onTargets: order_intents → order decision → venue (through the breaker) →
+ * order, position, exec_reports → ack, in one transaction per batch.
+ *
+ * Targets are absolute, so only the newest target per symbol in a batch can
+ * produce an order; older ones are acknowledged with no effect. The client
+ * order id is derived from the target's stream id, so a redelivered target
+ * maps to the same order id (and a venue that deduplicates by it sees one
+ * order).
+ */
+import type { Redis } from 'ioredis';
+import type { Clock } from '../core/clock.ts';
+import type { ConfigHolder } from '../core/config/reloader.ts';
+import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
+import type { ControlWatcher } from '../core/control.ts';
+import { encodeExecReport, type ExecReport, type Target } from '../core/messages.ts';
+import type { RedisKeys } from '../core/redis/keys.ts';
+import type { BatchContext, StreamEntry, StreamHandler } from '../core/redis/streams.ts';
+import { applyFill, decideOrder, type PositionState } from './domain/decide-order.ts';
+import type { ExecutorMetrics } from './metrics.ts';
+import type { MarketQuote, VenueOrder, VenueResult } from './venue/venue.ts';
+
+export interface TargetHandlerDeps {
+  keys: RedisKeys;
+  clock: Clock;
+  redis: Redis;
+  config: ConfigHolder<RiskHarmoniserConfig>;
+  control: ControlWatcher;
+  /** Venue submit wrapped by the circuit breaker. */
+  submit(order: VenueOrder, quote: MarketQuote | undefined): Promise<VenueResult>;
+  mode(): 'DRY_RUN' | 'PAPER' | 'LIVE';
+  metrics: ExecutorMetrics;
+  reportsMaxLen: number;
+  onOrderLatency(ms: number): void;
+}
+
+export function parsePosition(h: Record<string, unknown> | null | undefined): PositionState {
+  return { qty: Number(h?.['qty'] ?? 0) || 0, avgPrice: Number(h?.['avg_price'] ?? 0) || 0, realizedPnl: Number(h?.['realized_pnl'] ?? 0) || 0 };
+}
+
+export function clientOrderId(symbol: string, targetId: string): string {
+  return `${symbol}:${targetId}`;
+}
+
+export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Target> {
+  return {
+    watchKeys(entries) {
+      return [...new Set(entries.map((e) => e.value.symbol))].map((s) => deps.keys.position(s));
+    },
+
+    async handle(entries: readonly StreamEntry<Target>[], { state, tx, afterCommit }: BatchContext): Promise<void> {
+      const cfg = deps.config.current;
+      const control = deps.control.snapshot;
+      const latest = new Map<string, StreamEntry<Target>>();
+      for (const e of entries) latest.set(e.value.symbol, e);
+      const symbols = [...latest.keys()];
+      const quotesRaw = await deps.redis.pipeline(symbols.map((s) => ['hgetall', deps.keys.lastTick(s)])).exec();
+      const quotes = new Map<string, MarketQuote>();
+      symbols.forEach((s, i) => {
+        const h = quotesRaw?.[i]?.[1] as Record<string, string> | undefined;
+        if (h && h['bid']) quotes.set(s, { bid: Number(h['bid']), ask: Number(h['ask']), ts: Number(h['ts']) });
+      });
+
+      for (const [symbol, entry] of latest) {
+        const target = entry.value;
+        const raw = state.get(deps.keys.position(symbol));
+        const position = parsePosition(raw ? (JSON.parse(raw) as Record<string, unknown>) : null);
+        const decision = decideOrder(target.target_usd, target.price, position.qty, control, {
+          minNotionalUsd: cfg.position_sizing.min_order_notional_usd,
+          halfOpenMaxOrders: cfg.circuit_breaker.half_open_max_orders,
+          halfOpenMaxNotionalUsd: cfg.circuit_breaker.half_open_max_notional_usd,
+        });
+        if (decision.kind === 'none') continue;
+        const now = deps.clock.now();
+        const id = clientOrderId(symbol, entry.id);
+        const base = { client_order_id: id, symbol, side: decision.side, qty: decision.qty, tick_ts: target.tick_ts, ts: now };
+        let report: ExecReport;
+        if (decision.kind === 'denied') {
+          report = { ...base, price: target.price, status: 'REJECTED', reason: decision.reason, position_qty: position.qty, latency_ms: 0 };
+          afterCommit(() => deps.metrics.orders.inc({ symbol, status: 'denied' }));
+        } else if (deps.mode() === 'DRY_RUN') {
+          report = { ...base, price: target.price, status: 'DRY_RUN', reason: decision.note || 'dry run: not sent', position_qty: position.qty, latency_ms: 0 };
+          afterCommit(() => deps.metrics.orders.inc({ symbol, status: 'dry_run' }));
+        } else {
+          const t0 = performance.now();
+          let result: VenueResult;
+          try {
+            result = await deps.submit({ clientOrderId: id, symbol, side: decision.side, qty: decision.qty }, quotes.get(symbol));
+          } catch (err) {
+            result = { status: 'REJECTED', reason: `venue error: ${err instanceof Error ? err.message : String(err)}` };
+          }
+          const latencyMs = performance.now() - t0;
+          if (result.status === 'FILLED') {
+            const next = applyFill(position, decision.side, result.qty, result.price);
+            tx.set(deps.keys.position(symbol), JSON.stringify({ symbol, qty: next.qty, avg_price: next.avgPrice, realized_pnl: next.realizedPnl, updated_at: now }));
+            report = { ...base, qty: result.qty, price: result.price, status: 'FILLED', reason: decision.note, position_qty: next.qty, latency_ms: latencyMs };
+            if (control.breaker.state === 'HALF_OPEN') tx.hincrby(deps.keys.breaker, 'half_open_orders', 1);
+          } else {
+            report = { ...base, price: target.price, status: 'REJECTED', reason: result.reason, position_qty: position.qty, latency_ms: latencyMs };
+          }
+          const status = result.status === 'FILLED' ? 'filled' : 'rejected';
+          afterCommit(() => {
+            deps.metrics.orders.inc({ symbol, status });
+            deps.metrics.orderLatency.observe(latencyMs / 1000);
+            deps.onOrderLatency(latencyMs);
+          });
+        }
+        tx.hset(deps.keys.order(id), ...encodeExecReport(report));
+        tx.zadd(deps.keys.orderIndex, String(now), id);
+        tx.xadd(deps.keys.execReports, 'MAXLEN', '~', String(deps.reportsMaxLen), '*', ...encodeExecReport(report));
+      }
+    },
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * The executor: consumes order_intents in the `executor` group, turns
+ * targets into orders on the venue (paper by default) through the shared
+ * circuit breaker, keeps orders and positions in Redis, writes exec_reports.
+ */
+import { loadRiskParams } from '../core/config/load.ts';
+import { ConfigHolder, startReloader } from '../core/config/reloader.ts';
+import { riskReloadTarget } from '../core/config/risk-reload.ts';
+import { DEFAULT_CONFIG_PATHS, type RiskHarmoniserConfig } from '../core/config/schemas.ts';
+import { ControlWatcher, setBreakerState, type BreakerState } from '../core/control.ts';
+import { LatencyWindow } from '../core/latency-window.ts';
+import { decodeWith, targetSchema } from '../core/messages.ts';
+import { StreamConsumer } from '../core/redis/streams.ts';
+import type { RunningService, ServiceContext } from '../core/service.ts';
+import { createExecutorMetrics } from './metrics.ts';
+import { createTargetHandler } from './on-targets.ts';
+import { VenueBreaker } from './venue-breaker.ts';
+import { PaperVenue } from './venue/paper-venue.ts';
+
+const BREAKER_GAUGE: Record<BreakerState, number> = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 };
+
+export async function startExecutor(ctx: ServiceContext): Promise<RunningService> {
+  const path = process.env['RISK_PARAMS'] ?? DEFAULT_CONFIG_PATHS.risk_harmoniser;
+  const loaded = await loadRiskParams(path, ctx.root);
+  if (!loaded.ok) throw new Error(`cannot start: ${loaded.reason}`);
+  const config = new ConfigHolder<RiskHarmoniserConfig>(loaded.config, loaded.version, path, ctx.clock.now());
+  const control = new ControlWatcher(ctx);
+  const metrics = createExecutorMetrics(ctx.registry);
+  const latencies = new LatencyWindow(config.current.circuit_breaker.latency_window);
+
+  const trip = (cause: string): void => {
+    if (control.snapshot.breaker.state === 'OPEN') return;
+    ctx.log.error({ event: 'breaker.tripped', cause }, `circuit breaker OPEN: ${cause}`);
+    setBreakerState(ctx.redis, ctx.keys, 'OPEN', cause, ctx.instance, ctx.clock.now())
+      .then(() => control.refresh())
+      .catch((err: unknown) => ctx.log.error({ event: 'breaker.write_failed', err: String(err) }, 'could not open breaker'));
+  };
+  const venue = new PaperVenue();
+  const breaker = new VenueBreaker(venue, () => config.current, trip);
+
+  control.onChange((next, prev) => {
+    metrics.breakerState.set(BREAKER_GAUGE[next.breaker.state]);
+    const halted = (c: typeof next): boolean => c.known && (c.trading.state === 'HALTED' || c.killSwitch.engaged);
+    if (halted(next) && !halted(prev)) {
+      venue
+        .cancelAll()
+        .then((n) => ctx.log.warn({ event: 'orders.cancelled_all', count: n, kill_switch: next.killSwitch.engaged }, `trading halted: ${n} resting orders cancelled`))
+        .catch((err: unknown) => ctx.log.error({ event: 'orders.cancel_failed', err: String(err) }, 'cancel-all failed'));
+    }
+    if (prev.known && prev.breaker.state === 'OPEN' && next.breaker.state !== 'OPEN') {
+      breaker.reset();
+      latencies.clear();
+    }
+  });
+  await control.start();
+
+  // HALF_OPEN probation: CLOSED once probation_ms passed with no trip.
+  const probation = setInterval(() => {
+    const s = control.snapshot;
+    if (s.known && s.breaker.state === 'HALF_OPEN' && ctx.clock.now() - s.breaker.at >= config.current.circuit_breaker.probation_ms) {
+      setBreakerState(ctx.redis, ctx.keys, 'CLOSED', 'probation passed', ctx.instance, ctx.clock.now())
+        .then(() => control.refresh())
+        .catch(() => undefined);
+    }
+  }, 500);
+  probation.unref();
+
+  const mode = (): 'DRY_RUN' | 'PAPER' | 'LIVE' => control.snapshot.trading.mode;
+  const consumer = new StreamConsumer({
+    redis: ctx.connection('consumer'),
+    stream: ctx.keys.orderIntents,
+    group: 'executor',
+    consumer: ctx.instance,
+    deadLetter: ctx.keys.deadLetter,
+    decode: (raw) => decodeWith(targetSchema, raw),
+    handler: createTargetHandler({
+      keys: ctx.keys,
+      clock: ctx.clock,
+      redis: ctx.redis,
+      config,
+      control,
+      submit: (order, quote) => breaker.fire(order, quote),
+      mode,
+      metrics,
+      reportsMaxLen: 200_000,
+      onOrderLatency: (ms) => {
+        latencies.add(ms);
+        const c = config.current.circuit_breaker;
+        if (latencies.size >= c.latency_window && latencies.mean() > c.latency_threshold_ms) {
+          trip(`order_latency: mean ${latencies.mean().toFixed(1)} ms over ${c.latency_window} orders > ${c.latency_threshold_ms} ms`);
+          latencies.clear();
+        }
+      },
+    }),
+    log: ctx.log,
+    registry: ctx.registry,
+    batchSize: Number(process.env['BATCH_SIZE'] ?? 200),
+    claimIdleMs: Number(process.env['CLAIM_IDLE_MS'] ?? 5_000),
+  });
+
+  const reloader = await startReloader(ctx, [riskReloadTarget(ctx, config)]);
+
+  await consumer.start();
+  return {
+    status: () => ({ venue: venue.name, mode: mode(), breaker: control.snapshot.breaker.state, config_version: { risk_harmoniser: config.version } }),
+    stop: async () => {
+      clearInterval(probation);
+      await consumer.stop();
+      await reloader.stop();
+      breaker.shutdown();
+      control.stop();
+    },
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * One risk assessment for a symbol: volatility update, blend, Kelly in
+ * effect, sizing, position VaR. Pure: data in, data out.
+ */
+import type { RiskHarmoniserConfig } from '../../core/config/schemas.ts';
+import { blendEdges, blendParamsFrom, type BlendResult } from '../../core/domain/blend-edges.ts';
+import { positionVarPct, sizePosition, type SizingResult } from '../../core/domain/size-position.ts';
+import { dailyVolOf, initialVol, isVolStale, updateVol, type VolState } from '../../core/domain/volatility.ts';
+import type { Signal } from '../../core/messages.ts';
+
+export interface RiskSymbolState {
+  vol: VolState;
+  lastSignalId: string;
+}
+
+export function initialRiskState(cfg: RiskHarmoniserConfig): RiskSymbolState {
+  return { vol: initialVol(cfg.volatility.initial_daily_vol_pct, cfg.volatility.seconds_per_day), lastSignalId: '' };
+}
+
+export interface KellyInEffect {
+  fraction: number;
+  source: 'config' | 'operator_override' | 'var_guard';
+  reason: string;
+}
+
+/**
+ * The Kelly fraction in effect: the configured one, lowered by an operator
+ * override (emergency-reduce) and by the VaR guard when portfolio VaR is
+ * above var_warning_ratio × var_limit_pct. The lowest wins.
+ */
+export function kellyInEffect(
+  cfg: RiskHarmoniserConfig,
+  override: { kellyFraction: number; reason: string } | null,
+  portfolioVarPct: number,
+): KellyInEffect {
+  let best: KellyInEffect = { fraction: cfg.position_sizing.kelly_fraction, source: 'config', reason: 'configured' };
+  if (override && override.kellyFraction < best.fraction) best = { fraction: override.kellyFraction, source: 'operator_override', reason: override.reason };
+  const guardAt = cfg.risk_limits.var_limit_pct * cfg.risk_limits.var_warning_ratio;
+  if (portfolioVarPct > guardAt && cfg.position_sizing.emergency_kelly_fraction < best.fraction) {
+    best = { fraction: cfg.position_sizing.emergency_kelly_fraction, source: 'var_guard', reason: `portfolio VaR ${portfolioVarPct.toFixed(3)}% > ${guardAt.toFixed(2)}%` };
+  }
+  return best;
+}
+
+export interface Assessment {
+  blend: BlendResult;
+  sizing: SizingResult;
+  dailyVol: number;
+  volStale: boolean;
+  varPct: number;
+  horizonMs: number;
+  reasons: string[];
+}
+
+export function assessSymbol(
+  state: RiskSymbolState,
+  signals: readonly Signal[],
+  cfg: RiskHarmoniserConfig,
+  kelly: KellyInEffect,
+  now: number,
+): Assessment {
+  for (const s of signals) updateVol(state.vol, s.price, s.tick_ts, cfg.volatility.ewma_lambda);
+  const latest = signals[signals.length - 1]!;
+  const dailyVol = dailyVolOf(state.vol, cfg.volatility.seconds_per_day);
+  const volStale = isVolStale(state.vol, now, cfg.volatility.stale_after_ms);
+  const blend = blendEdges(
+    latest.predictions.map((p) => ({ model: p.model, edgeBps: p.edge_bps, confidence: p.confidence })),
+    blendParamsFrom(cfg.edge_blending),
+    { activeModel: latest.active_model, activeSince: latest.active_since, now },
+  );
+  const limits = cfg.position_sizing.asset_classes[latest.asset_class] ?? cfg.position_sizing.asset_classes['default']!;
+  const horizonMs = latest.predictions.find((p) => p.model === latest.active_model)?.horizon_ms ?? latest.predictions[0]?.horizon_ms ?? 0;
+  const reasons: string[] = [];
+  let sizing: SizingResult;
+  if (!blend.ok) {
+    sizing = { targetUsd: 0, targetQty: 0, uncappedUsd: 0, kellyFraction: kelly.fraction, caps: [], reason: blend.reason };
+  } else if (volStale) {
+    sizing = { targetUsd: 0, targetQty: 0, uncappedUsd: 0, kellyFraction: kelly.fraction, caps: [], reason: 'volatility estimate stale' };
+  } else {
+    sizing = sizePosition({
+      edgeBps: blend.edgeBps,
+      dailyVol,
+      horizonMs,
+      price: latest.price,
+      portfolioUsd: cfg.position_sizing.portfolio_value_usd,
+      kellyFraction: kelly.fraction,
+      maxLeverage: limits.max_leverage,
+      maxPositionPct: limits.max_position_pct,
+      varTargetPct: cfg.risk_limits.var_targets.daily_95pct,
+    });
+  }
+  reasons.push(sizing.reason);
+  if (kelly.source !== 'config') reasons.push(`kelly ${kelly.fraction} (${kelly.source}: ${kelly.reason})`);
+  const varPct = positionVarPct(sizing.targetUsd, dailyVol, cfg.position_sizing.portfolio_value_usd);
+  return { blend, sizing, dailyVol, volStale, varPct, horizonMs, reasons };
+}

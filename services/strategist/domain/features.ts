@@ -1,0 +1,81 @@
+/**
+ * Per-symbol tick features, O(1) state, plain JSON so it lives in Redis.
+ * Log-price EMAs (fast α=0.2, slow α=0.02), EWMA of squared log returns
+ * (λ=0.97, the short-run variance), a slow EWMA of that variance (λ=0.999,
+ * the long-run reference), order-book imbalance and its EMA (α=0.3), and the
+ * last return's z-score.
+ */
+export interface FeatureState {
+  ticks: number;
+  lastTs: number;
+  mid: number;
+  logMid: number;
+  emaFast: number;
+  emaSlow: number;
+  variance: number;
+  longVariance: number;
+  obi: number;
+  obiEma: number;
+  lastReturn: number;
+  spreadBps: number;
+}
+
+export interface BookTick {
+  ts: number;
+  bid: number;
+  ask: number;
+  bid_size: number;
+  ask_size: number;
+}
+
+export const WARMUP_TICKS = 20;
+const FAST = 0.2;
+const SLOW = 0.02;
+const VAR_LAMBDA = 0.97;
+const LONG_VAR_LAMBDA = 0.999;
+const OBI_ALPHA = 0.3;
+
+export function initialFeatures(): FeatureState {
+  return { ticks: 0, lastTs: 0, mid: 0, logMid: 0, emaFast: 0, emaSlow: 0, variance: 0, longVariance: 0, obi: 0, obiEma: 0, lastReturn: 0, spreadBps: 0 };
+}
+
+/** Fold one tick into the state (mutates and returns `s`, so a batch allocates nothing per tick). */
+export function updateFeatures(s: FeatureState, t: BookTick): FeatureState {
+  const mid = (t.bid + t.ask) / 2;
+  const logMid = Math.log(mid);
+  const depth = t.bid_size + t.ask_size;
+  const obi = depth > 0 ? (t.bid_size - t.ask_size) / depth : 0;
+  if (s.ticks === 0) {
+    s.emaFast = logMid;
+    s.emaSlow = logMid;
+    s.obiEma = obi;
+  } else {
+    const r = logMid - s.logMid;
+    s.lastReturn = r;
+    s.variance = VAR_LAMBDA * s.variance + (1 - VAR_LAMBDA) * r * r;
+    s.longVariance = s.ticks < WARMUP_TICKS ? s.variance : LONG_VAR_LAMBDA * s.longVariance + (1 - LONG_VAR_LAMBDA) * r * r;
+    s.emaFast += FAST * (logMid - s.emaFast);
+    s.emaSlow += SLOW * (logMid - s.emaSlow);
+    s.obiEma += OBI_ALPHA * (obi - s.obiEma);
+  }
+  s.ticks++;
+  s.lastTs = t.ts;
+  s.mid = mid;
+  s.logMid = logMid;
+  s.obi = obi;
+  s.spreadBps = mid > 0 ? ((t.ask - t.bid) / mid) * 10_000 : 0;
+  return s;
+}
+
+/**
+ * Prediction horizon for the symbol: the base horizon scaled by how calm the
+ * market is (long-run σ / short-run σ), clamped to [¼, 4]× the base. Stressed
+ * markets get shorter horizons, so routing rules keyed on horizon_ms react
+ * to the volatility regime.
+ */
+export function horizonFor(s: FeatureState, baseMs: number): number {
+  if (s.ticks < WARMUP_TICKS || s.variance <= 0 || s.longVariance <= 0) return baseMs;
+  const ratio = Math.sqrt(s.longVariance / s.variance);
+  const scale = Math.min(4, Math.max(0.25, ratio));
+  return Math.round(baseMs * scale);
+}

@@ -1,0 +1,34 @@
+import { Counter, Gauge, Histogram, type Registry } from '../core/metrics.ts';
+
+export interface StrategistMetrics {
+  switches: Counter<'symbol' | 'from' | 'to'>;
+  ticks: Counter<'symbol'>;
+  routeLatency: Histogram;
+  ruleMatches: Counter<'rule_index' | 'model'>;
+  modelErrors: Counter<'model'>;
+  setActive(symbol: string, model: string): void;
+}
+
+export function createStrategistMetrics(registry: Registry): StrategistMetrics {
+  const active = new Gauge({ name: 'model_router_active_model', help: '1 for the active model of each symbol', labelNames: ['symbol', 'model'], registers: [registry] });
+  const current = new Map<string, string>();
+  return {
+    switches: new Counter({ name: 'model_switch_total', help: 'Model switches', labelNames: ['symbol', 'from', 'to'], registers: [registry] }),
+    ticks: new Counter({ name: 'strategist_ticks_total', help: 'Ticks folded into features', labelNames: ['symbol'], registers: [registry] }),
+    routeLatency: new Histogram({
+      name: 'model_router_latency_microseconds',
+      help: 'Time of one routing decision, microseconds',
+      buckets: [0.25, 0.5, 1, 2, 5, 10, 50, 100],
+      registers: [registry],
+    }),
+    ruleMatches: new Counter({ name: 'model_router_rule_matches_total', help: 'Routing decisions by rule (-1 = default model)', labelNames: ['rule_index', 'model'], registers: [registry] }),
+    modelErrors: new Counter({ name: 'model_errors_total', help: 'Model inference errors', labelNames: ['model'], registers: [registry] }),
+    setActive(symbol, model) {
+      const prev = current.get(symbol);
+      if (prev === model) return;
+      if (prev) active.set({ symbol, model: prev }, 0);
+      active.set({ symbol, model }, 1);
+      current.set(symbol, model);
+    },
+  };
+}

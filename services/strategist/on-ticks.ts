@@ -1,0 +1,186 @@
+/**
+ * onTicks: market_events → features → route → predictions → strategy_signals.
+ * Load (per-symbol state, WATCHed) → decide (pure domain) → persist (state,
+ * signal, switch log) → ack, in one transaction.
+ */
+import type { ConfigHolder } from '../core/config/reloader.ts';
+import type { RouterConfigBundle } from '../core/config/parse.ts';
+import type { ControlWatcher } from '../core/control.ts';
+import { matchRoute } from '../core/domain/route-rules.ts';
+import { encodeSignal, type Prediction, type Tick } from '../core/messages.ts';
+import type { RedisKeys } from '../core/redis/keys.ts';
+import type { BatchContext, StreamEntry, StreamHandler } from '../core/redis/streams.ts';
+import type { Clock } from '../core/clock.ts';
+import { inMarketHours } from '../core/domain/market-hours.ts';
+import { ALPHAS, type AlphaOutput } from './domain/alpha-models.ts';
+import { horizonFor, initialFeatures, updateFeatures, type FeatureState } from './domain/features.ts';
+import { healthOf, newModelStats, recordModelCall, type ModelStats } from './domain/model-health.ts';
+import { decideSwitch, type RoutingState } from './domain/switching.ts';
+import type { InstrumentCache } from './instrument-cache.ts';
+import type { StrategistMetrics } from './metrics.ts';
+
+export interface SymbolState {
+  features: FeatureState;
+  routing: RoutingState;
+  ticks: number;
+  lastTickId: string;
+  horizonMs: number;
+  assetClass: string;
+  explanation: string;
+}
+
+export interface TickHandlerDeps {
+  keys: RedisKeys;
+  clock: Clock;
+  rules: ConfigHolder<RouterConfigBundle>;
+  control: ControlWatcher;
+  instruments: InstrumentCache;
+  metrics: StrategistMetrics;
+  signalsMaxLen: number;
+}
+
+const DAY_MS = 86_400_000;
+
+export function parseSymbolState(raw: string | null | undefined): SymbolState {
+  if (raw) {
+    try {
+      return JSON.parse(raw) as SymbolState;
+    } catch {
+      // fall through: a corrupt state is rebuilt from scratch
+    }
+  }
+  return { features: initialFeatures(), routing: { active: null, since: 0, reason: '', ruleIndex: -1 }, ticks: 0, lastTickId: '', horizonMs: 0, assetClass: '', explanation: '' };
+}
+
+export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
+  const stats = new Map<string, ModelStats>();
+
+  const runModel = (model: string, features: FeatureState, bundle: RouterConfigBundle, now: number): AlphaOutput | undefined => {
+    const spec = bundle.config.models[model];
+    if (!spec) return undefined;
+    let s = stats.get(model);
+    if (!s) stats.set(model, (s = newModelStats(now)));
+    const t0 = performance.now();
+    try {
+      const out = ALPHAS[spec.alpha](features);
+      recordModelCall(s, performance.now() - t0, true, now);
+      return out;
+    } catch {
+      recordModelCall(s, performance.now() - t0, false, now);
+      deps.metrics.modelErrors.inc({ model });
+      return undefined;
+    }
+  };
+
+  return {
+    watchKeys(entries: readonly StreamEntry<Tick>[]): string[] {
+      const symbols = new Set<string>();
+      for (const e of entries) symbols.add(e.value.symbol);
+      return [...symbols].map((s) => deps.keys.strategistState(s));
+    },
+
+    async handle(entries: readonly StreamEntry<Tick>[], { state, tx, afterCommit }: BatchContext): Promise<void> {
+      const bundle = deps.rules.current;
+      const cfg = bundle.config;
+      const control = deps.control.snapshot;
+      const now = deps.clock.now();
+      const bySymbol = new Map<string, StreamEntry<Tick>[]>();
+      for (const e of entries) {
+        let list = bySymbol.get(e.value.symbol);
+        if (!list) bySymbol.set(e.value.symbol, (list = []));
+        list.push(e);
+      }
+      await deps.instruments.refresh(bySymbol.keys());
+
+      for (const [symbol, list] of bySymbol) {
+        const st = parseSymbolState(state.get(deps.keys.strategistState(symbol)));
+        for (const e of list) updateFeatures(st.features, e.value);
+        const last = list[list.length - 1]!;
+        st.ticks += list.length;
+        st.lastTickId = last.id;
+
+        const info = deps.instruments.get(symbol);
+        const horizonMs = horizonFor(st.features, cfg.defaults.horizon_ms);
+        const t0 = process.hrtime.bigint();
+        const route = matchRoute(bundle.compiled, info.assetClass, horizonMs);
+        const routeMicros = Number(process.hrtime.bigint() - t0) / 1_000;
+
+        const outputs = new Map<string, AlphaOutput>();
+        const needed = new Set<string>([route.model, ...route.ensemble, cfg.default_model]);
+        if (st.routing.active) needed.add(st.routing.active);
+        for (const m of needed) {
+          const out = runModel(m, st.features, bundle, now);
+          if (out) outputs.set(m, out);
+        }
+        const confidence = (m: string): number => outputs.get(m)?.confidence ?? 0;
+        const decision = decideSwitch(st.routing, {
+          preferred: route.model,
+          ruleIndex: route.ruleIndex,
+          defaultModel: cfg.default_model,
+          confidence,
+          health: (m) => healthOf(stats.get(m), cfg.models[m]?.max_latency_ms ?? 5, cfg.switching.prediction_expiry_ms, now),
+          minConfidence: cfg.confidence_thresholds.min_confidence,
+          hysteresis: cfg.confidence_thresholds.switch_hysteresis,
+          minDwellMs: cfg.switching.min_dwell_ms,
+          paused: control.router.paused,
+          marketOpen: inMarketHours(info.marketHours, now),
+          marketHoursOnly: cfg.switching.market_hours_only,
+          now,
+        });
+        if (decision.kind === 'switch') {
+          const latencyMs = stats.get(decision.to)?.latencyMsEwma ?? 0;
+          st.routing = { active: decision.to, since: now, reason: decision.reason, ruleIndex: route.ruleIndex };
+          tx.xadd(
+            deps.keys.modelSwitchLog,
+            'MINID', '~', String(now - DAY_MS),
+            '*',
+            'timestamp', new Date(now).toISOString(),
+            'symbol', symbol,
+            'old_model', decision.from ?? 'none',
+            'new_model', decision.to,
+            'latency_ms', latencyMs.toFixed(3),
+            'reason', decision.reason,
+            'confidence', decision.confidence.toFixed(4),
+          );
+          afterCommit(() => deps.metrics.switches.inc({ symbol, from: decision.from ?? 'none', to: decision.to }));
+        }
+        const active = st.routing.active ?? route.model;
+        st.horizonMs = horizonMs;
+        st.assetClass = info.assetClass;
+        st.explanation = route.rule ? `rule ${route.ruleIndex}: ${route.rule.description || route.rule.assetClass.source}` : 'default_model';
+
+        const predictions: Prediction[] = [];
+        for (const m of [active, ...route.ensemble]) {
+          if (predictions.some((p) => p.model === m)) continue;
+          const out = outputs.get(m);
+          if (!out || out.confidence < cfg.confidence_thresholds.min_confidence) continue;
+          predictions.push({ model: m, edge_bps: out.edgeBps, confidence: out.confidence, horizon_ms: horizonMs, ts: now });
+        }
+        tx.xadd(
+          deps.keys.strategySignals,
+          'MAXLEN', '~', String(deps.signalsMaxLen),
+          '*',
+          ...encodeSignal({
+            symbol,
+            asset_class: info.assetClass,
+            tick_ts: last.value.ts,
+            tick_id: last.id,
+            price: st.features.mid,
+            active_model: active,
+            active_since: st.routing.since,
+            ticks: list.length,
+            predictions,
+          }),
+        );
+        tx.set(deps.keys.strategistState(symbol), JSON.stringify(st));
+        const ruleIndex = String(route.ruleIndex);
+        afterCommit(() => {
+          deps.metrics.ticks.inc({ symbol }, list.length);
+          deps.metrics.routeLatency.observe(routeMicros);
+          deps.metrics.ruleMatches.inc({ rule_index: ruleIndex, model: route.model });
+          deps.metrics.setActive(symbol, active);
+        });
+      }
+    },
+  };
+}

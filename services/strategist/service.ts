@@ -1,0 +1,70 @@
+/**
+ * The strategist (signal mux + model router): consumes market_events in the
+ * `strategist` consumer group, so replicas share the ticks; hot-reloads
+ * model_router_rules.yml; `kill -HUP` pauses the router for every replica.
+ */
+import { loadRouterRules } from '../core/config/load.ts';
+import { ConfigHolder, startReloader, type ReloadTarget } from '../core/config/reloader.ts';
+import { DEFAULT_CONFIG_PATHS } from '../core/config/schemas.ts';
+import type { RouterConfigBundle } from '../core/config/parse.ts';
+import { ControlWatcher, writeControl } from '../core/control.ts';
+import { decodeWith, tickSchema } from '../core/messages.ts';
+import { StreamConsumer } from '../core/redis/streams.ts';
+import type { RunningService, ServiceContext } from '../core/service.ts';
+import { InstrumentCache } from './instrument-cache.ts';
+import { createStrategistMetrics } from './metrics.ts';
+import { createTickHandler } from './on-ticks.ts';
+
+export async function pauseRouter(ctx: ServiceContext, paused: boolean, by: string, reason: string): Promise<void> {
+  await writeControl(ctx.redis, ctx.keys, ctx.keys.routerControl, { paused: paused ? '1' : '0', by, reason, at: ctx.clock.now() }, paused ? 'router.paused' : 'router.resumed');
+}
+
+export async function startStrategist(ctx: ServiceContext): Promise<RunningService> {
+  const path = process.env['ROUTER_RULES'] ?? DEFAULT_CONFIG_PATHS.model_router;
+  const loaded = await loadRouterRules(path, ctx.root);
+  if (!loaded.ok) throw new Error(`cannot start: ${loaded.reason}`);
+  const rules = new ConfigHolder<RouterConfigBundle>(loaded.config, loaded.version, path, ctx.clock.now());
+
+  const control = new ControlWatcher(ctx);
+  await control.start();
+  const metrics = createStrategistMetrics(ctx.registry);
+  const instruments = new InstrumentCache(ctx, () => rules.current.config.defaults.instrument_cache_ttl_ms);
+
+  const consumer = new StreamConsumer({
+    redis: ctx.connection('consumer'),
+    stream: ctx.keys.marketEvents,
+    group: 'strategist',
+    consumer: ctx.instance,
+    deadLetter: ctx.keys.deadLetter,
+    decode: (raw) => decodeWith(tickSchema, raw),
+    handler: createTickHandler({ keys: ctx.keys, clock: ctx.clock, rules, control, instruments, metrics, signalsMaxLen: 200_000 }),
+    log: ctx.log,
+    registry: ctx.registry,
+    batchSize: Number(process.env['BATCH_SIZE'] ?? 500),
+    claimIdleMs: Number(process.env['CLAIM_IDLE_MS'] ?? 5_000),
+  });
+
+  const target: ReloadTarget<RouterConfigBundle> = {
+    component: 'model_router',
+    holder: rules,
+    load: (p) => loadRouterRules(p, ctx.root),
+  };
+  const reloader = await startReloader(ctx, [target], 'model_router_reload_duration_ms');
+
+  const onHup = (): void => {
+    ctx.log.info({ event: 'router.pause_requested', signal: 'SIGHUP' }, 'SIGHUP: pausing the model router');
+    pauseRouter(ctx, true, `SIGHUP:${ctx.instance}`, 'SIGHUP').catch((err: unknown) => ctx.log.error({ event: 'router.pause_failed', err: String(err) }, 'pause failed'));
+  };
+  process.on('SIGHUP', onHup);
+
+  await consumer.start();
+  return {
+    status: () => ({ config_version: { model_router: rules.version }, router_paused: control.snapshot.router.paused }),
+    stop: async () => {
+      process.off('SIGHUP', onHup);
+      await consumer.stop();
+      await reloader.stop();
+      control.stop();
+    },
+  };
+}

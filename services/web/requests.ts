@@ -1,0 +1,50 @@
+/** Request bodies of the mutating endpoints. Strict: unknown fields are named in the 400. */
+import { z } from 'zod';
+
+const operator = z.string().trim().min(1).max(100);
+const reason = z.string().trim().min(1).max(500);
+
+export const emergencyReduceBody = z.strictObject({
+  kelly_fraction: z.number().finite().gt(0).max(1),
+  reason,
+  operator: operator.optional(),
+});
+
+export const killSwitchEngageBody = z.strictObject({
+  reason,
+  operator: operator.optional(),
+  scope: z.string().trim().min(1).max(100).optional(),
+});
+
+export const killSwitchResetBody = z.strictObject({
+  reason,
+  operator: operator.optional(),
+});
+
+export const optionalReasonBody = z.strictObject({
+  reason: reason.optional(),
+  operator: operator.optional(),
+});
+
+export type BodyResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** Parse a raw body as JSON (whatever the Content-Type: plain `curl -d` sends form-encoded) and validate. */
+export function parseBody<T>(schema: z.ZodType<T>, raw: string | undefined, required: boolean): BodyResult<T> {
+  const text = (raw ?? '').trim();
+  let json: unknown = {};
+  if (text !== '') {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return { ok: false, error: 'body is not valid JSON' };
+    }
+  } else if (required) {
+    return { ok: false, error: 'body is required (JSON)' };
+  }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issue = parsed.error.issues[0];
+  if (issue?.code === 'unrecognized_keys') return { ok: false, error: `unknown field(s): ${issue.keys.join(', ')}` };
+  const field = issue?.path.join('.') || '(body)';
+  return { ok: false, error: `field "${field}": ${issue?.message ?? 'invalid'}` };
+}
