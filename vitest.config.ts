@@ -19,6 +19,7 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 60_000,
           fileParallelism: false,
+          env: { LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'error' },
         },
       },
     ],

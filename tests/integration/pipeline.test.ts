@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { fieldsFromArray } from '../../services/core/messages.ts';
+import { startExecutor } from '../../services/executor/service.ts';
+import { startFeed } from '../../services/feed/service.ts';
+import { startRiskHarmoniser } from '../../services/risk-harmoniser/service.ts';
+import { startStrategist } from '../../services/strategist/service.ts';
+import { startWeb } from '../../services/web/service.ts';
+import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+
+describe('the pipeline end to end on real Redis', () => {
+  let env: TestEnv;
+  let base = '';
+
+  beforeAll(async () => {
+    env = createTestEnv(inject('redisUrl'), 'pipeline');
+    await env.start('risk-harmoniser', startRiskHarmoniser);
+    await env.start('executor', startExecutor);
+    await env.start('strategist', startStrategist);
+    let port = 0;
+    await env.start('web', async (ctx) => {
+      const web = await startWeb(ctx, { host: '127.0.0.1', port: 0, token: undefined, requiredServices: ['feed', 'strategist', 'risk-harmoniser', 'executor', 'web'] });
+      port = web.port;
+      return web;
+    });
+    base = `http://127.0.0.1:${port}`;
+    await env.start('feed', (ctx) => startFeed(ctx, { rate: 1_000, seed: 11, maxTicks: 3_000, streamMaxLen: 100_000 }));
+  });
+
+  afterAll(async () => {
+    await env.close();
+  });
+
+  it('a tick reaches risk.edge_blended.<symbol> with a TTL between 1 and 300 s', async () => {
+    const raw = await eventually(() => env.redis.get(env.keys.edgeBlended('BTC-USD')), 20_000, 'risk.edge_blended.BTC-USD');
+    const out = JSON.parse(raw) as Record<string, unknown>;
+    expect(out).toMatchObject({ symbol: 'BTC-USD', kelly_fraction: 0.25 });
+    expect(Array.isArray(out['breakdown'])).toBe(true);
+    const ttl = await env.redis.ttl(env.keys.edgeBlended('BTC-USD'));
+    expect(ttl).toBeGreaterThanOrEqual(1);
+    expect(ttl).toBeLessThanOrEqual(300);
+  });
+
+  it('writes the metrics hashes, the fallback history and the volatility estimates', async () => {
+    const h = await eventually(async () => {
+      const v = await env.redis.hgetall(env.keys.metricsHash('edge_blended_bps', 'ETH-USD'));
+      return v['value'] !== undefined ? v : undefined;
+    });
+    expect(h).toMatchObject({ metric: 'edge_blended_bps', symbol: 'ETH-USD' });
+    expect(Number.isFinite(Number(h['value']))).toBe(true);
+    expect(await env.redis.type(env.keys.timeSeries('var_pct', 'AAPL'))).toBe('zset');
+    expect(await env.redis.pttl(env.keys.timeSeries('var_pct', 'AAPL'))).toBeGreaterThan(604_700_000);
+    const vol = await env.redis.hgetall(env.keys.volatilityEstimates);
+    expect(Object.keys(vol).sort()).toEqual(['AAPL', 'BTC-USD', 'ETH-USD']);
+  });
+
+  it('a target becomes a paper fill with a position in Redis', async () => {
+    const fill = await eventually(async () => {
+      const reports = (await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][];
+      return reports.map(([, f]) => fieldsFromArray(f)).find((r) => r['status'] === 'FILLED');
+    }, 30_000, 'a FILLED exec report');
+    expect(Number(fill['qty'])).toBeGreaterThan(0);
+    const order = await env.redis.hgetall(env.keys.order(fill['client_order_id']!));
+    expect(order['status']).toBe('FILLED');
+    const position = JSON.parse((await env.redis.get(env.keys.position(fill['symbol']!))) ?? '{}') as { qty: number };
+    expect(position.qty).not.toBe(0);
+  });
+
+  it('logs the initial model choice per symbol to model.switch.log', async () => {
+    const entries = (await env.redis.xrange(env.keys.modelSwitchLog, '-', '+')) as [string, string[]][];
+    const rows = entries.map(([, f]) => fieldsFromArray(f));
+    expect(rows.length).toBeGreaterThanOrEqual(3);
+    expect(Object.keys(rows[0]!)).toEqual(['timestamp', 'symbol', 'old_model', 'new_model', 'latency_ms', 'reason', 'confidence']);
+    expect(rows.filter((r) => r['reason'] === 'initial').map((r) => r['symbol']).sort()).toEqual(['AAPL', 'BTC-USD', 'ETH-USD']);
+  });
+
+  it('/health says healthy and /api/status shows models, versions and heartbeats', async () => {
+    const health = await eventually(async () => {
+      const r = await fetch(`${base}/health`);
+      return r.status === 200 ? ((await r.json()) as Record<string, unknown>) : undefined;
+    });
+    expect(health['status']).toBe('healthy');
+    expect(Object.keys(health['components'] as object)).toEqual(expect.arrayContaining(['redis', 'service:feed', 'risk_manager', 'circuit_breaker']));
+    expect((await fetch(`${base}/api/ready`)).status).toBe(200);
+    const status = (await (await fetch(`${base}/api/status`)).json()) as Record<string, Record<string, unknown>>;
+    expect(Object.keys(status['active_models']!).sort()).toEqual(['AAPL', 'BTC-USD', 'ETH-USD']);
+    expect(status['circuit_breaker']).toMatchObject({ state: 'CLOSED' });
+    expect(status['trading']).toMatchObject({ state: 'ACTIVE', mode: 'PAPER' });
+    const applied = (status['config_versions'] as { applied: Record<string, Record<string, unknown>> }).applied;
+    expect(Object.keys(applied['model_router']!)).toHaveLength(1);
+    expect(Object.keys(applied['risk_harmoniser']!)).toHaveLength(3); // risk-harmoniser, executor, web
+    expect(Object.keys(status['services']!).sort()).toEqual(['executor', 'feed', 'risk-harmoniser', 'strategist', 'web']);
+  });
+
+  it('/metrics serves Prometheus text', async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toContain('# TYPE redis_latency_p99 gauge');
+  });
+
+  it('consumer groups drain: every tick processed and acknowledged', async () => {
+    await eventually(async () => {
+      const groups = (await env.redis.xinfo('GROUPS', env.keys.marketEvents)) as unknown[][];
+      const g = groups.map((x) => fieldsFromArray(x.map(String)))[0]!;
+      return g['pending'] === '0' && g['lag'] === '0' && (await env.redis.xlen(env.keys.marketEvents)) === 3_000;
+    }, 30_000, 'market_events drained');
+    let ticks = 0;
+    for (const s of ['BTC-USD', 'ETH-USD', 'AAPL']) ticks += (JSON.parse((await env.redis.get(env.keys.strategistState(s))) ?? '{}') as { ticks: number }).ticks;
+    expect(ticks).toBe(3_000);
+  });
+});

@@ -1,0 +1,53 @@
+/** The stream consumer's guarantees, shown on a real Redis with the real strategist handler. */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { encodeTick, fieldsFromArray } from '../../services/core/messages.ts';
+import { ensureGroup } from '../../services/core/redis/streams.ts';
+import { startStrategist } from '../../services/strategist/service.ts';
+import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+
+const tick = (i: number) => ({ symbol: 'BTC-USD', ts: 1_700_000_000_000 + i, bid: 100, ask: 100.5, bid_size: 1, ask_size: 2, last: 100.2, volume: i });
+
+describe('stream consumer', () => {
+  let env: TestEnv;
+  beforeAll(() => {
+    env = createTestEnv(inject('redisUrl'), 'streams');
+    process.env['CLAIM_IDLE_MS'] = '200';
+  });
+  afterAll(async () => {
+    delete process.env['CLAIM_IDLE_MS'];
+    await env.close();
+  });
+
+  it('claims entries left pending by a dead consumer and processes each once', async () => {
+    await ensureGroup(env.redis, env.keys.marketEvents, 'strategist');
+    for (let i = 0; i < 20; i++) await env.redis.xadd(env.keys.marketEvents, '*', ...encodeTick(tick(i)));
+    // A consumer that read 20 entries and died before acknowledging them.
+    const read = (await env.redis.xreadgroup('GROUP', 'strategist', 'dead-consumer', 'COUNT', 20, 'STREAMS', env.keys.marketEvents, '>')) as [string, unknown[]][];
+    expect(read[0]![1]).toHaveLength(20);
+    expect((await env.redis.xpending(env.keys.marketEvents, 'strategist'))[0]).toBe(20);
+
+    await env.start('strategist', startStrategist);
+    await eventually(async () => (await env.redis.xpending(env.keys.marketEvents, 'strategist'))[0] === 0, 20_000, 'pending claimed');
+    const st = JSON.parse((await env.redis.get(env.keys.strategistState('BTC-USD'))) ?? '{}') as { ticks: number };
+    expect(st.ticks).toBe(20);
+    // The dead consumer holds nothing any more.
+    const consumers = ((await env.redis.xinfo('CONSUMERS', env.keys.marketEvents, 'strategist')) as unknown[][]).map((c) => fieldsFromArray(c.map(String)));
+    expect(consumers.find((c) => c['name'] === 'dead-consumer')?.['pending']).toBe('0');
+  });
+
+  it('moves a malformed tick to the dead-letter stream with its reason and keeps going', async () => {
+    await env.redis.xadd(env.keys.marketEvents, '*', 'symbol', 'BTC-USD', 'ts', '1700000001000', 'bid', 'abc', 'ask', '1', 'bid_size', '1', 'ask_size', '1', 'last', '1', 'volume', '1');
+    await env.redis.xadd(env.keys.marketEvents, '*', 'symbol', 'BTC-USD', 'ts', '1700000001001', 'bid', '101', 'ask', '100', 'bid_size', '1', 'ask_size', '1', 'last', '1', 'volume', '1');
+    await env.redis.xadd(env.keys.marketEvents, '*', 'garbage', 'x');
+    await env.redis.xadd(env.keys.marketEvents, '*', ...encodeTick(tick(100)));
+    const dead = await eventually(async () => {
+      const entries = ((await env.redis.xrange(env.keys.deadLetter, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+      return entries.length === 3 ? entries : undefined;
+    }, 10_000, 'three dead letters');
+    expect(dead.map((d) => d['reason'])).toEqual([expect.stringContaining('bid'), expect.stringContaining('ask must be >= bid'), expect.stringContaining('symbol')]);
+    expect(dead[0]).toMatchObject({ source_stream: env.keys.marketEvents, group: 'strategist' });
+    expect(JSON.parse(dead[0]!['fields']!)).toContain('abc');
+    await eventually(async () => (JSON.parse((await env.redis.get(env.keys.strategistState('BTC-USD'))) ?? '{}') as { ticks: number }).ticks === 21, 10_000, 'valid tick processed');
+    expect((await env.redis.xpending(env.keys.marketEvents, 'strategist'))[0]).toBe(0);
+  });
+});

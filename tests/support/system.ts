@@ -1,0 +1,83 @@
+/** Helpers to run services against the test redis-server, in-process or as child processes. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { redisKeys, type RedisKeys, type ServiceName } from '../../services/core/redis/keys.ts';
+import { startService, type RunningService, type ServiceContext, type ServiceHandle } from '../../services/core/service.ts';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+
+export function uniqueNamespace(label: string): string {
+  return `t-${label}-${randomBytes(4).toString('hex')}:`;
+}
+
+export interface TestEnv {
+  url: string;
+  ns: string;
+  keys: RedisKeys;
+  redis: Redis;
+  handles: ServiceHandle[];
+  children: ChildProcess[];
+  start(service: ServiceName, fn: (ctx: ServiceContext) => Promise<RunningService>, instance?: string): Promise<ServiceHandle>;
+  spawn(service: ServiceName, env?: Record<string, string>): ChildProcess;
+  close(): Promise<void>;
+}
+
+export function createTestEnv(url: string, label: string): TestEnv {
+  const ns = uniqueNamespace(label);
+  const keys = redisKeys(ns);
+  const redis = new Redis(url);
+  redis.on('error', () => undefined);
+  const env: TestEnv = {
+    url,
+    ns,
+    keys,
+    redis,
+    handles: [],
+    children: [],
+    async start(service, fn, instance) {
+      const h = await startService(service, fn, { redisUrl: url, namespace: ns, metricsPort: -1, instance: instance ?? `${service}-${randomBytes(3).toString('hex')}` });
+      env.handles.push(h);
+      return h;
+    },
+    spawn(service, extra = {}) {
+      const child = spawn(process.execPath, ['--import', 'tsx', `services/${service}/main.ts`], {
+        cwd: ROOT,
+        env: { ...process.env, REDIS_URL: url, TP_NAMESPACE: ns, METRICS_PORT: '-1', LOG_LEVEL: 'warn', ...extra },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      env.children.push(child);
+      return child;
+    },
+    async close() {
+      for (const c of env.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      await Promise.all(env.handles.reverse().map((h) => h.stop().catch(() => undefined)));
+      const stale = await redis.keys(`${ns}*`);
+      if (stale.length > 0) await redis.del(...stale);
+      redis.disconnect();
+    },
+  };
+  return env;
+}
+
+/** Poll until `check` returns a truthy value (or stops throwing); fail after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function waitForExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise((r) => child.once('exit', r));
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { UNKNOWN_CONTROL, type ControlSnapshot } from '../../services/core/control.ts';
+import { applyFill, decideOrder } from '../../services/executor/domain/decide-order.ts';
+
+const OPEN_ALL: ControlSnapshot = {
+  known: true,
+  readAt: 1,
+  trading: { state: 'ACTIVE', reason: '', by: '', at: 0, mode: 'PAPER' },
+  killSwitch: { engaged: false, reason: '', by: '', at: 0, trigger: '' },
+  breaker: { state: 'CLOSED', cause: '', at: 0, halfOpenOrders: 0 },
+  router: { paused: false, by: '', at: 0, reason: '' },
+  kellyOverride: null,
+};
+const G = { minNotionalUsd: 50, halfOpenMaxOrders: 2, halfOpenMaxNotionalUsd: 1_000 };
+const with_ = (patch: Partial<ControlSnapshot>): ControlSnapshot => ({ ...OPEN_ALL, ...patch });
+
+describe('order decision', () => {
+  it('orders the difference between target and position', () => {
+    expect(decideOrder(10_000, 100, 40, OPEN_ALL, G)).toMatchObject({ kind: 'order', side: 'BUY', qty: 60, reduceOnly: false });
+    expect(decideOrder(-1_000, 100, 0, OPEN_ALL, G)).toMatchObject({ kind: 'order', side: 'SELL', qty: 10 });
+  });
+
+  it('skips orders under the minimum notional', () => {
+    expect(decideOrder(10_040, 100, 100, OPEN_ALL, G)).toEqual({ kind: 'none', reason: 'below min order notional' });
+  });
+
+  it('fails closed when the control state is unknown', () => {
+    expect(decideOrder(10_000, 100, 0, UNKNOWN_CONTROL, G).kind).toBe('denied');
+    expect(decideOrder(0, 100, 50, UNKNOWN_CONTROL, G).kind).toBe('denied');
+  });
+
+  it('refuses everything while the kill switch is engaged or trading is HALTED', () => {
+    const killed = with_({ killSwitch: { engaged: true, reason: 'max_dd', by: 'x', at: 1, trigger: 'drawdown' } });
+    expect(decideOrder(0, 100, 50, killed, G)).toMatchObject({ kind: 'denied', reason: 'kill switch engaged: max_dd' });
+    expect(decideOrder(0, 100, 50, with_({ trading: { ...OPEN_ALL.trading, state: 'HALTED', reason: 'stop-trading' } }), G).kind).toBe('denied');
+  });
+
+  it('lets only position-reducing orders through while the breaker is OPEN, clipped to flat', () => {
+    const open = with_({ breaker: { state: 'OPEN', cause: 'var', at: 1, halfOpenOrders: 0 } });
+    expect(decideOrder(20_000, 100, 50, open, G)).toMatchObject({ kind: 'denied' });
+    expect(decideOrder(0, 100, 50, open, G)).toMatchObject({ kind: 'order', side: 'SELL', qty: 50, reduceOnly: true });
+    expect(decideOrder(-10_000, 100, 50, open, G)).toMatchObject({ kind: 'order', side: 'SELL', qty: 50, reduceOnly: true });
+    expect(decideOrder(-1_000, 100, 0, open, G).kind).toBe('denied');
+  });
+
+  it('REDUCING behaves like OPEN for new risk', () => {
+    const reducing = with_({ trading: { ...OPEN_ALL.trading, state: 'REDUCING' } });
+    expect(decideOrder(20_000, 100, 50, reducing, G).kind).toBe('denied');
+    expect(decideOrder(2_000, 100, 50, reducing, G)).toMatchObject({ kind: 'order', side: 'SELL', qty: 30 });
+  });
+
+  it('limits HALF_OPEN to a few small test orders', () => {
+    const half = (n: number) => with_({ breaker: { state: 'HALF_OPEN', cause: 'reset', at: 1, halfOpenOrders: n } });
+    expect(decideOrder(100_000, 100, 0, half(0), G)).toMatchObject({ kind: 'order', qty: 10 });
+    expect(decideOrder(100_000, 100, 0, half(2), G).kind).toBe('denied');
+  });
+});
+
+describe('fills and positions', () => {
+  it('averages the price on increases and realises PnL on reductions', () => {
+    let p = applyFill({ qty: 0, avgPrice: 0, realizedPnl: 0 }, 'BUY', 10, 100);
+    p = applyFill(p, 'BUY', 10, 110);
+    expect(p).toEqual({ qty: 20, avgPrice: 105, realizedPnl: 0 });
+    p = applyFill(p, 'SELL', 5, 115);
+    expect(p).toEqual({ qty: 15, avgPrice: 105, realizedPnl: 50 });
+    p = applyFill(p, 'SELL', 20, 100);
+    expect(p.qty).toBe(-5);
+    expect(p.avgPrice).toBe(100);
+    expect(p.realizedPnl).toBeCloseTo(50 - 75, 9);
+  });
+});

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { UNKNOWN_CONTROL, type ControlSnapshot } from '../../services/core/control.ts';
+import { addCommands, createCommand, RETENTION_MS } from '../../services/core/redis/timeseries.ts';
+import { evaluateHealth, evaluateReady, type HealthInputs } from '../../services/web/domain/health.ts';
+
+const CONTROL: ControlSnapshot = {
+  known: true,
+  readAt: 1,
+  trading: { state: 'ACTIVE', reason: '', by: '', at: 0, mode: 'PAPER' },
+  killSwitch: { engaged: false, reason: '', by: '', at: 0, trigger: '' },
+  breaker: { state: 'CLOSED', cause: '', at: 0, halfOpenOrders: 0 },
+  router: { paused: false, by: '', at: 0, reason: '' },
+  kellyOverride: null,
+};
+const NOW = 1_000_000;
+const X: HealthInputs = {
+  redisOk: true,
+  redisError: '',
+  heartbeats: [
+    { service: 'feed', instance: 'f1', ts: NOW - 500, detail: {} },
+    { service: 'web', instance: 'w1', ts: NOW - 100, detail: {} },
+  ],
+  requiredServices: ['feed', 'web'],
+  control: CONTROL,
+  now: NOW,
+  heartbeatIntervalMs: 1_000,
+  missedCycles: 3,
+};
+
+describe('health', () => {
+  it('is healthy when Redis answers, every service beats and nothing is tripped', () => {
+    expect(evaluateHealth(X)).toMatchObject({ status: 'healthy', failing: [] });
+    expect(evaluateReady(X).ready).toBe(true);
+  });
+
+  it('names a service whose heartbeat is missing for 3 cycles', () => {
+    const r = evaluateHealth({ ...X, heartbeats: [{ service: 'feed', instance: 'f1', ts: NOW - 3_001, detail: {} }, X.heartbeats[1]!] });
+    expect(r.status).toBe('unhealthy');
+    expect(r.failing).toEqual(['service:feed']);
+    expect(r.components['service:feed']!.detail).toContain('3001 ms');
+  });
+
+  it('fails the risk manager when the kill switch is engaged and the breaker when OPEN', () => {
+    const r = evaluateHealth({ ...X, control: { ...CONTROL, killSwitch: { engaged: true, reason: 'ws_stale_60s', by: 'auto', at: 1, trigger: 'stale' }, breaker: { state: 'OPEN', cause: 'var', at: 1, halfOpenOrders: 0 } } });
+    expect(r.failing).toEqual(['risk_manager', 'circuit_breaker']);
+    expect(r.components['risk_manager']!.detail).toContain('ws_stale_60s');
+  });
+
+  it('is not ready without Redis or before every service reported', () => {
+    expect(evaluateReady({ ...X, redisOk: false, redisError: 'ECONNREFUSED', control: UNKNOWN_CONTROL }).reason).toContain('ECONNREFUSED');
+    expect(evaluateReady({ ...X, heartbeats: [X.heartbeats[0]!] })).toEqual({ ready: false, reason: 'no heartbeat from: web' });
+  });
+});
+
+describe('TimeSeries commands', () => {
+  it('creates each series with 7-day retention and labels (module)', () => {
+    expect(createCommand('var_pct:BTC-USD', 'var_pct', 'BTC-USD')).toEqual(['TS.CREATE', 'var_pct:BTC-USD', 'RETENTION', '604800000', 'DUPLICATE_POLICY', 'LAST', 'LABELS', 'metric', 'var_pct', 'symbol', 'BTC-USD']);
+  });
+
+  it('adds a sample with TS.ADD when the module is present', () => {
+    expect(addCommands('module', 'edge_blended_bps:ETH-USD', 1_000, 2.5)).toEqual([['TS.ADD', 'edge_blended_bps:ETH-USD', '1000', '2.5', 'ON_DUPLICATE', 'LAST']]);
+  });
+
+  it('keeps a sorted set trimmed to the same retention without it', () => {
+    const ts = RETENTION_MS + 5_000;
+    expect(addCommands('fallback', 'k', ts, -1)).toEqual([
+      ['ZADD', 'k', String(ts), `${ts}:-1`],
+      ['ZREMRANGEBYSCORE', 'k', '-inf', '(5000'],
+      ['PEXPIRE', 'k', '604800000'],
+    ]);
+  });
+});
