@@ -100,7 +100,9 @@ describe('the pipeline end to end on real Redis', () => {
     await eventually(async () => {
       const groups = (await env.redis.xinfo('GROUPS', env.keys.marketEvents)) as unknown[][];
       const g = groups.map((x) => fieldsFromArray(x.map(String)))[0]!;
-      return g['pending'] === '0' && g['lag'] === '0' && (await env.redis.xlen(env.keys.marketEvents)) === 3_000;
+      const len = await env.redis.xlen(env.keys.marketEvents);
+      if (g['pending'] === '0' && g['lag'] === '0' && len === 3_000) return true;
+      throw new Error(`pending ${g['pending']}, lag ${g['lag']}, length ${len}`);
     }, 30_000, 'market_events drained');
     let ticks = 0;
     for (const s of ['BTC-USD', 'ETH-USD', 'AAPL']) ticks += (JSON.parse((await env.redis.get(env.keys.strategistState(s))) ?? '{}') as { ticks: number }).ticks;

@@ -62,17 +62,19 @@ export function createTestEnv(url: string, label: string): TestEnv {
 }
 
 /** Poll until `check` returns a truthy value (or stops throwing); fail after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(check: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 20_000, what = 'condition'): Promise<T> {
   const end = Date.now() + timeoutMs;
   let lastError: unknown;
+  let last: unknown;
   for (;;) {
     try {
       const v = await check();
       if (v) return v;
+      last = v;
     } catch (err) {
       lastError = err;
     }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : `; last value ${JSON.stringify(last)}`}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
