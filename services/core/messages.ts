@@ -39,6 +39,8 @@ export const signalSchema = z.strictObject({
   asset_class: z.string().min(1),
   /** Tick time of the newest tick this signal includes (ms). */
   tick_ts: z.coerce.number().int().positive(),
+  /** Tick time of the oldest tick this signal includes (ms): batches coalesce ticks. */
+  first_tick_ts: z.coerce.number().int().positive(),
   /** Stream id of that tick, for tracing. */
   tick_id: z.string().min(1),
   price: positiveFinite,
@@ -66,6 +68,7 @@ export const targetSchema = z.strictObject({
   target_usd: finite,
   price: positiveFinite,
   tick_ts: z.coerce.number().int().positive(),
+  first_tick_ts: z.coerce.number().int().positive(),
   edge_bps: finite,
   var_pct: finite,
   model: z.string().min(1),

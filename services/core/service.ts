@@ -159,15 +159,30 @@ export async function startService(
       const result = await Promise.race([running.stop().then(() => 'ok' as const), timedOut]);
       clearTimeout(timer);
       if (result === 'timeout') log.warn({ event: 'service.stop_timeout', timeout_ms: timeoutMs }, 'in-flight work did not finish in time');
-      await redis.multi().zrem(ctx.keys.heartbeats, member).hdel(ctx.keys.heartbeatDetail, member).exec().catch(() => undefined);
-      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+      // Each step below is bounded: with Redis gone, shutdown must still finish.
+      await withTimeout(redis.multi().zrem(ctx.keys.heartbeats, member).hdel(ctx.keys.heartbeatDetail, member).exec(), 1_000);
       server?.closeAllConnections();
-      await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+      await withTimeout(new Promise<void>((r) => (server ? server.close(() => r()) : r())), 1_000);
+      await Promise.all(connections.map((c) => withTimeout(c.quit(), 1_000).then((done) => done === undefined && c.disconnect())));
       log.info({ event: 'service.stopped' }, `${service} stopped`);
     })();
     return stopping;
   };
   return { ctx, stop, metricsPort };
+}
+
+/** Resolve with the promise's value, or with undefined after `ms` (the promise is left to settle on its own). */
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((r) => {
+    timer = setTimeout(() => r(undefined), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([promise.catch(() => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Entry point for a service process: start, then stop cleanly on SIGTERM/SIGINT. */

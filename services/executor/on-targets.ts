@@ -47,19 +47,20 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
     watchKeys(entries) {
       return [...new Set(entries.map((e) => e.value.symbol))].map((s) => deps.keys.position(s));
     },
+    readHashes(entries) {
+      return [...new Set(entries.map((e) => e.value.symbol))].map((s) => deps.keys.lastTick(s));
+    },
 
-    async handle(entries: readonly StreamEntry<Target>[], { state, tx, afterCommit }: BatchContext): Promise<void> {
+    async handle(entries: readonly StreamEntry<Target>[], { state, hashes, tx, afterCommit }: BatchContext): Promise<void> {
       const cfg = deps.config.current;
       const control = deps.control.snapshot;
       const latest = new Map<string, StreamEntry<Target>>();
       for (const e of entries) latest.set(e.value.symbol, e);
-      const symbols = [...latest.keys()];
-      const quotesRaw = await deps.redis.pipeline(symbols.map((s) => ['hgetall', deps.keys.lastTick(s)])).exec();
       const quotes = new Map<string, MarketQuote>();
-      symbols.forEach((s, i) => {
-        const h = quotesRaw?.[i]?.[1] as Record<string, string> | undefined;
+      for (const s of latest.keys()) {
+        const h = hashes.get(deps.keys.lastTick(s));
         if (h && h['bid']) quotes.set(s, { bid: Number(h['bid']), ask: Number(h['ask']), ts: Number(h['ts']) });
-      });
+      }
 
       for (const [symbol, entry] of latest) {
         const target = entry.value;

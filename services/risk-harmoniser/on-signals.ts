@@ -58,8 +58,9 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
     watchKeys(entries) {
       return [...new Set(entries.map((e) => e.value.symbol))].map((s) => deps.keys.riskState(s));
     },
+    readHashes: () => [deps.keys.varContributions],
 
-    async handle(entries: readonly StreamEntry<Signal>[], { state, tx, afterCommit }: BatchContext): Promise<void> {
+    async handle(entries: readonly StreamEntry<Signal>[], { state, hashes, tx, afterCommit }: BatchContext): Promise<void> {
       const cfg = deps.config.current;
       const control = deps.control.snapshot;
       const now = deps.clock.now();
@@ -69,7 +70,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
         if (!list) bySymbol.set(e.value.symbol, (list = []));
         list.push(e);
       }
-      const contributions = await deps.redis.hgetall(deps.keys.varContributions);
+      const contributions = hashes.get(deps.keys.varContributions) ?? {};
       const varBySymbol = new Map<string, number>(Object.entries(contributions).map(([k, v]) => [k, Number(v) || 0]));
       const prevPortfolioVar = portfolioVarPct([...varBySymbol.values()].map(Math.abs), () => 1);
       const kelly = kellyInEffect(cfg, control.kellyOverride, prevPortfolioVar);
@@ -127,6 +128,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
             target_usd: a.sizing.targetUsd,
             price: latest.price,
             tick_ts: latest.tick_ts,
+            first_tick_ts: Math.min(...signals.map((x) => x.first_tick_ts)),
             edge_bps: a.blend.edgeBps,
             var_pct: a.varPct,
             model: latest.active_model,

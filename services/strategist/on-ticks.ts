@@ -164,6 +164,7 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
             symbol,
             asset_class: info.assetClass,
             tick_ts: last.value.ts,
+            first_tick_ts: list[0]!.value.ts,
             tick_id: last.id,
             price: st.features.mid,
             active_model: active,

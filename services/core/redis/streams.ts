@@ -23,6 +23,8 @@ export interface StreamEntry<M> {
 export interface BatchContext {
   /** Values of the watched keys at WATCH time (null when missing). */
   readonly state: ReadonlyMap<string, string | null>;
+  /** Hashes the handler asked to read (not watched), fetched in the same round trip. */
+  readonly hashes: ReadonlyMap<string, Record<string, string>>;
   /** The transaction to queue writes on; XACK is added after the handler. */
   readonly tx: ChainableCommander;
   /** Run after the transaction committed (metrics, logs): never on a retried attempt. */
@@ -32,6 +34,8 @@ export interface BatchContext {
 export interface StreamHandler<M> {
   /** State keys the batch reads and writes; they are WATCHed and read first. */
   watchKeys(entries: readonly StreamEntry<M>[]): string[];
+  /** Hashes to read in the same round trip, without watching them. */
+  readHashes?(entries: readonly StreamEntry<M>[]): string[];
   handle(entries: readonly StreamEntry<M>[], ctx: BatchContext): Promise<void> | void;
 }
 
@@ -221,11 +225,20 @@ export class StreamConsumer<M> {
     if (ids.length === 0) return;
     for (let attempt = 0; attempt <= this.o.maxConflictRetries; attempt++) {
       const keys = good.length > 0 ? handler.watchKeys(good) : [];
+      const hashKeys = good.length > 0 ? (handler.readHashes?.(good) ?? []) : [];
       const state = new Map<string, string | null>();
-      if (keys.length > 0) {
-        const res = await redis.pipeline().watch(...keys).mget(...keys).exec();
-        const values = (res?.[1]?.[1] ?? []) as (string | null)[];
+      const hashes = new Map<string, Record<string, string>>();
+      if (keys.length > 0 || hashKeys.length > 0) {
+        const pipe = redis.pipeline();
+        if (keys.length > 0) pipe.watch(...keys).mget(...keys);
+        for (const h of hashKeys) pipe.hgetall(h);
+        const res = (await pipe.exec()) ?? [];
+        const failed = res.find(([err]) => err);
+        if (failed) throw failed[0] as Error;
+        const offset = keys.length > 0 ? 2 : 0;
+        const values = (keys.length > 0 ? res[1]?.[1] : []) as (string | null)[];
         keys.forEach((k, i) => state.set(k, values[i] ?? null));
+        hashKeys.forEach((h, i) => hashes.set(h, (res[offset + i]?.[1] ?? {}) as Record<string, string>));
       }
       const tx = redis.multi();
       const after: (() => void)[] = [];
@@ -233,7 +246,7 @@ export class StreamConsumer<M> {
         tx.xadd(deadLetter, 'MAXLEN', '~', 100_000, '*', 'source_stream', stream, 'source_id', b.id, 'group', group, 'reason', b.reason, 'fields', JSON.stringify(b.fields), 'ts', Date.now());
       }
       try {
-        if (good.length > 0) await handler.handle(good, { state, tx, afterCommit: (fn) => after.push(fn) });
+        if (good.length > 0) await handler.handle(good, { state, hashes, tx, afterCommit: (fn) => after.push(fn) });
       } catch (err) {
         if (keys.length > 0) await redis.unwatch();
         throw err;

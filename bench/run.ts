@@ -1,0 +1,234 @@
+/**
+ * npm run bench (make test-performance): prints and writes bench/results/latest.json.
+ *
+ * 1. redis-benchmark ceiling on a fresh redis-server (same run, same machine)
+ * 2. domain micro-benchmarks: route selection, one mux step, blend + size,
+ *    one VaR update — ns per call
+ * 3. end to end, with the real services as separate processes:
+ *    a. drain throughput: a backlog of ticks in market_events, time until
+ *       strategist, risk-harmoniser and executor have committed everything
+ *    b. fixed rate: the feed at BENCH_RATE ticks/s for BENCH_SECONDS;
+ *       tick-to-target latency from each target's stream id (commit time)
+ *       minus the newest and the oldest tick it covers
+ * No pass/fail here: goals are printed next to the figures.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { parseRiskParams, parseRouterRules } from '../services/core/config/parse.ts';
+import { blendEdges, blendParamsFrom } from '../services/core/domain/blend-edges.ts';
+import { matchRoute } from '../services/core/domain/route-rules.ts';
+import { sizePosition } from '../services/core/domain/size-position.ts';
+import { initialVol, updateVol } from '../services/core/domain/volatility.ts';
+import { encodeTick, fieldsFromArray } from '../services/core/messages.ts';
+import { redisKeys } from '../services/core/redis/keys.ts';
+import { SyntheticMarket } from '../services/feed/domain/synthetic-market.ts';
+import { ALPHAS } from '../services/strategist/domain/alpha-models.ts';
+import { horizonFor, initialFeatures, updateFeatures } from '../services/strategist/domain/features.ts';
+import { decideSwitch } from '../services/strategist/domain/switching.ts';
+import { startRedis, type TestRedis } from '../tests/support/redis-server.ts';
+import { readFileSync } from 'node:fs';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const BACKLOG = Number(process.env['BENCH_BACKLOG'] ?? 60_000);
+const RATE = Number(process.env['BENCH_RATE'] ?? 1_000);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+function nsPerCall(fn: (i: number) => unknown, iterations: number): number {
+  for (let i = 0; i < Math.min(iterations, 100_000); i++) fn(i); // warm up
+  let sink = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) sink += fn(i) ? 1 : 0;
+  const ns = Number(process.hrtime.bigint() - t0) / iterations;
+  if (sink < 0) console.log(sink);
+  return ns;
+}
+
+function redisBenchmark(port: number): Record<string, number> {
+  const run = (args: string[]): Record<string, number> => {
+    const out = execFileSync('redis-benchmark', ['-p', String(port), '-q', '-c', '50', '-n', '200000', ...args], { encoding: 'utf8' });
+    const res: Record<string, number> = {};
+    for (const line of out.split(/\r|\n/)) {
+      const m = /^([A-Z]+)[^:]*:\s*([\d.]+) requests per second/.exec(line.trim());
+      if (m) res[m[1]!] = Number(m[2]);
+    }
+    return res;
+  };
+  const plain = run(['-t', 'set,get']);
+  const piped = run(['-t', 'set,get', '-P', '16']);
+  const xadd = Number(/([\d.]+) requests per second/.exec(execFileSync('redis-benchmark', ['-p', String(port), '-q', '-c', '50', '-n', '200000', '-P', '16', 'XADD', 'bench:stream', 'MAXLEN', '~', '100000', '*', 'f', 'v'], { encoding: 'utf8' }))?.[1] ?? 0);
+  return { set_per_s: plain['SET'] ?? 0, get_per_s: plain['GET'] ?? 0, set_pipelined16_per_s: piped['SET'] ?? 0, get_pipelined16_per_s: piped['GET'] ?? 0, xadd_pipelined16_per_s: xadd };
+}
+
+function micro(): Record<string, number> {
+  const rules = parseRouterRules(readFileSync(join(ROOT, 'model_router_rules.yml'), 'utf8'));
+  const risk = parseRiskParams(readFileSync(join(ROOT, 'conf/risk_params.yml'), 'utf8'));
+  if (!rules.ok || !risk.ok) throw new Error('config');
+  const compiled = rules.config.compiled;
+  const classes = ['crypto', 'us_stock', 'fx', 'crypto_perp'];
+  const route = nsPerCall((i) => matchRoute(compiled, classes[i & 3]!, (i * 7919) % 200_000), 2_000_000);
+
+  const market = new SyntheticMarket({ seed: 1 });
+  const ticks = Array.from({ length: 4_096 }, (_, i) => market.next(i));
+  const f = initialFeatures();
+  const routing = { active: 'obi' as string | null, since: 0, reason: '', ruleIndex: 0 };
+  const cfg = rules.config.config;
+  const mux = nsPerCall((i) => {
+    updateFeatures(f, ticks[i & 4095]!);
+    const h = horizonFor(f, 30_000);
+    const d = matchRoute(compiled, 'crypto', h);
+    const a = ALPHAS.obi(f);
+    const b = ALPHAS.momentum(f);
+    return decideSwitch(routing, {
+      preferred: d.model,
+      ruleIndex: d.ruleIndex,
+      defaultModel: cfg.default_model,
+      confidence: (m) => (m === 'obi' ? a.confidence : b.confidence),
+      health: () => ({ ok: true }),
+      minConfidence: 0.55,
+      hysteresis: 0.05,
+      minDwellMs: 30_000,
+      paused: false,
+      marketOpen: true,
+      marketHoursOnly: false,
+      now: i,
+    });
+  }, 1_000_000);
+
+  const rc = risk.config;
+  const bp = blendParamsFrom(rc.edge_blending);
+  const edges = [
+    { model: 'obi', edgeBps: 1.2, confidence: 0.7 },
+    { model: 'momentum', edgeBps: -0.4, confidence: 0.6 },
+    { model: 'vol_breakout', edgeBps: 3, confidence: 0.9 },
+  ];
+  const blendSize = nsPerCall((i) => {
+    const b = blendEdges(edges, bp, { activeModel: 'obi', activeSince: 0, now: i + 100_000 });
+    return sizePosition({ edgeBps: b.edgeBps, dailyVol: 0.03, horizonMs: 30_000, price: 65_000, portfolioUsd: 1e6, kellyFraction: 0.25, maxLeverage: 2, maxPositionPct: 0.1, varTargetPct: 1.5 }).targetUsd;
+  }, 1_000_000);
+  const vol = initialVol(3, 86_400);
+  const varUpdate = nsPerCall((i) => updateVol(vol, 100 + (i & 7) * 0.01, i * 10, 0.94).variancePerSec, 2_000_000);
+  return { route_ns: route, mux_step_ns: mux, blend_plus_size_ns: blendSize, var_update_ns: varUpdate };
+}
+
+function spawnService(name: string, env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', `services/${name}/main.ts`], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', METRICS_PORT: '-1', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+async function groupDrained(r: Redis, stream: string): Promise<boolean> {
+  const groups = (await r.xinfo('GROUPS', stream).catch(() => [])) as unknown[][];
+  if (groups.length === 0) return false;
+  return groups.every((g) => {
+    const f = fieldsFromArray(g.map(String));
+    return f['pending'] === '0' && f['lag'] === '0';
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
+async function endToEnd(redis: TestRedis): Promise<Record<string, number | string>> {
+  const r = new Redis(redis.url);
+  const result: Record<string, number | string> = {};
+  const services = ['risk-harmoniser', 'executor', 'strategist'];
+
+  // a. drain throughput
+  {
+    const ns = 'bench-drain:';
+    const keys = redisKeys(ns);
+    const market = new SyntheticMarket({ seed: 9, secondsPerTick: 3 / 5_000 });
+    const t0 = Date.now();
+    for (let sent = 0; sent < BACKLOG; sent += 1_000) {
+      const p = r.pipeline();
+      for (let i = 0; i < 1_000; i++) p.xadd(keys.marketEvents, '*', ...encodeTick(market.next(t0 + Math.floor((sent + i) / 5))));
+      await p.exec();
+    }
+    for (const s of ['BTC-USD', 'ETH-USD', 'AAPL']) await r.hset(keys.lastTick(s), ...encodeTick(market.next(Date.now())));
+    const children = services.map((s) => spawnService(s, { REDIS_URL: redis.url, TP_NAMESPACE: ns }));
+    await waitFor(async () => (await r.zcard(keys.heartbeats)) >= 3, 30_000);
+    const start = performance.now();
+    const ok = await waitFor(async () => (await groupDrained(r, keys.marketEvents)) && (await groupDrained(r, keys.strategySignals)) && (await groupDrained(r, keys.orderIntents)), 300_000);
+    const secs = (performance.now() - start) / 1000;
+    result['drain_ticks'] = BACKLOG;
+    result['drain_seconds'] = +secs.toFixed(3);
+    result['drain_ticks_per_s'] = ok ? Math.round(BACKLOG / secs) : 'timeout';
+    children.forEach((c) => c.kill('SIGTERM'));
+    await Promise.all(children.map((c) => new Promise((res) => c.once('exit', res))));
+  }
+
+  // b. fixed rate, tick-to-target latency
+  {
+    const ns = 'bench-rate:';
+    const keys = redisKeys(ns);
+    const children = services.map((s) => spawnService(s, { REDIS_URL: redis.url, TP_NAMESPACE: ns }));
+    await waitFor(async () => (await r.zcard(keys.heartbeats)) >= 3, 30_000);
+    const total = RATE * SECONDS;
+    const feed = spawnService('feed', { REDIS_URL: redis.url, TP_NAMESPACE: ns, FEED_RATE: String(RATE), FEED_MAX_TICKS: String(total) });
+    await waitFor(async () => (await r.xlen(keys.marketEvents)) >= total, (SECONDS + 30) * 1000);
+    await waitFor(async () => (await groupDrained(r, keys.marketEvents)) && (await groupDrained(r, keys.strategySignals)), 60_000);
+    const entries = (await r.xrange(keys.orderIntents, '-', '+')) as [string, string[]][];
+    const newest: number[] = [];
+    const oldest: number[] = [];
+    for (const [id, fields] of entries) {
+      const f = fieldsFromArray(fields);
+      const committed = Number(id.split('-')[0]);
+      newest.push(committed - Number(f['tick_ts']));
+      oldest.push(committed - Number(f['first_tick_ts']));
+    }
+    const signals = (await r.xrange(keys.strategySignals, '-', '+')) as [string, string[]][];
+    const tickToSignal = signals.map(([id, fields]) => Number(id.split('-')[0]) - Number(fieldsFromArray(fields)['tick_ts'])).sort((a, b) => a - b);
+    result['tick_to_signal_p50_ms'] = quantile(tickToSignal, 0.5);
+    result['tick_to_signal_p99_ms'] = quantile(tickToSignal, 0.99);
+    result['signals'] = signals.length;
+    newest.sort((a, b) => a - b);
+    oldest.sort((a, b) => a - b);
+    result['fixed_rate_ticks_per_s'] = RATE;
+    result['fixed_rate_seconds'] = SECONDS;
+    result['targets'] = entries.length;
+    result['tick_to_target_newest_p50_ms'] = quantile(newest, 0.5);
+    result['tick_to_target_newest_p99_ms'] = quantile(newest, 0.99);
+    result['tick_to_target_oldest_p50_ms'] = quantile(oldest, 0.5);
+    result['tick_to_target_oldest_p99_ms'] = quantile(oldest, 0.99);
+    for (const c of [...children, feed]) c.kill('SIGTERM');
+    await Promise.all([...children, feed].map((c) => new Promise((res) => (c.exitCode !== null ? res(null) : c.once('exit', res)))));
+  }
+  r.disconnect();
+  return result;
+}
+
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  const redis = await startRedis({ appendonly: true });
+  const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length };
+  try {
+    if (!only || only === 'redis') results['redis_ceiling'] = redisBenchmark(redis.port);
+    if (!only || only === 'micro') results['micro'] = micro();
+    if (!only || only === 'e2e') results['end_to_end'] = await endToEnd(redis);
+  } finally {
+    await redis.stop();
+  }
+  results['goals'] = {
+    route_ns: '<= 1000',
+    blend_plus_size_ns: '<= 2000',
+    drain_ticks_per_s: '>= 5000',
+    tick_to_target_newest_p99_ms: '<= 20 at 1000 ticks/s',
+  };
+  console.log(JSON.stringify(results, null, 2));
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+}
+
+await main();
