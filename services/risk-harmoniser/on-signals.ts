@@ -13,7 +13,6 @@ import { METRIC_NAMES, type MetricName, type RedisKeys } from '../core/redis/key
 import type { BatchContext, StreamEntry, StreamHandler } from '../core/redis/streams.ts';
 import type { TimeSeriesWriter } from '../core/redis/timeseries.ts';
 import type { Clock } from '../core/clock.ts';
-import type { Redis } from 'ioredis';
 import { assessSymbol, initialRiskState, kellyInEffect, type RiskSymbolState } from './domain/assess-symbol.ts';
 
 export interface RiskMetrics {
@@ -29,7 +28,6 @@ export interface RiskMetrics {
 export interface SignalHandlerDeps {
   keys: RedisKeys;
   clock: Clock;
-  redis: Redis;
   config: ConfigHolder<RiskHarmoniserConfig>;
   control: ControlWatcher;
   timeseries: TimeSeriesWriter;

@@ -47,7 +47,6 @@ export async function startRiskHarmoniser(ctx: ServiceContext): Promise<RunningS
     handler: createSignalHandler({
       keys: ctx.keys,
       clock: ctx.clock,
-      redis: ctx.redis,
       config,
       control,
       timeseries,

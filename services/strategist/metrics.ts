@@ -6,6 +6,7 @@ export interface StrategistMetrics {
   routeLatency: Histogram;
   ruleMatches: Counter<'rule_index' | 'model'>;
   modelErrors: Counter<'model'>;
+  fallbacks: Counter<'symbol' | 'from' | 'why'>;
   setActive(symbol: string, model: string): void;
 }
 
@@ -22,6 +23,7 @@ export function createStrategistMetrics(registry: Registry): StrategistMetrics {
       registers: [registry],
     }),
     ruleMatches: new Counter({ name: 'model_router_rule_matches_total', help: 'Routing decisions by rule (-1 = default model)', labelNames: ['rule_index', 'model'], registers: [registry] }),
+    fallbacks: new Counter({ name: 'model_router_fallbacks_total', help: 'Fallbacks from an unhealthy model', labelNames: ['symbol', 'from', 'why'], registers: [registry] }),
     modelErrors: new Counter({ name: 'model_errors_total', help: 'Model inference errors', labelNames: ['model'], registers: [registry] }),
     setActive(symbol, model) {
       const prev = current.get(symbol);

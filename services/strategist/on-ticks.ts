@@ -142,7 +142,10 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
             'reason', decision.reason,
             'confidence', decision.confidence.toFixed(4),
           );
-          afterCommit(() => deps.metrics.switches.inc({ symbol, from: decision.from ?? 'none', to: decision.to }));
+          afterCommit(() => {
+            deps.metrics.switches.inc({ symbol, from: decision.from ?? 'none', to: decision.to });
+            if (decision.reason.startsWith('fallback:')) deps.metrics.fallbacks.inc({ symbol, from: decision.from ?? 'none', why: decision.reason.slice(9) });
+          });
         }
         const active = st.routing.active ?? route.model;
         st.horizonMs = horizonMs;

@@ -12,6 +12,7 @@ import { DEFAULT_CONFIG_PATHS, type RiskHarmoniserConfig } from '../core/config/
 import { SERVICE_NAMES } from '../core/redis/keys.ts';
 import { HEARTBEAT_INTERVAL_MS, type RunningService, type ServiceContext } from '../core/service.ts';
 import { createApp } from './app.ts';
+import { registerControlMetrics } from './control-metrics.ts';
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -41,6 +42,7 @@ export async function startWeb(ctx: ServiceContext, options: WebOptions = webOpt
   if (!loaded.ok) throw new Error(`cannot start: ${loaded.reason}`);
   const risk = new ConfigHolder<RiskHarmoniserConfig>(loaded.config, loaded.version, path, ctx.clock.now());
   const reloader = await startReloader(ctx, [riskReloadTarget(ctx, risk)]);
+  registerControlMetrics(ctx, options.requiredServices);
   const app = createApp(ctx, {
     token: loopback ? undefined : options.token,
     requiredServices: options.requiredServices,

@@ -1,0 +1,14 @@
+# One image for every service; the compose file picks the entry point.
+FROM node:20.20.2-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json model_router_rules.yml ./
+COPY conf ./conf
+COPY services ./services
+COPY scripts ./scripts
+USER node
+# SERVICE = feed | strategist | risk-harmoniser | executor | web
+ENV SERVICE=web
+CMD ["sh", "-c", "exec node --import tsx services/${SERVICE}/main.ts"]

@@ -1,0 +1,71 @@
+/**
+ * Gauges of the shared control plane, computed from Redis at scrape time, so
+ * Prometheus can alert on them: breaker state, kill switch, trading state,
+ * heartbeat age per service, market-data age per symbol.
+ */
+import { readControl } from '../core/control.ts';
+import { Gauge } from '../core/metrics.ts';
+import type { ServiceContext } from '../core/service.ts';
+
+const BREAKER = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 } as const;
+const TRADING = { ACTIVE: 0, REDUCING: 1, HALTED: 2 } as const;
+
+export function registerControlMetrics(ctx: ServiceContext, requiredServices: readonly string[]): void {
+  const { redis, keys, registry } = ctx;
+  const now = (): number => ctx.clock.now();
+  new Gauge({
+    name: 'circuit_breaker_state',
+    help: 'Shared circuit breaker: 0 CLOSED, 1 HALF_OPEN, 2 OPEN',
+    registers: [registry],
+    async collect() {
+      const c = await readControl(redis, keys, now()).catch(() => undefined);
+      this.set(c ? BREAKER[c.breaker.state] : BREAKER.OPEN);
+    },
+  });
+  new Gauge({
+    name: 'kill_switch_engaged',
+    help: '1 while the kill switch is engaged',
+    registers: [registry],
+    async collect() {
+      const c = await readControl(redis, keys, now()).catch(() => undefined);
+      this.set(!c || c.killSwitch.engaged ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'trading_state',
+    help: 'Trading state: 0 ACTIVE, 1 REDUCING, 2 HALTED',
+    registers: [registry],
+    async collect() {
+      const c = await readControl(redis, keys, now()).catch(() => undefined);
+      this.set(c ? (c.killSwitch.engaged ? TRADING.HALTED : TRADING[c.trading.state]) : TRADING.HALTED);
+    },
+  });
+  new Gauge({
+    name: 'service_heartbeat_age_seconds',
+    help: 'Seconds since the newest heartbeat of each service',
+    labelNames: ['service'],
+    registers: [registry],
+    async collect() {
+      const members = await redis.zrange(keys.heartbeats, '0', '-1', 'WITHSCORES').catch(() => [] as string[]);
+      const newest = new Map<string, number>();
+      for (let i = 0; i + 1 < members.length; i += 2) {
+        const service = members[i]!.split('|')[0]!;
+        newest.set(service, Math.max(newest.get(service) ?? 0, Number(members[i + 1])));
+      }
+      for (const s of requiredServices) {
+        const ts = newest.get(s);
+        this.set({ service: s }, ts === undefined ? 1e9 : (now() - ts) / 1000);
+      }
+    },
+  });
+  new Gauge({
+    name: 'market_data_age_seconds',
+    help: 'Seconds since the last tick of each symbol',
+    labelNames: ['symbol'],
+    registers: [registry],
+    async collect() {
+      const seen = await redis.hgetall(keys.marketDataSeen).catch(() => ({}) as Record<string, string>);
+      for (const [symbol, ts] of Object.entries(seen)) this.set({ symbol }, (now() - Number(ts)) / 1000);
+    },
+  });
+}
