@@ -19,7 +19,7 @@ if (!symbol || !Number.isFinite(horizon) || horizon < 0) {
   console.error('usage: npm run route-preview -- <SYMBOL> <horizon_ms> [--asset-class <class>] [--rules <file>]');
   process.exit(2);
 }
-const parsed = parseRouterRules(readFileSync(values.rules!, 'utf8'), values.rules);
+const parsed = parseRouterRules(readFileSync(values.rules, 'utf8'), values.rules);
 if (!parsed.ok) {
   for (const e of parsed.errors) console.error(e);
   process.exit(1);

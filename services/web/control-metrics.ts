@@ -64,7 +64,7 @@ export function registerControlMetrics(ctx: ServiceContext, requiredServices: re
     labelNames: ['symbol'],
     registers: [registry],
     async collect() {
-      const seen = await redis.hgetall(keys.marketDataSeen).catch(() => ({}) as Record<string, string>);
+      const seen = await redis.hgetall(keys.marketDataSeen).catch(() => ({}));
       for (const [symbol, ts] of Object.entries(seen)) this.set({ symbol }, (now() - Number(ts)) / 1000);
     },
   });
