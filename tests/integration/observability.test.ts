@@ -57,7 +57,8 @@ describe('observability', () => {
     for (const h of handles) {
       for (const m of await h.ctx.registry.getMetricsAsJSON()) {
         exported.add(m.name);
-        if (m.type === 'histogram') for (const s of ['_bucket', '_count', '_sum']) exported.add(`${m.name}${s}`);
+        // prom-client's types say enum; at run time the type is the string 'histogram'.
+        if (String(m.type) === 'histogram') for (const s of ['_bucket', '_count', '_sum']) exported.add(`${m.name}${s}`);
       }
     }
   });
