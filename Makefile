@@ -31,8 +31,7 @@ lint-check:
 	promtool check rules prometheus/alerts.yml
 
 security-scan:
-	npm audit --omit=dev --audit-level=high
-	bash scripts/secret-scan.sh
+	bash scripts/security-scan.sh
 
 dashboards:
 	npm run dashboards
