@@ -82,7 +82,10 @@ const running = new Map();
 
 function startChild(svc) {
   const env = { ...process.env, REDIS_URL: redisUrl, TP_ROOT: root, METRICS_PORT: String(svc.metricsPort), WEB_PORT: String(webPort) };
-  const child = spawn(process.execPath, ['--import', 'tsx', join('services', svc.name, 'main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The strategist carries "model_router" on its command line so the runbook's
+  // `pkill -SIGHUP -f model_router` finds it.
+  const extra = svc.name === 'strategist' ? ['model_router'] : [];
+  const child = spawn(process.execPath, ['--import', 'tsx', join('services', svc.name, 'main.ts'), ...extra], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const own = createWriteStream(join(logsDir, `${svc.name}.log`), { flags: 'a' });
   for (const stream of [child.stdout, child.stderr]) {
     stream.on('data', (chunk) => {
