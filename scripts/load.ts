@@ -9,8 +9,8 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '60s' }, rate: { type: 'string', default: '100rps' }, port: { type: 'string', default: process.env['WEB_PORT'] ?? '8080' } } });
-const seconds = Number(/^(\d+)s?$/.exec(values.duration!)?.[1]);
-const rate = Number(/^(\d+)(rps)?$/.exec(values.rate!)?.[1]);
+const seconds = Number(/^(\d+)s?$/.exec(values.duration)?.[1]);
+const rate = Number(/^(\d+)(rps)?$/.exec(values.rate)?.[1]);
 if (!(seconds > 0) || !(rate > 0)) {
   console.error('usage: make test-load DURATION=60s RATE=100rps');
   process.exit(2);
@@ -39,6 +39,6 @@ console.log(`requests ${result.requests.total}, non-2xx ${result.non2xx}, errors
 console.log(`latency ms: p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  max ${l.max}`);
 if (child) {
   child.kill('SIGINT');
-  await new Promise((r) => child!.once('exit', r));
+  await new Promise((r) => child.once('exit', r));
 }
 process.exit(result.errors > 0 || result.non2xx > 0 ? 1 : 0);

@@ -82,3 +82,19 @@ describe('reload payloads and config paths', () => {
     expect(resolveConfigPath('conf/risk_params.json', '/p').ok).toBe(false);
   });
 });
+
+describe('REDIS_URL forms', async () => {
+  const { parseSentinelUrl, connectRedis } = await import('../../services/core/redis/connect.ts');
+  it('parses Sentinel URLs', () => {
+    expect(parseSentinelUrl('redis-sentinel://pw@s1:26379,s2:26380/mymaster/2')).toEqual({
+      sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }],
+      name: 'mymaster',
+      db: 2,
+      password: 'pw',
+    });
+    expect(parseSentinelUrl('redis://localhost:6379')).toBeUndefined();
+  });
+  it('refuses a Cluster URL with a reason instead of half working', () => {
+    expect(() => connectRedis({ url: 'redis-cluster://a:7000,b:7001', name: 't' })).toThrow(/Cluster is not supported/);
+  });
+});

@@ -2,6 +2,7 @@
  * ioredis connection factory. REDIS_URL forms:
  *   redis://host:port/db, rediss://..., with optional user:password@
  *   redis-sentinel://[password@]host1:port1,host2:port2/masterName[/db]
+ *   redis-cluster://... is refused with a clear error (see docs/ARCHITECTURE.md)
  * Every client gets an `error` listener (an unhandled one crashes Node) and
  * reconnects with capped exponential backoff.
  */
@@ -43,6 +44,9 @@ export function connectRedis(opts: ConnectOptions): Redis {
     enableOfflineQueue: !opts.failFast,
     lazyConnect: false,
   };
+  if (url.startsWith('redis-cluster://')) {
+    throw new Error('REDIS_URL: Redis Cluster is not supported yet (each batch commits in one MULTI across its streams and state keys; see docs/ARCHITECTURE.md). Use standalone Redis or Sentinel (redis-sentinel://host:26379/master).');
+  }
   const sentinel = parseSentinelUrl(url);
   const client = sentinel ? new Redis({ ...common, ...sentinel }) : new Redis(url, common);
   let lastErrorLogged = 0;
