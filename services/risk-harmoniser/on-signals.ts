@@ -6,6 +6,8 @@
 import type { ConfigHolder } from '../core/config/reloader.ts';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
 import type { ControlWatcher } from '../core/control.ts';
+import { correlationOf, initialCorrelation, updateCorrelation, type CorrelationState } from '../core/domain/correlation.ts';
+import { breakdownOf } from '../core/domain/blend-edges.ts';
 import { portfolioVarPct } from '../core/domain/size-position.ts';
 import { encodeTarget, type Signal } from '../core/messages.ts';
 import type { Gauge, Histogram, Counter } from '../core/metrics.ts';
@@ -27,6 +29,8 @@ export interface RiskMetrics {
 
 export interface SignalHandlerDeps {
   keys: RedisKeys;
+  /** Written into each output, so operators see which replica computed it. */
+  instance: string;
   clock: Clock;
   config: ConfigHolder<RiskHarmoniserConfig>;
   control: ControlWatcher;
@@ -35,9 +39,22 @@ export interface SignalHandlerDeps {
   intentsMaxLen: number;
   /** Called after commit when portfolio VaR is above the breaker threshold. */
   onVarBreach(portfolioVar: number): void;
+  /** Called after commit when the VaR guard starts lowering the Kelly fraction. */
+  onVarGuard(kellyFraction: number, reason: string): void;
 }
 
 const EDGE_TTL_S = 300;
+
+export function parseCorrelation(raw: string | null | undefined): CorrelationState {
+  if (raw) {
+    try {
+      return JSON.parse(raw) as CorrelationState;
+    } catch {
+      // rebuilt below
+    }
+  }
+  return initialCorrelation();
+}
 
 export function parseRiskState(raw: string | null | undefined, cfg: RiskHarmoniserConfig): RiskSymbolState {
   if (raw) {
@@ -54,9 +71,9 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
   let guardActive = false;
   return {
     watchKeys(entries) {
-      return [...new Set(entries.map((e) => e.value.symbol))].map((s) => deps.keys.riskState(s));
+      return [...[...new Set(entries.map((e) => e.value.symbol))].map((s) => deps.keys.riskState(s)), deps.keys.riskCorrelation];
     },
-    readHashes: () => [deps.keys.varContributions],
+    readHashes: () => [deps.keys.varContributions, deps.keys.riskPrices],
 
     async handle(entries: readonly StreamEntry<Signal>[], { state, hashes, tx, afterCommit }: BatchContext): Promise<void> {
       const cfg = deps.config.current;
@@ -70,7 +87,16 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
       }
       const contributions = hashes.get(deps.keys.varContributions) ?? {};
       const varBySymbol = new Map<string, number>(Object.entries(contributions).map(([k, v]) => [k, Number(v) || 0]));
-      const prevPortfolioVar = portfolioVarPct([...varBySymbol.values()].map(Math.abs), () => 1);
+      const correlation = parseCorrelation(state.get(deps.keys.riskCorrelation));
+      const minSamples = cfg.volatility.correlation_min_samples;
+      const portfolioVar = (): number => {
+        const symbols = [...varBySymbol.keys()];
+        return portfolioVarPct(
+          symbols.map((s) => varBySymbol.get(s)!),
+          (i, j) => correlationOf(correlation, symbols[i]!, symbols[j]!, minSamples),
+        );
+      };
+      const prevPortfolioVar = portfolioVar();
       const kelly = kellyInEffect(cfg, control.kellyOverride, prevPortfolioVar);
 
       for (const symbol of bySymbol.keys()) await Promise.all(METRIC_NAMES.map((m) => deps.timeseries.ensure(m, symbol)));
@@ -83,7 +109,6 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
         const a = assessSymbol(st, signals, cfg, kelly, now);
         st.lastSignalId = list[list.length - 1]!.id;
         varBySymbol.set(symbol, a.varPct * Math.sign(a.sizing.targetUsd || 1));
-        const portfolioVar = portfolioVarPct([...varBySymbol.values()].map(Math.abs), () => 1);
 
         const output = {
           symbol,
@@ -91,7 +116,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
           ts: now,
           blended_edge_bps: a.blend.edgeBps,
           raw_edge_bps: a.blend.rawEdgeBps,
-          breakdown: a.blend.components.map((c) => ({ model: c.model, edge_bps: c.edgeBps, confidence: c.confidence, decay_weight: c.decayWeight, weight: c.finalWeight, penalised: c.penalised, excluded: c.excluded })),
+          breakdown: breakdownOf(a.blend.components),
           kelly_fraction: a.sizing.kellyFraction,
           kelly_source: kelly.source,
           target_position_usd: a.sizing.targetUsd,
@@ -99,7 +124,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
           uncapped_position_usd: a.sizing.uncappedUsd,
           caps: a.sizing.caps,
           var_pct: a.varPct,
-          portfolio_var_pct: portfolioVar,
+          portfolio_var_pct: portfolioVar(),
           volatility_daily_pct: a.dailyVol * 100,
           volatility_stale: a.volStale,
           active_model: latest.active_model,
@@ -107,6 +132,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
           price: latest.price,
           tick_ts: latest.tick_ts,
           reasons: a.reasons,
+          instance: deps.instance,
         };
         tx.set(deps.keys.edgeBlended(symbol), JSON.stringify(output), 'EX', EDGE_TTL_S);
         const values: Record<MetricName, number> = { edge_blended_bps: a.blend.edgeBps, position_size_usd: a.sizing.targetUsd, var_pct: a.varPct };
@@ -137,8 +163,15 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
         tx.set(deps.keys.riskState(symbol), JSON.stringify(st));
         outputs.push({ symbol, edge: a.blend.edgeBps, position: a.sizing.targetUsd, varPct: a.varPct, tickTs: latest.tick_ts });
       }
-      const portfolioVar = portfolioVarPct([...varBySymbol.values()].map(Math.abs), () => 1);
-      tx.hset(deps.keys.riskPortfolio, 'var_pct', String(portfolioVar), 'kelly_fraction', String(kelly.fraction), 'kelly_source', kelly.source, 'at', String(now));
+      const prices: Record<string, number> = {};
+      for (const [sym, p] of Object.entries(hashes.get(deps.keys.riskPrices) ?? {})) prices[sym] = Number(p);
+      for (const [sym, list] of bySymbol) prices[sym] = list[list.length - 1]!.value.price;
+      if (updateCorrelation(correlation, prices, now, cfg.volatility.correlation_lambda, cfg.volatility.correlation_sample_ms)) {
+        tx.set(deps.keys.riskCorrelation, JSON.stringify(correlation));
+      }
+      for (const [sym, list] of bySymbol) tx.hset(deps.keys.riskPrices, sym, String(list[list.length - 1]!.value.price));
+      const finalVar = portfolioVar();
+      tx.hset(deps.keys.riskPortfolio, 'var_pct', String(finalVar), 'kelly_fraction', String(kelly.fraction), 'kelly_source', kelly.source, 'at', String(now));
 
       afterCommit(() => {
         const done = deps.clock.now();
@@ -148,12 +181,15 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
           deps.metrics.varPct.set({ symbol: o.symbol }, o.varPct);
           deps.metrics.tickToTarget.observe((done - o.tickTs) / 1000);
         }
-        deps.metrics.portfolioVar.set(portfolioVar);
+        deps.metrics.portfolioVar.set(finalVar);
         deps.metrics.kelly.set(kelly.fraction);
         const guard = kelly.source === 'var_guard';
-        if (guard && !guardActive) deps.metrics.varGuard.inc();
+        if (guard && !guardActive) {
+          deps.metrics.varGuard.inc();
+          deps.onVarGuard(kelly.fraction, kelly.reason);
+        }
         guardActive = guard;
-        if (portfolioVar > cfg.circuit_breaker.var_threshold_pct) deps.onVarBreach(portfolioVar);
+        if (finalVar > cfg.circuit_breaker.var_threshold_pct) deps.onVarBreach(finalVar);
       });
     },
   };

@@ -46,12 +46,16 @@ export async function startRiskHarmoniser(ctx: ServiceContext): Promise<RunningS
     decode: (raw) => decodeWith(signalSchema, raw),
     handler: createSignalHandler({
       keys: ctx.keys,
+      instance: ctx.instance,
       clock: ctx.clock,
       config,
       control,
       timeseries,
       metrics,
       intentsMaxLen: 200_000,
+      onVarGuard: (kellyFraction, reason) => {
+        ctx.log.warn({ event: 'risk.var_guard', kelly_fraction: kellyFraction, reason }, `VaR guard: Kelly fraction lowered to ${kellyFraction} (${reason})`);
+      },
       onVarBreach: (portfolioVar) => {
         const now = ctx.clock.now();
         if (control.snapshot.breaker.state === 'OPEN' || now - lastTrip < 1_000) return;

@@ -11,7 +11,8 @@ import { recordKillEvent, stateDir } from '../core/kill-switch.ts';
 import { fieldsFromArray } from '../core/messages.ts';
 import type { ServiceContext } from '../core/service.ts';
 import { evaluateHealth, evaluateReady, type HealthInputs, type Heartbeat } from './domain/health.ts';
-import { emergencyReduceBody, killSwitchEngageBody, killSwitchResetBody, optionalReasonBody, parseBody } from './requests.ts';
+import { previewRisk } from '../core/domain/risk-preview.ts';
+import { emergencyReduceBody, killSwitchEngageBody, killSwitchResetBody, optionalReasonBody, parseBody, riskPreviewBody } from './requests.ts';
 
 export interface AppOptions {
   /** Mutations need `Authorization: Bearer <token>` when set. */
@@ -184,6 +185,13 @@ export function createApp(ctx: ServiceContext, o: AppOptions): express.Express {
     await redis.multi().del(keys.kellyOverride).publish(keys.controlEvents, JSON.stringify({ event: 'risk.kelly_override_cleared' })).exec();
     ctx.log.info({ event: 'risk.kelly_override_cleared', by: who(undefined, req) }, 'Kelly override cleared');
     res.json({ kelly_override: null });
+  });
+
+  // Side-effect free: no token needed.
+  app.post('/api/risk/preview', (req, res) => {
+    const b = parseBody(riskPreviewBody, body(req), true);
+    if (!b.ok) return bad(res, b.error);
+    res.json(previewRisk(b.value, o.risk.current));
   });
 
   app.post('/api/risk/refresh-volatility', requireAuth, async (_req, res) => {

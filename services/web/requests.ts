@@ -48,3 +48,16 @@ export function parseBody<T>(schema: z.ZodType<T>, raw: string | undefined, requ
   const field = issue?.path.join('.') || '(body)';
   return { ok: false, error: `field "${field}": ${issue?.message ?? 'invalid'}` };
 }
+
+export const riskPreviewBody = z.strictObject({
+  edges: z
+    .array(z.strictObject({ model: z.string().min(1), edge_bps: z.number().finite(), confidence: z.number().finite().min(0).max(1).nullable().optional() }))
+    .min(1)
+    .max(32),
+  price: z.number().finite().positive(),
+  asset_class: z.string().min(1).max(64),
+  portfolio_value_usd: z.number().finite().positive().optional(),
+  daily_vol_pct: z.number().finite().positive().max(1000),
+  horizon_ms: z.number().finite().positive().default(30_000),
+  kelly_fraction: z.number().finite().min(0).max(1).optional(),
+});

@@ -59,8 +59,12 @@ export const riskHarmoniserSchema = z.strictObject({
       stale_after_ms: positive.default(60_000),
       initial_daily_vol_pct: positive.default(3),
       seconds_per_day: positive.default(86_400),
+      /** Return correlation for portfolio VaR: EWMA λ, sampling interval, samples before it is trusted (ρ = 1 until then). */
+      correlation_lambda: z.number().gt(0).lt(1).default(0.97),
+      correlation_sample_ms: positive.default(1_000),
+      correlation_min_samples: z.number().int().min(1).default(20),
     })
-    .default({ ewma_lambda: 0.94, stale_after_ms: 60_000, initial_daily_vol_pct: 3, seconds_per_day: 86_400 }),
+    .default({ ewma_lambda: 0.94, stale_after_ms: 60_000, initial_daily_vol_pct: 3, seconds_per_day: 86_400, correlation_lambda: 0.97, correlation_sample_ms: 1_000, correlation_min_samples: 20 }),
   circuit_breaker: z
     .strictObject({
       var_threshold_pct: pct.default(2.5),

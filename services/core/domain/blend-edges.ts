@@ -129,3 +129,18 @@ export function blendEdges(inputs: readonly EdgeInput[], p: BlendParams, ctx: Bl
   if (!Number.isFinite(edge)) return { ok: false, edgeBps: 0, rawEdgeBps: 0, evidence, components, reason: 'blend not finite' };
   return { ok: true, edgeBps: edge, rawEdgeBps: raw, evidence, components, reason: '' };
 }
+
+/** The breakdown as written to risk.edge_blended.<symbol> and returned by the preview. */
+export interface BreakdownRow {
+  model: string;
+  edge_bps: number;
+  confidence: number;
+  decay_weight: number;
+  weight: number;
+  penalised: boolean;
+  excluded: string | null;
+}
+
+export function breakdownOf(components: readonly BlendComponent[]): BreakdownRow[] {
+  return components.map((c) => ({ model: c.model, edge_bps: c.edgeBps, confidence: c.confidence, decay_weight: c.decayWeight, weight: c.finalWeight, penalised: c.penalised, excluded: c.excluded }));
+}

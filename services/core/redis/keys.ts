@@ -55,6 +55,10 @@ export interface RedisKeys {
   riskState(symbol: string): string;
   /** hash: symbol → signed position VaR (percent of portfolio), for portfolio VaR. */
   readonly varContributions: string;
+  /** string (JSON): EWMA return correlation across symbols. */
+  readonly riskCorrelation: string;
+  /** hash: symbol → latest price seen by the risk harmoniser. */
+  readonly riskPrices: string;
   /** hash: portfolio-level risk (var_pct, at, kelly in effect, guard). */
   readonly riskPortfolio: string;
   /** string (JSON): the position for a symbol (qty, avg_price, realized_pnl). */
@@ -114,6 +118,8 @@ export function redisKeys(namespace = ''): RedisKeys {
     riskState: (symbol) => n(`risk:state:${symbol}`),
     varContributions: n('risk:var_contrib'),
     riskPortfolio: n('risk:portfolio'),
+    riskCorrelation: n('risk:correlation'),
+    riskPrices: n('risk:prices'),
     position: (symbol) => n(`exec:position:${symbol}`),
     order: (clientOrderId) => n(`exec:order:${clientOrderId}`),
     orderIndex: n('exec:orders'),

@@ -1,0 +1,62 @@
+/**
+ * What-if preview for quants: the same blending and sizing the risk
+ * harmoniser runs, from inputs given by hand, with no side effects.
+ */
+import type { RiskHarmoniserConfig } from '../config/schemas.ts';
+import { blendEdges, blendParamsFrom, breakdownOf, type BreakdownRow } from './blend-edges.ts';
+import { positionVarPct, sizePosition, type CapName } from './size-position.ts';
+
+export interface PreviewInput {
+  edges: { model: string; edge_bps: number; confidence?: number | null | undefined }[];
+  price: number;
+  asset_class: string;
+  portfolio_value_usd?: number | undefined;
+  daily_vol_pct: number;
+  horizon_ms: number;
+  kelly_fraction?: number | undefined;
+}
+
+export interface PreviewResult {
+  blended_edge_bps: number;
+  raw_edge_bps: number;
+  breakdown: BreakdownRow[];
+  blend_ok: boolean;
+  kelly_fraction: number;
+  target_position_usd: number;
+  target_qty: number;
+  uncapped_position_usd: number;
+  caps: { cap: CapName; limitUsd: number }[];
+  var_pct: number;
+  reason: string;
+  limits: { asset_class: string; max_leverage: number; max_position_pct: number; var_target_pct: number };
+}
+
+export function previewRisk(x: PreviewInput, cfg: RiskHarmoniserConfig): PreviewResult {
+  const blend = blendEdges(
+    x.edges.map((e) => ({ model: e.model, edgeBps: e.edge_bps, confidence: e.confidence ?? null })),
+    blendParamsFrom(cfg.edge_blending),
+    { activeModel: '', activeSince: 0, now: 0 },
+  );
+  const classLimits = cfg.position_sizing.asset_classes[x.asset_class];
+  const limits = classLimits ?? cfg.position_sizing.asset_classes['default']!;
+  const portfolio = x.portfolio_value_usd ?? cfg.position_sizing.portfolio_value_usd;
+  const kelly = x.kelly_fraction ?? cfg.position_sizing.kelly_fraction;
+  const dailyVol = x.daily_vol_pct / 100;
+  const sizing = blend.ok
+    ? sizePosition({ edgeBps: blend.edgeBps, dailyVol, horizonMs: x.horizon_ms, price: x.price, portfolioUsd: portfolio, kellyFraction: kelly, maxLeverage: limits.max_leverage, maxPositionPct: limits.max_position_pct, varTargetPct: cfg.risk_limits.var_targets.daily_95pct })
+    : { targetUsd: 0, targetQty: 0, uncappedUsd: 0, kellyFraction: kelly, caps: [], reason: blend.reason };
+  return {
+    blended_edge_bps: blend.edgeBps,
+    raw_edge_bps: blend.rawEdgeBps,
+    breakdown: breakdownOf(blend.components),
+    blend_ok: blend.ok,
+    kelly_fraction: kelly,
+    target_position_usd: sizing.targetUsd,
+    target_qty: sizing.targetQty,
+    uncapped_position_usd: sizing.uncappedUsd,
+    caps: sizing.caps,
+    var_pct: positionVarPct(sizing.targetUsd, dailyVol, portfolio),
+    reason: sizing.reason,
+    limits: { asset_class: classLimits ? x.asset_class : 'default', max_leverage: limits.max_leverage, max_position_pct: limits.max_position_pct, var_target_pct: cfg.risk_limits.var_targets.daily_95pct },
+  };
+}
