@@ -70,3 +70,39 @@ describe('TimeSeries commands', () => {
     ]);
   });
 });
+
+describe('TimeSeriesWriter (module reported present)', async () => {
+  const { TimeSeriesWriter } = await import('../../services/core/redis/timeseries.ts');
+  const { redisKeys } = await import('../../services/core/redis/keys.ts');
+  type Redis = import('ioredis').Redis;
+  type Tx = import('ioredis').ChainableCommander;
+
+  it('issues TS.CREATE once per series and TS.ADD per sample, exactly', async () => {
+    const sent: string[][] = [];
+    const fakeRedis = { call: async (...args: string[]) => void sent.push(args) } as unknown as Redis;
+    const fakeTx = { call: (...args: string[]) => sent.push(args) } as unknown as Tx;
+    const w = new TimeSeriesWriter(fakeRedis, redisKeys(''), 'module');
+    await w.ensure('position_size_usd', 'BTC-USD');
+    await w.ensure('position_size_usd', 'BTC-USD');
+    w.add(fakeTx, 'position_size_usd', 'BTC-USD', 1_700_000_000_000, -1500.5);
+    expect(sent).toEqual([
+      ['TS.CREATE', 'position_size_usd:BTC-USD', 'RETENTION', '604800000', 'DUPLICATE_POLICY', 'LAST', 'LABELS', 'metric', 'position_size_usd', 'symbol', 'BTC-USD'],
+      ['TS.ADD', 'position_size_usd:BTC-USD', '1700000000000', '-1500.5', 'ON_DUPLICATE', 'LAST'],
+    ]);
+  });
+
+  it('treats an existing series as created', async () => {
+    const fakeRedis = { call: async () => Promise.reject(new Error('ERR TSDB: key already exists')) } as unknown as Redis;
+    const w = new TimeSeriesWriter(fakeRedis, redisKeys(''), 'module');
+    await expect(w.ensure('var_pct', 'AAPL')).resolves.toBeUndefined();
+  });
+
+  it('sends nothing to TS.* in fallback mode', async () => {
+    const sent: string[][] = [];
+    const fakeTx = { call: (...args: string[]) => sent.push(args) } as unknown as Tx;
+    const w = new TimeSeriesWriter({} as Redis, redisKeys(''), 'fallback');
+    await w.ensure('var_pct', 'AAPL');
+    w.add(fakeTx, 'var_pct', 'AAPL', 1_000_000_000, 0.5);
+    expect(sent.map((c) => c[0])).toEqual(['ZADD', 'ZREMRANGEBYSCORE', 'PEXPIRE']);
+  });
+});
