@@ -63,6 +63,7 @@ describe('TimeSeries commands', () => {
 
   it('keeps a sorted set trimmed to the same retention without it', () => {
     const ts = RETENTION_MS + 5_000;
+    expect(addCommands('fallback', 'k', ts, -1, false)).toEqual([['ZADD', 'k', String(ts), `${ts}:-1`]]);
     expect(addCommands('fallback', 'k', ts, -1)).toEqual([
       ['ZADD', 'k', String(ts), `${ts}:-1`],
       ['ZREMRANGEBYSCORE', 'k', '-inf', '(5000'],
@@ -97,12 +98,14 @@ describe('TimeSeriesWriter (module reported present)', async () => {
     await expect(w.ensure('var_pct', 'AAPL')).resolves.toBeUndefined();
   });
 
-  it('sends nothing to TS.* in fallback mode', async () => {
+  it('sends nothing to TS.* in fallback mode, and trims each series once a minute', async () => {
     const sent: string[][] = [];
     const fakeTx = { call: (...args: string[]) => sent.push(args) } as unknown as Tx;
     const w = new TimeSeriesWriter({} as Redis, redisKeys(''), 'fallback');
     await w.ensure('var_pct', 'AAPL');
     w.add(fakeTx, 'var_pct', 'AAPL', 1_000_000_000, 0.5);
-    expect(sent.map((c) => c[0])).toEqual(['ZADD', 'ZREMRANGEBYSCORE', 'PEXPIRE']);
+    w.add(fakeTx, 'var_pct', 'AAPL', 1_000_030_000, 0.6);
+    w.add(fakeTx, 'var_pct', 'AAPL', 1_000_060_000, 0.7);
+    expect(sent.map((c) => c[0])).toEqual(['ZADD', 'ZREMRANGEBYSCORE', 'PEXPIRE', 'ZADD', 'ZADD', 'ZREMRANGEBYSCORE', 'PEXPIRE']);
   });
 });

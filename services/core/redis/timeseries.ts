@@ -18,13 +18,14 @@ export function createCommand(key: string, metric: MetricName, symbol: string): 
   return ['TS.CREATE', key, 'RETENTION', String(RETENTION_MS), 'DUPLICATE_POLICY', 'LAST', 'LABELS', 'metric', metric, 'symbol', symbol];
 }
 
-export function addCommands(mode: TimeSeriesMode, key: string, ts: number, value: number): Command[] {
+/** The fallback trims each series at most this often (it only has to hold 7 days, not to the millisecond). */
+export const FALLBACK_TRIM_EVERY_MS = 60_000;
+
+export function addCommands(mode: TimeSeriesMode, key: string, ts: number, value: number, trim = true): Command[] {
   if (mode === 'module') return [['TS.ADD', key, String(ts), String(value), 'ON_DUPLICATE', 'LAST']];
-  return [
-    ['ZADD', key, String(ts), `${ts}:${value}`],
-    ['ZREMRANGEBYSCORE', key, '-inf', `(${ts - RETENTION_MS}`],
-    ['PEXPIRE', key, String(RETENTION_MS)],
-  ];
+  const add: Command = ['ZADD', key, String(ts), `${ts}:${value}`];
+  if (!trim) return [add];
+  return [add, ['ZREMRANGEBYSCORE', key, '-inf', `(${ts - RETENTION_MS}`], ['PEXPIRE', key, String(RETENTION_MS)]];
 }
 
 export async function detectTimeSeries(redis: Redis): Promise<TimeSeriesMode> {
@@ -39,6 +40,7 @@ export async function detectTimeSeries(redis: Redis): Promise<TimeSeriesMode> {
 
 export class TimeSeriesWriter {
   private readonly created = new Set<string>();
+  private readonly trimmedAt = new Map<string, number>();
 
   constructor(
     private readonly redis: Redis,
@@ -66,6 +68,9 @@ export class TimeSeriesWriter {
   }
 
   add(tx: ChainableCommander, metric: MetricName, symbol: string, ts: number, value: number): void {
-    for (const [name, ...args] of addCommands(this.mode, this.keys.timeSeries(metric, symbol), ts, value)) tx.call(name, ...args);
+    const key = this.keys.timeSeries(metric, symbol);
+    const trim = ts - (this.trimmedAt.get(key) ?? 0) >= FALLBACK_TRIM_EVERY_MS;
+    if (trim) this.trimmedAt.set(key, ts);
+    for (const [name, ...args] of addCommands(this.mode, key, ts, value, trim)) tx.call(name, ...args);
   }
 }
