@@ -16,6 +16,7 @@ import type { ControlWatcher } from '../core/control.ts';
 import { encodeExecReport, type ExecReport, type Target } from '../core/messages.ts';
 import type { RedisKeys } from '../core/redis/keys.ts';
 import type { BatchContext, StreamEntry, StreamHandler } from '../core/redis/streams.ts';
+import { tradingDay } from './domain/daily-pnl.ts';
 import { applyFill, decideOrder, type PositionState } from './domain/decide-order.ts';
 import type { ExecutorMetrics } from './metrics.ts';
 import type { MarketQuote, VenueOrder, VenueResult } from './venue/venue.ts';
@@ -33,6 +34,8 @@ export interface TargetHandlerDeps {
   reportsMaxLen: number;
   onOrderLatency(ms: number): void;
 }
+
+const DAILY_STATS_TTL_S = 30 * 86_400;
 
 export function parsePosition(h: Record<string, unknown> | null | undefined): PositionState {
   return { qty: Number(h?.['qty'] ?? 0) || 0, avgPrice: Number(h?.['avg_price'] ?? 0) || 0, realizedPnl: Number(h?.['realized_pnl'] ?? 0) || 0 };
@@ -94,10 +97,23 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
           if (result.status === 'FILLED') {
             const next = applyFill(position, decision.side, result.qty, result.price);
             tx.set(deps.keys.position(symbol), JSON.stringify({ symbol, qty: next.qty, avg_price: next.avgPrice, realized_pnl: next.realizedPnl, updated_at: now }));
+            const daily = deps.keys.dailyStats(tradingDay(now));
+            const realized = next.realizedPnl - position.realizedPnl;
+            tx.hincrby(daily, 'trades', 1);
+            if (realized !== 0) {
+              tx.hincrbyfloat(daily, 'realized_pnl', realized);
+              tx.hincrby(daily, realized > 0 ? 'winning_trades' : 'losing_trades', 1);
+            }
+            tx.expire(daily, DAILY_STATS_TTL_S);
             report = { ...base, qty: result.qty, price: result.price, status: 'FILLED', reason: decision.note, position_qty: next.qty, latency_ms: latencyMs };
             if (control.breaker.state === 'HALF_OPEN') tx.hincrby(deps.keys.breaker, 'half_open_orders', 1);
           } else {
             report = { ...base, price: target.price, status: 'REJECTED', reason: result.reason, position_qty: position.qty, latency_ms: latencyMs };
+            if (result.reason.startsWith('venue error')) {
+              const key = deps.keys.venueErrors(Math.floor(now / 60_000));
+              tx.incr(key);
+              tx.expire(key, 180);
+            }
           }
           const status = result.status === 'FILLED' ? 'filled' : 'rejected';
           afterCommit(() => {

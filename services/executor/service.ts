@@ -14,6 +14,7 @@ import { StreamConsumer } from '../core/redis/streams.ts';
 import type { RunningService, ServiceContext } from '../core/service.ts';
 import { createExecutorMetrics } from './metrics.ts';
 import { createTargetHandler } from './on-targets.ts';
+import { startSafetyMonitor } from './safety-monitor.ts';
 import { VenueBreaker } from './venue-breaker.ts';
 import { PaperVenue } from './venue/paper-venue.ts';
 
@@ -35,7 +36,7 @@ export async function startExecutor(ctx: ServiceContext): Promise<RunningService
       .then(() => control.refresh())
       .catch((err: unknown) => ctx.log.error({ event: 'breaker.write_failed', err: String(err) }, 'could not open breaker'));
   };
-  const venue = new PaperVenue();
+  const venue = new PaperVenue(Number(process.env['PAPER_FAIL_RATE'] ?? 0));
   const breaker = new VenueBreaker(venue, () => config.current, trip);
 
   control.onChange((next, prev) => {
@@ -99,12 +100,14 @@ export async function startExecutor(ctx: ServiceContext): Promise<RunningService
   });
 
   const reloader = await startReloader(ctx, [riskReloadTarget(ctx, config)]);
+  const safety = startSafetyMonitor(ctx, config, control);
 
   await consumer.start();
   return {
     status: () => ({ venue: venue.name, mode: mode(), breaker: control.snapshot.breaker.state, config_version: { risk_harmoniser: config.version } }),
     stop: async () => {
       clearInterval(probation);
+      await safety.stop();
       await consumer.stop();
       await reloader.stop();
       breaker.shutdown();

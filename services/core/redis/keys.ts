@@ -61,6 +61,10 @@ export interface RedisKeys {
   readonly riskPrices: string;
   /** hash: portfolio-level risk (var_pct, at, kelly in effect, guard). */
   readonly riskPortfolio: string;
+  /** hash: daily risk stats for a UTC day (trades, winning_trades, losing_trades, realized_pnl, net_pnl, peak_equity, max_drawdown_pct, unrealized_start). */
+  dailyStats(day: string): string;
+  /** string: venue errors counted in one minute (epoch minute). */
+  venueErrors(minute: number): string;
   /** string (JSON): the position for a symbol (qty, avg_price, realized_pnl). */
   position(symbol: string): string;
   /** hash: one order, by client order id. */
@@ -120,6 +124,8 @@ export function redisKeys(namespace = ''): RedisKeys {
     riskPortfolio: n('risk:portfolio'),
     riskCorrelation: n('risk:correlation'),
     riskPrices: n('risk:prices'),
+    dailyStats: (day) => n(`risk:daily:${day}`),
+    venueErrors: (minute) => n(`exec:venue_errors:${minute}`),
     position: (symbol) => n(`exec:position:${symbol}`),
     order: (clientOrderId) => n(`exec:order:${clientOrderId}`),
     orderIndex: n('exec:orders'),

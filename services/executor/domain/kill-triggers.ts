@@ -1,0 +1,50 @@
+/**
+ * Automatic kill-switch triggers, as one pure decision. Checked in order:
+ *   max_dd_exceeded        daily peak-to-trough drawdown over max_daily_drawdown_pct
+ *   pnl_floor              daily net PnL below daily_pnl_floor_usd
+ *   excessive_venue_errors venue errors in the last minute over venue_errors_per_minute
+ *   ws_stale_60s           a symbol with no tick for market_data_stale_ms
+ *   heartbeat_missing      a trading service whose newest heartbeat is older than
+ *                          heartbeat_missed_cycles × interval
+ * Staleness and heartbeat triggers apply only while trading is not HALTED, so
+ * the runbook's restart sequence (stop-trading first) does not trip them.
+ */
+
+export type KillTriggerName = 'max_dd_exceeded' | 'pnl_floor' | 'excessive_venue_errors' | 'ws_stale_60s' | 'heartbeat_missing';
+
+export interface KillTriggerInputs {
+  now: number;
+  tradingHalted: boolean;
+  drawdownPct: number;
+  maxDrawdownPct: number;
+  dailyPnlUsd: number;
+  pnlFloorUsd: number;
+  venueErrorsLastMinute: number;
+  venueErrorsPerMinute: number;
+  marketDataSeen: Readonly<Record<string, number>>;
+  staleMs: number;
+  /** Newest heartbeat per service that has ever reported (gracefully stopped services are absent). */
+  newestHeartbeat: Readonly<Record<string, number>>;
+  watchedServices: readonly string[];
+  heartbeatIntervalMs: number;
+  missedCycles: number;
+}
+
+export type KillDecision = { trigger: KillTriggerName; reason: string } | null;
+
+export function evaluateKillTriggers(x: KillTriggerInputs): KillDecision {
+  if (x.drawdownPct > x.maxDrawdownPct) return { trigger: 'max_dd_exceeded', reason: `Daily drawdown ${x.drawdownPct.toFixed(2)}% > ${x.maxDrawdownPct}% hard limit` };
+  if (x.dailyPnlUsd < x.pnlFloorUsd) return { trigger: 'pnl_floor', reason: `Daily PnL ${x.dailyPnlUsd.toFixed(2)} USD below the floor ${x.pnlFloorUsd} USD` };
+  if (x.venueErrorsLastMinute > x.venueErrorsPerMinute) return { trigger: 'excessive_venue_errors', reason: `${x.venueErrorsLastMinute} venue errors in the last minute > ${x.venueErrorsPerMinute}` };
+  if (x.tradingHalted) return null;
+  for (const [symbol, ts] of Object.entries(x.marketDataSeen)) {
+    const age = x.now - ts;
+    if (age > x.staleMs) return { trigger: 'ws_stale_60s', reason: `market data for ${symbol} stale for ${age} ms (> ${x.staleMs} ms)` };
+  }
+  const maxAge = x.heartbeatIntervalMs * x.missedCycles;
+  for (const service of x.watchedServices) {
+    const ts = x.newestHeartbeat[service];
+    if (ts !== undefined && x.now - ts > maxAge) return { trigger: 'heartbeat_missing', reason: `no heartbeat from ${service} for ${x.now - ts} ms (${x.missedCycles} cycles)` };
+  }
+  return null;
+}

@@ -1,0 +1,129 @@
+/**
+ * The safety monitor every executor runs once a second: rolls the UTC day
+ * over (HSETNX, so once across replicas), marks the day's PnL and drawdown,
+ * and engages the kill switch when an automatic trigger fires. Engaging is
+ * idempotent across replicas (WATCH on the kill-switch hash): one audit entry.
+ */
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { ConfigHolder } from '../core/config/reloader.ts';
+import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
+import type { ControlWatcher } from '../core/control.ts';
+import { recordKillEvent, stateDir } from '../core/kill-switch.ts';
+import { Counter } from '../core/metrics.ts';
+import { HEARTBEAT_INTERVAL_MS, type ServiceContext } from '../core/service.ts';
+import { markDay, tradingDay, unrealizedPnl } from './domain/daily-pnl.ts';
+import { evaluateKillTriggers, type KillDecision } from './domain/kill-triggers.ts';
+import { parsePosition } from './on-targets.ts';
+
+/** Raise a hash field to `value` if it is higher (or missing). KEYS[1] hash; ARGV field, value. */
+const HMAX_LUA = `
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
+local v = tonumber(ARGV[2])
+if cur == nil or v > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1 end
+return 0`;
+
+export const WATCHED_SERVICES = ['feed', 'strategist', 'risk-harmoniser'] as const;
+
+export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<RiskHarmoniserConfig>, control: ControlWatcher, intervalMs = Number(process.env['SAFETY_INTERVAL_MS'] ?? 1_000)): { stop(): Promise<void>; check(): Promise<KillDecision> } {
+  const conn: Redis = ctx.connection('safety');
+  const { keys } = ctx;
+  const engaged = new Counter({ name: 'kill_switch_auto_engagements_total', help: 'Kill switch engaged by an automatic trigger', labelNames: ['trigger'], registers: [ctx.registry] });
+  const auditFile = join(stateDir(ctx.root), 'kill_events.jsonl');
+
+  async function check(): Promise<KillDecision> {
+    const cfg = config.current;
+    const now = ctx.clock.now();
+    const dailyKey = keys.dailyStats(tradingDay(now));
+    const seen = await conn.hgetall(keys.marketDataSeen);
+    const symbols = Object.keys(seen);
+    const pipe = conn.pipeline();
+    for (const s of symbols) pipe.get(keys.position(s)).hget(keys.lastTick(s), 'bid').hget(keys.lastTick(s), 'ask');
+    const minute = Math.floor(now / 60_000);
+    pipe.get(keys.venueErrors(minute)).get(keys.venueErrors(minute - 1));
+    pipe.zrange(keys.heartbeats, '0', '-1', 'WITHSCORES');
+    const res = (await pipe.exec()) ?? [];
+    const v = (i: number): unknown => res[i]?.[1];
+    const marks = symbols.map((_, i) => {
+      const raw = v(i * 3) as string | null;
+      const bid = Number(v(i * 3 + 1));
+      const ask = Number(v(i * 3 + 2));
+      return { position: parsePosition(raw ? (JSON.parse(raw) as Record<string, unknown>) : null), mid: bid > 0 && ask > 0 ? (bid + ask) / 2 : undefined };
+    });
+    const base = symbols.length * 3;
+    const elapsed = (now % 60_000) / 60_000;
+    const venueErrors = Number(v(base) ?? 0) + Number(v(base + 1) ?? 0) * (1 - elapsed);
+    const members = (v(base + 2) as string[]) ?? [];
+    const newestHeartbeat: Record<string, number> = {};
+    for (let i = 0; i + 1 < members.length; i += 2) {
+      const service = members[i]!.split('|')[0]!;
+      newestHeartbeat[service] = Math.max(newestHeartbeat[service] ?? 0, Number(members[i + 1]));
+    }
+
+    const unrealized = unrealizedPnl(marks);
+    // Day rollover: the first instance to see a new UTC day fixes its starting point.
+    await conn.multi().hsetnx(dailyKey, 'unrealized_start', String(unrealized)).hsetnx(dailyKey, 'started_at', String(now)).expire(dailyKey, 30 * 86_400).exec();
+    const day = await conn.hgetall(dailyKey);
+    const mark = markDay(cfg.position_sizing.portfolio_value_usd, Number(day['realized_pnl'] ?? 0), unrealized, Number(day['unrealized_start'] ?? 0), day['peak_equity'] ? Number(day['peak_equity']) : undefined);
+    await conn
+      .multi()
+      .eval(HMAX_LUA, 1, dailyKey, 'peak_equity', String(mark.peakEquityUsd))
+      .eval(HMAX_LUA, 1, dailyKey, 'max_drawdown_pct', String(mark.drawdownPct))
+      .hset(dailyKey, 'net_pnl', String(mark.netPnlUsd), 'equity', String(mark.equityUsd), 'drawdown_pct', String(mark.drawdownPct), 'marked_at', String(now))
+      .exec();
+
+    const snapshot = control.snapshot;
+    if (!snapshot.known || snapshot.killSwitch.engaged) return null;
+    const decision = evaluateKillTriggers({
+      now,
+      tradingHalted: snapshot.trading.state === 'HALTED',
+      drawdownPct: mark.drawdownPct,
+      maxDrawdownPct: cfg.risk_limits.max_daily_drawdown_pct,
+      dailyPnlUsd: mark.netPnlUsd,
+      pnlFloorUsd: cfg.risk_limits.daily_pnl_floor_usd,
+      venueErrorsLastMinute: Math.round(venueErrors),
+      venueErrorsPerMinute: cfg.kill_switch.venue_errors_per_minute,
+      marketDataSeen: Object.fromEntries(Object.entries(seen).map(([k, ts]) => [k, Number(ts)])),
+      staleMs: cfg.kill_switch.market_data_stale_ms,
+      newestHeartbeat,
+      watchedServices: WATCHED_SERVICES,
+      heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+      missedCycles: cfg.kill_switch.heartbeat_missed_cycles,
+    });
+    if (!decision) return null;
+    // Engage once across replicas: WATCH the hash, re-check, then write.
+    await conn.watch(keys.killSwitch);
+    if ((await conn.hget(keys.killSwitch, 'engaged')) === '1') {
+      await conn.unwatch();
+      return null;
+    }
+    await recordKillEvent(conn, keys, { action: 'engage', reason: decision.reason, by: `auto:${ctx.instance}`, trigger: decision.trigger, scope: 'system', at: now }, auditFile).catch(async (err: unknown) => {
+      await conn.unwatch();
+      throw err;
+    });
+    engaged.inc({ trigger: decision.trigger });
+    ctx.log.error({ event: 'kill_switch.engaged', trigger: decision.trigger, reason: decision.reason, by: `auto:${ctx.instance}` }, `Kill-switch activated: ${decision.trigger} (${decision.reason})`);
+    await control.refresh();
+    return decision;
+  }
+
+  let running: Promise<unknown> = Promise.resolve();
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    running = check()
+      .catch((err: unknown) => ctx.log.warn({ event: 'safety.check_failed', err: String(err) }, 'safety check failed'))
+      .finally(() => {
+        busy = false;
+      });
+  }, intervalMs);
+  timer.unref();
+  return {
+    check,
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

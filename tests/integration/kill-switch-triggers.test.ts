@@ -1,0 +1,128 @@
+/**
+ * Each automatic trigger engages the kill switch through a real executor,
+ * with one audit entry even when two executor replicas both see it.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readControl, writeControl } from '../../services/core/control.ts';
+import { encodeTarget, encodeTick, fieldsFromArray } from '../../services/core/messages.ts';
+import { tradingDay } from '../../services/executor/domain/daily-pnl.ts';
+import { startExecutor } from '../../services/executor/service.ts';
+import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+
+let env: TestEnv;
+beforeAll(() => {
+  process.env['SAFETY_INTERVAL_MS'] = '100';
+  process.env['STATE_DIR'] = mkdtempSync(join(tmpdir(), 'tp-kill-'));
+});
+afterEach(async () => {
+  await env.close();
+});
+
+async function twoExecutors(label: string): Promise<TestEnv> {
+  env = createTestEnv(inject('redisUrl'), label);
+  await env.start('executor', startExecutor, 'exec-a');
+  await env.start('executor', startExecutor, 'exec-b');
+  return env;
+}
+
+async function engagedBy(): Promise<{ trigger: string; reason: string; audit: Record<string, string>[] }> {
+  const h = await eventually(async () => {
+    const k = await env.redis.hgetall(env.keys.killSwitch);
+    return k['engaged'] === '1' ? k : undefined;
+  }, 10_000, 'kill switch engaged');
+  await new Promise((r) => setTimeout(r, 400)); // give the other replica time to (not) engage again
+  const audit = ((await env.redis.xrange(env.keys.killSwitchAudit, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+  return { trigger: h['trigger']!, reason: h['reason']!, audit };
+}
+
+const quote = (symbol: string, ts: number, mid: number) => encodeTick({ symbol, ts, bid: mid - 0.5, ask: mid + 0.5, bid_size: 1, ask_size: 1, last: mid, volume: 1 });
+
+describe('automatic kill-switch triggers', () => {
+  it('market data stale for over 60 s', async () => {
+    await twoExecutors('kill-stale');
+    await env.redis.hset(env.keys.marketDataSeen, 'BTC-USD', String(Date.now() - 61_000));
+    const r = await engagedBy();
+    expect(r.trigger).toBe('ws_stale_60s');
+    expect(r.audit).toHaveLength(1);
+    expect(r.audit[0]).toMatchObject({ action: 'engage', trigger: 'ws_stale_60s' });
+    expect(r.audit[0]!['by']).toMatch(/^auto:exec-/);
+    expect((await readControl(env.redis, env.keys, Date.now())).killSwitch.engaged).toBe(true);
+  });
+
+  it('a trading service whose heartbeat is missing for 3 cycles', async () => {
+    await twoExecutors('kill-heartbeat');
+    await env.redis.zadd(env.keys.heartbeats, Date.now() - 5_000, 'strategist|dead-one');
+    expect((await engagedBy()).trigger).toBe('heartbeat_missing');
+  });
+
+  it('not while trading is stopped (the restart sequence stops trading first)', async () => {
+    await twoExecutors('kill-halted');
+    await writeControl(env.redis, env.keys, env.keys.tradingState, { state: 'HALTED', reason: 'stop-trading', by: 'test', at: Date.now() }, 'trading.stopped');
+    await new Promise((r) => setTimeout(r, 200));
+    await env.redis.zadd(env.keys.heartbeats, Date.now() - 5_000, 'strategist|dead-one');
+    await env.redis.hset(env.keys.marketDataSeen, 'BTC-USD', String(Date.now() - 61_000));
+    await new Promise((r) => setTimeout(r, 800));
+    expect(await env.redis.hget(env.keys.killSwitch, 'engaged')).toBeNull();
+  });
+
+  it('daily drawdown over its limit, from marked-to-market positions', async () => {
+    await twoExecutors('kill-dd');
+    const now = Date.now();
+    // Day starts flat; a 10 BTC long bought at 65,000 is now marked at 40,000: −250,000 on 1,000,000 = 25 % > 20 %.
+    await env.redis.hset(env.keys.dailyStats(tradingDay(now)), 'unrealized_start', '0', 'started_at', String(now));
+    await env.redis.set(env.keys.position('BTC-USD'), JSON.stringify({ qty: 10, avg_price: 65_000, realized_pnl: 0 }));
+    await env.redis.hset(env.keys.lastTick('BTC-USD'), ...quote('BTC-USD', now, 40_000));
+    await env.redis.hset(env.keys.marketDataSeen, 'BTC-USD', String(now));
+    const r = await engagedBy();
+    expect(r.trigger).toBe('max_dd_exceeded');
+    expect(r.reason).toContain('> 20% hard limit');
+    const day = await env.redis.hgetall(env.keys.dailyStats(tradingDay(now)));
+    expect(Number(day['max_drawdown_pct'])).toBeCloseTo(25, 6);
+    expect(Number(day['net_pnl'])).toBeCloseTo(-250_000, 6);
+  });
+
+  it('daily PnL below its floor', async () => {
+    await twoExecutors('kill-pnl');
+    const now = Date.now();
+    await env.redis.hset(env.keys.dailyStats(tradingDay(now)), 'unrealized_start', '0', 'started_at', String(now), 'realized_pnl', '-60000');
+    expect((await engagedBy()).trigger).toBe('pnl_floor');
+  });
+
+  it('venue errors are counted per minute from rejected orders and over the threshold engage it', async () => {
+    process.env['PAPER_FAIL_RATE'] = '1';
+    try {
+      await twoExecutors('kill-venue');
+    } finally {
+      delete process.env['PAPER_FAIL_RATE'];
+    }
+    const now = Date.now();
+    await env.redis.hset(env.keys.lastTick('ETH-USD'), ...quote('ETH-USD', now, 3_000));
+    await env.redis.hset(env.keys.marketDataSeen, 'ETH-USD', String(now));
+    await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget({ symbol: 'ETH-USD', asset_class: 'crypto', target_usd: 30_000, price: 3_000, tick_ts: now, first_tick_ts: now, edge_bps: 1, var_pct: 0.1, model: 'obi', signal_id: '1-0', ts: now }));
+    const report = await eventually(async () => {
+      const r = ((await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+      return r[0];
+    });
+    expect(report).toMatchObject({ status: 'REJECTED', reason: 'venue error: simulated venue outage (PAPER_FAIL_RATE)' });
+    const minute = Math.floor(Date.now() / 60_000);
+    const counted = Number(await env.redis.get(env.keys.venueErrors(minute))) + Number(await env.redis.get(env.keys.venueErrors(minute - 1)));
+    expect(counted).toBe(1);
+    expect(await env.redis.hget(env.keys.killSwitch, 'engaged')).toBeNull();
+    await env.redis.incrby(env.keys.venueErrors(minute), 24);
+    expect((await engagedBy()).trigger).toBe('excessive_venue_errors');
+  });
+
+  it('rolls the day over once across replicas and persists the stats', async () => {
+    await twoExecutors('kill-day');
+    const day = env.keys.dailyStats(tradingDay(Date.now()));
+    const h = await eventually(async () => {
+      const v = await env.redis.hgetall(day);
+      return v['marked_at'] ? v : undefined;
+    });
+    expect(h).toMatchObject({ unrealized_start: '0', net_pnl: '0', drawdown_pct: '0' });
+    expect(await env.redis.ttl(day)).toBeGreaterThan(29 * 86_400);
+  });
+});
