@@ -56,9 +56,11 @@ export async function readControl(redis: Redis, keys: RedisKeys, now: number): P
     .hgetall(keys.breaker)
     .hgetall(keys.routerControl)
     .hgetall(keys.kellyOverride)
+    .get(keys.breakerHalfOpenOrders)
     .exec();
   if (!res || res.some(([err]) => err)) throw new Error('control state read failed');
-  const [t, k, b, r, o] = res.map(([, v]) => v as Record<string, string>) as [
+  const halfOpenOrders = num((res[5]?.[1] as string | null) ?? undefined);
+  const [t, k, b, r, o] = res.slice(0, 5).map(([, v]) => v as Record<string, string>) as [
     Record<string, string>,
     Record<string, string>,
     Record<string, string>,
@@ -70,7 +72,7 @@ export async function readControl(redis: Redis, keys: RedisKeys, now: number): P
     readAt: now,
     trading: { state: tradingStateOf(t['state']), reason: t['reason'] ?? '', by: t['by'] ?? '', at: num(t['at']), mode: executionModeOf(t['mode'] ?? process.env['EXECUTION_MODE']) },
     killSwitch: { engaged: k['engaged'] === '1', reason: k['reason'] ?? '', by: k['by'] ?? '', at: num(k['at']), trigger: k['trigger'] ?? '' },
-    breaker: { state: breakerStateOf(b['state']), cause: b['cause'] ?? '', at: num(b['at']), halfOpenOrders: num(b['half_open_orders']) },
+    breaker: { state: breakerStateOf(b['state']), cause: b['cause'] ?? '', at: num(b['at']), halfOpenOrders },
     router: { paused: r['paused'] === '1', by: r['by'] ?? '', at: num(r['at']), reason: r['reason'] ?? '' },
     kellyOverride: o['kelly_fraction'] !== undefined ? { kellyFraction: num(o['kelly_fraction']), reason: o['reason'] ?? '', by: o['by'] ?? '', at: num(o['at']) } : null,
   };
@@ -155,7 +157,8 @@ export class ControlWatcher {
 
 /** Move the shared breaker to a state, with its cause, recorded in the transitions stream. */
 export async function setBreakerState(redis: Redis, keys: RedisKeys, state: BreakerState, cause: string, by: string, now: number): Promise<void> {
-  await writeControl(redis, keys, keys.breaker, { state, cause, by, at: now, half_open_orders: 0 }, `breaker.${state.toLowerCase()}`, (tx) => {
+  await writeControl(redis, keys, keys.breaker, { state, cause, by, at: now }, `breaker.${state.toLowerCase()}`, (tx) => {
+    tx.set(keys.breakerHalfOpenOrders, '0');
     tx.xadd(keys.breakerEvents, 'MAXLEN', '~', 10_000, '*', 'state', state, 'cause', cause, 'by', by, 'at', String(now));
   });
 }

@@ -48,7 +48,7 @@ export function clientOrderId(symbol: string, targetId: string): string {
 export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Target> {
   return {
     watchKeys(entries) {
-      return [...new Set(entries.map((e) => e.value.symbol))].map((s) => deps.keys.position(s));
+      return [...[...new Set(entries.map((e) => e.value.symbol))].map((s) => deps.keys.position(s)), deps.keys.breakerHalfOpenOrders];
     },
     readHashes(entries) {
       return [...new Set(entries.map((e) => e.value.symbol))].map((s) => deps.keys.lastTick(s));
@@ -56,7 +56,9 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
 
     async handle(entries: readonly StreamEntry<Target>[], { state, hashes, tx, afterCommit }: BatchContext): Promise<void> {
       const cfg = deps.config.current;
-      const control = deps.control.snapshot;
+      const snapshot = deps.control.snapshot;
+      // The HALF_OPEN order count is read under WATCH: authoritative across replicas.
+      let halfOpenOrders = Number(state.get(deps.keys.breakerHalfOpenOrders) ?? 0) || 0;
       const latest = new Map<string, StreamEntry<Target>>();
       for (const e of entries) latest.set(e.value.symbol, e);
       const quotes = new Map<string, MarketQuote>();
@@ -69,6 +71,7 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
         const target = entry.value;
         const raw = state.get(deps.keys.position(symbol));
         const position = parsePosition(raw ? (JSON.parse(raw) as Record<string, unknown>) : null);
+        const control = snapshot.known ? { ...snapshot, breaker: { ...snapshot.breaker, halfOpenOrders } } : snapshot;
         const decision = decideOrder(target.target_usd, target.price, position.qty, control, {
           minNotionalUsd: cfg.position_sizing.min_order_notional_usd,
           halfOpenMaxOrders: cfg.circuit_breaker.half_open_max_orders,
@@ -106,7 +109,10 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
             }
             tx.expire(daily, DAILY_STATS_TTL_S);
             report = { ...base, qty: result.qty, price: result.price, status: 'FILLED', reason: decision.note, position_qty: next.qty, latency_ms: latencyMs };
-            if (control.breaker.state === 'HALF_OPEN') tx.hincrby(deps.keys.breaker, 'half_open_orders', 1);
+            if (control.breaker.state === 'HALF_OPEN') {
+              halfOpenOrders++;
+              tx.incr(deps.keys.breakerHalfOpenOrders);
+            }
           } else {
             report = { ...base, price: target.price, status: 'REJECTED', reason: result.reason, position_qty: position.qty, latency_ms: latencyMs };
             if (result.reason.startsWith('venue error')) {

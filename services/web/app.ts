@@ -12,7 +12,7 @@ import { fieldsFromArray } from '../core/messages.ts';
 import type { ServiceContext } from '../core/service.ts';
 import { evaluateHealth, evaluateReady, type HealthInputs, type Heartbeat } from './domain/health.ts';
 import { previewRisk } from '../core/domain/risk-preview.ts';
-import { emergencyReduceBody, killSwitchEngageBody, killSwitchResetBody, optionalReasonBody, parseBody, riskPreviewBody } from './requests.ts';
+import { emergencyReduceBody, executionModeBody, killSwitchEngageBody, killSwitchResetBody, optionalReasonBody, parseBody, riskPreviewBody } from './requests.ts';
 
 export interface AppOptions {
   /** Mutations need `Authorization: Bearer <token>` when set. */
@@ -159,6 +159,20 @@ export function createApp(ctx: ServiceContext, o: AppOptions): express.Express {
     ctx.log.info({ event: 'trading.started', by }, 'trading started');
     const control = await readControl(redis, keys, ctx.clock.now());
     res.json({ trading: 'ACTIVE', by, kill_switch_engaged: control.killSwitch.engaged, circuit_breaker: control.breaker.state });
+  });
+
+  // DRY_RUN decides and logs orders but sends none; LIVE needs a live venue, which this build does not ship.
+  app.post('/api/execution-mode', requireAuth, async (req, res) => {
+    const b = parseBody(executionModeBody, body(req), true);
+    if (!b.ok) return bad(res, b.error);
+    if (b.value.mode === 'LIVE') {
+      res.status(409).json({ error: 'LIVE needs a live venue; this build ships the paper venue only' });
+      return;
+    }
+    const by = who(b.value.operator, req);
+    await writeControl(redis, keys, keys.tradingState, { mode: b.value.mode, mode_by: by, mode_at: ctx.clock.now() }, 'execution.mode_changed');
+    ctx.log.warn({ event: 'execution.mode_changed', mode: b.value.mode, by }, `execution mode ${b.value.mode}`);
+    res.json({ mode: b.value.mode, by });
   });
 
   const routerControl = (paused: boolean) => async (req: Request, res: Response): Promise<void> => {

@@ -61,3 +61,9 @@ export const riskPreviewBody = z.strictObject({
   horizon_ms: z.number().finite().positive().default(30_000),
   kelly_fraction: z.number().finite().min(0).max(1).optional(),
 });
+
+export const executionModeBody = z.strictObject({
+  mode: z.enum(['DRY_RUN', 'PAPER', 'LIVE']),
+  reason: reason.optional(),
+  operator: operator.optional(),
+});

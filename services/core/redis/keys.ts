@@ -81,6 +81,8 @@ export interface RedisKeys {
   readonly reloadOutcomes: string;
   /** hash: shared circuit-breaker state. */
   readonly breaker: string;
+  /** string: orders filled since the breaker went HALF_OPEN (WATCHed by executors, so the cap holds across replicas). */
+  readonly breakerHalfOpenOrders: string;
   /** stream: breaker transitions with their cause. */
   readonly breakerEvents: string;
   /** hash: kill switch state. */
@@ -135,6 +137,7 @@ export function redisKeys(namespace = ''): RedisKeys {
     reloadOutcomes: n('param.reload.outcomes'),
     breaker: n('control:circuit_breaker'),
     breakerEvents: n('control:circuit_breaker:events'),
+    breakerHalfOpenOrders: n('control:circuit_breaker:half_open_orders'),
     killSwitch: n('control:kill_switch'),
     killSwitchAudit: n('control:kill_switch:audit'),
     tradingState: n('control:trading'),
