@@ -23,6 +23,8 @@ import { sizePosition } from '../services/core/domain/size-position.ts';
 import { initialVol, updateVol } from '../services/core/domain/volatility.ts';
 import { encodeTick, fieldsFromArray } from '../services/core/messages.ts';
 import { redisKeys } from '../services/core/redis/keys.ts';
+import { ControlWatcher, setBreakerState } from '../services/core/control.ts';
+import { startService } from '../services/core/service.ts';
 import { SyntheticMarket } from '../services/feed/domain/synthetic-market.ts';
 import { ALPHAS } from '../services/strategist/domain/alpha-models.ts';
 import { horizonFor, initialFeatures, updateFeatures } from '../services/strategist/domain/features.ts';
@@ -219,6 +221,47 @@ async function endToEnd(redis: TestRedis): Promise<Record<string, unknown>> {
   return result;
 }
 
+/** From a breaker transition written by one instance to the last of N replicas whose snapshot (the order gate) shows it. */
+async function breakerPropagation(redis: TestRedis, replicas = 3, rounds = 300): Promise<Record<string, number>> {
+  const ns = 'bench-breaker:';
+  const watchers: ControlWatcher[] = [];
+  const handles = [];
+  for (let i = 0; i < replicas; i++) {
+    handles.push(
+      await startService('executor', async (ctx) => {
+        const w = new ControlWatcher(ctx);
+        await w.start();
+        watchers.push(w);
+        return { stop: async () => w.stop() };
+      }, { redisUrl: redis.url, namespace: ns, metricsPort: -1, instance: `bench-exec-${i}` }),
+    );
+  }
+  const writer = new Redis(redis.url);
+  const keys = redisKeys(ns);
+  const samples: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const state = i % 2 === 0 ? 'OPEN' : 'CLOSED';
+    const seen = watchers.map(
+      (w) =>
+        new Promise<number>((resolve) => {
+          const off = w.onChange((next) => {
+            if (next.breaker.state !== state) return;
+            off();
+            resolve(performance.now());
+          });
+        }),
+    );
+    const t0 = performance.now();
+    await setBreakerState(writer, keys, state, 'bench', 'bench', Date.now());
+    const times = await Promise.all(seen);
+    samples.push(Math.max(...times) - t0);
+  }
+  writer.disconnect();
+  for (const h of handles) await h.stop();
+  samples.sort((a, b) => a - b);
+  return { replicas, rounds, p50_ms: +quantile(samples, 0.5).toFixed(3), p99_ms: +quantile(samples, 0.99).toFixed(3), max_ms: +samples[samples.length - 1]!.toFixed(3) };
+}
+
 async function main(): Promise<void> {
   const only = process.argv[2];
   const redis = await startRedis({ appendonly: true });
@@ -226,6 +269,7 @@ async function main(): Promise<void> {
   try {
     if (!only || only === 'redis') results['redis_ceiling'] = redisBenchmark(redis.port);
     if (!only || only === 'micro') results['micro'] = micro();
+    if (!only || only === 'breaker') results['breaker_propagation'] = await breakerPropagation(redis);
     if (!only || only === 'e2e') results['end_to_end'] = await endToEnd(redis);
   } finally {
     await redis.stop();
@@ -236,6 +280,7 @@ async function main(): Promise<void> {
     drain_ticks_per_s: '>= 5000',
     'rate_1000.tick_to_target_newest_p99_ms': '<= 20',
     'rate_5000.processed_ticks_per_s': '>= 5000',
+    'breaker_propagation.p99_ms': '< 10',
   };
   console.log(JSON.stringify(results, null, 2));
   const dir = join(ROOT, 'bench', 'results');

@@ -113,8 +113,13 @@ export class ControlWatcher {
     return this.current;
   }
 
-  onChange(listener: (s: ControlSnapshot, prev: ControlSnapshot) => void): void {
+  /** Call `listener` after every refresh; returns the unsubscribe function. */
+  onChange(listener: (s: ControlSnapshot, prev: ControlSnapshot) => void): () => void {
     this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
   }
 
   async start(): Promise<void> {
