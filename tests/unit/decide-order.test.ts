@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { UNKNOWN_CONTROL, type ControlSnapshot } from '../../services/core/control.ts';
+import { ALL_CLEAR } from '../support/control-fixture.ts';
 import { applyFill, decideOrder } from '../../services/executor/domain/decide-order.ts';
 
-const OPEN_ALL: ControlSnapshot = {
-  known: true,
-  readAt: 1,
-  trading: { state: 'ACTIVE', reason: '', by: '', at: 0, mode: 'PAPER' },
-  killSwitch: { engaged: false, reason: '', by: '', at: 0, trigger: '' },
-  breaker: { state: 'CLOSED', cause: '', at: 0, halfOpenOrders: 0 },
-  router: { paused: false, by: '', at: 0, reason: '' },
-  kellyOverride: null,
-};
+const OPEN_ALL = ALL_CLEAR;
 const G = { minNotionalUsd: 50, halfOpenMaxOrders: 2, halfOpenMaxNotionalUsd: 1_000 };
 const with_ = (patch: Partial<ControlSnapshot>): ControlSnapshot => ({ ...OPEN_ALL, ...patch });
 

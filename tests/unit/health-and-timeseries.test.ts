@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { UNKNOWN_CONTROL, type ControlSnapshot } from '../../services/core/control.ts';
+import { UNKNOWN_CONTROL } from '../../services/core/control.ts';
+import { ALL_CLEAR } from '../support/control-fixture.ts';
 import { addCommands, createCommand, RETENTION_MS } from '../../services/core/redis/timeseries.ts';
 import { evaluateHealth, evaluateReady, type HealthInputs } from '../../services/web/domain/health.ts';
 
-const CONTROL: ControlSnapshot = {
-  known: true,
-  readAt: 1,
-  trading: { state: 'ACTIVE', reason: '', by: '', at: 0, mode: 'PAPER' },
-  killSwitch: { engaged: false, reason: '', by: '', at: 0, trigger: '' },
-  breaker: { state: 'CLOSED', cause: '', at: 0, halfOpenOrders: 0 },
-  router: { paused: false, by: '', at: 0, reason: '' },
-  kellyOverride: null,
-};
+const CONTROL = ALL_CLEAR;
 const NOW = 1_000_000;
 const X: HealthInputs = {
   redisOk: true,
