@@ -16,6 +16,7 @@ import { createLogger, type Logger } from './log.ts';
 import { createRegistry, Gauge, type Registry } from './metrics.ts';
 import { connectRedis } from './redis/connect.ts';
 import { redisKeys, type RedisKeys, type ServiceName } from './redis/keys.ts';
+import { heartbeatMember } from './heartbeats.ts';
 import { LatencyWindow } from './latency-window.ts';
 
 export interface ServiceContext {
@@ -98,7 +99,7 @@ export async function startService(
   const running = await start(ctx);
   log.info({ event: 'service.started' }, `${service} started`);
 
-  const member = `${service}|${instance}`;
+  const member = heartbeatMember(service, instance);
   const startedAt = ctx.clock.now();
   const beat = async (): Promise<void> => {
     const t0 = process.hrtime.bigint();

@@ -12,6 +12,7 @@ import type { ControlWatcher } from '../core/control.ts';
 import { recordKillEvent, stateDir } from '../core/kill-switch.ts';
 import { Counter } from '../core/metrics.ts';
 import { HEARTBEAT_INTERVAL_MS, type ServiceContext } from '../core/service.ts';
+import { newestHeartbeatByService, parseHeartbeats } from '../core/heartbeats.ts';
 import { markDay, tradingDay, unrealizedPnl } from './domain/daily-pnl.ts';
 import { evaluateKillTriggers, type KillDecision } from './domain/kill-triggers.ts';
 import { parsePosition } from './on-targets.ts';
@@ -38,32 +39,26 @@ export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<Ris
     const seen = await conn.hgetall(keys.marketDataSeen);
     const symbols = Object.keys(seen);
     const pipe = conn.pipeline();
-    for (const s of symbols) pipe.get(keys.position(s)).hget(keys.lastTick(s), 'bid').hget(keys.lastTick(s), 'ask');
+    for (const s of symbols) pipe.get(keys.position(s)).hmget(keys.lastTick(s), 'bid', 'ask');
     const minute = Math.floor(now / 60_000);
     pipe.get(keys.venueErrors(minute)).get(keys.venueErrors(minute - 1));
     pipe.zrange(keys.heartbeats, '0', '-1', 'WITHSCORES');
     const res = (await pipe.exec()) ?? [];
     const v = (i: number): unknown => res[i]?.[1];
     const marks = symbols.map((_, i) => {
-      const raw = v(i * 3) as string | null;
-      const bid = Number(v(i * 3 + 1));
-      const ask = Number(v(i * 3 + 2));
-      return { position: parsePosition(raw ? (JSON.parse(raw) as Record<string, unknown>) : null), mid: bid > 0 && ask > 0 ? (bid + ask) / 2 : undefined };
+      const raw = v(i * 2) as string | null;
+      const [bid, ask] = ((v(i * 2 + 1) as (string | null)[] | undefined) ?? []).map(Number);
+      return { position: parsePosition(raw ? (JSON.parse(raw) as Record<string, unknown>) : null), mid: bid! > 0 && ask! > 0 ? (bid! + ask!) / 2 : undefined };
     });
-    const base = symbols.length * 3;
+    const base = symbols.length * 2;
     const elapsed = (now % 60_000) / 60_000;
     const venueErrors = Number(v(base) ?? 0) + Number(v(base + 1) ?? 0) * (1 - elapsed);
-    const members = (v(base + 2) as string[]) ?? [];
-    const newestHeartbeat: Record<string, number> = {};
-    for (let i = 0; i + 1 < members.length; i += 2) {
-      const service = members[i]!.split('|')[0]!;
-      newestHeartbeat[service] = Math.max(newestHeartbeat[service] ?? 0, Number(members[i + 1]));
-    }
+    const newestHeartbeat = newestHeartbeatByService(parseHeartbeats((v(base + 2) as string[]) ?? []));
 
     const unrealized = unrealizedPnl(marks);
     // Day rollover: the first instance to see a new UTC day fixes its starting point.
-    await conn.multi().hsetnx(dailyKey, 'unrealized_start', String(unrealized)).hsetnx(dailyKey, 'started_at', String(now)).expire(dailyKey, 30 * 86_400).exec();
-    const day = await conn.hgetall(dailyKey);
+    const rolled = await conn.multi().hsetnx(dailyKey, 'unrealized_start', String(unrealized)).hsetnx(dailyKey, 'started_at', String(now)).expire(dailyKey, 30 * 86_400).hgetall(dailyKey).exec();
+    const day = (rolled?.[3]?.[1] ?? {}) as Record<string, string>;
     const mark = markDay(cfg.position_sizing.portfolio_value_usd, Number(day['realized_pnl'] ?? 0), unrealized, Number(day['unrealized_start'] ?? 0), day['peak_equity'] ? Number(day['peak_equity']) : undefined);
     await conn
       .multi()

@@ -8,6 +8,7 @@ import type { ConfigHolder } from '../core/config/reloader.ts';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
 import { readControl, setBreakerState, UNKNOWN_CONTROL, writeControl, type ControlSnapshot } from '../core/control.ts';
 import { recordKillEvent, stateDir } from '../core/kill-switch.ts';
+import { heartbeatMember, parseHeartbeats } from '../core/heartbeats.ts';
 import { fieldsFromArray } from '../core/messages.ts';
 import type { ServiceContext } from '../core/service.ts';
 import { evaluateHealth, evaluateReady, type HealthInputs, type Heartbeat } from './domain/health.ts';
@@ -42,22 +43,12 @@ export function createApp(ctx: ServiceContext, o: AppOptions): express.Express {
     const now = ctx.clock.now();
     let redisOk = true;
     let redisError = '';
-    let heartbeats: Heartbeat[] = [];
+    let heartbeats: Heartbeat[];
     let control: ControlSnapshot = UNKNOWN_CONTROL;
     try {
       await redis.ping();
       const [members, details] = await Promise.all([redis.zrange(keys.heartbeats, '0', '-1', 'WITHSCORES'), redis.hgetall(keys.heartbeatDetail)]);
-      for (let i = 0; i + 1 < members.length; i += 2) {
-        const member = members[i]!;
-        const [service = '', instance = ''] = member.split('|');
-        let detail: Record<string, unknown> = {};
-        try {
-          detail = JSON.parse(details[member] ?? '{}') as Record<string, unknown>;
-        } catch {
-          detail = {};
-        }
-        heartbeats.push({ service, instance, ts: Number(members[i + 1]), detail });
-      }
+      heartbeats = parseHeartbeats(members).map((h) => ({ ...h, detail: (parseJson(details[heartbeatMember(h.service, h.instance)]) ?? {}) as Record<string, unknown> }));
       control = await readControl(redis, keys, now);
     } catch (err) {
       redisOk = false;

@@ -4,6 +4,7 @@
  * heartbeat age per service, market-data age per symbol.
  */
 import { readControl } from '../core/control.ts';
+import { newestHeartbeatByService, parseHeartbeats } from '../core/heartbeats.ts';
 import { Gauge } from '../core/metrics.ts';
 import type { ServiceContext } from '../core/service.ts';
 
@@ -47,13 +48,9 @@ export function registerControlMetrics(ctx: ServiceContext, requiredServices: re
     registers: [registry],
     async collect() {
       const members = await redis.zrange(keys.heartbeats, '0', '-1', 'WITHSCORES').catch(() => [] as string[]);
-      const newest = new Map<string, number>();
-      for (let i = 0; i + 1 < members.length; i += 2) {
-        const service = members[i]!.split('|')[0]!;
-        newest.set(service, Math.max(newest.get(service) ?? 0, Number(members[i + 1])));
-      }
+      const newest = newestHeartbeatByService(parseHeartbeats(members));
       for (const s of requiredServices) {
-        const ts = newest.get(s);
+        const ts = newest[s];
         this.set({ service: s }, ts === undefined ? 1e9 : (now() - ts) / 1000);
       }
     },

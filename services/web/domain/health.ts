@@ -4,11 +4,9 @@
  * younger than missedCycles × interval.
  */
 import type { ControlSnapshot } from '../../core/control.ts';
+import { newestHeartbeatByService, type HeartbeatEntry } from '../../core/heartbeats.ts';
 
-export interface Heartbeat {
-  service: string;
-  instance: string;
-  ts: number;
+export interface Heartbeat extends HeartbeatEntry {
   detail: Record<string, unknown>;
 }
 
@@ -39,11 +37,12 @@ export interface HealthInputs {
 export function serviceLiveness(x: HealthInputs): Record<string, { alive: boolean; instances: number; newestAgeMs: number | null }> {
   const maxAge = x.heartbeatIntervalMs * x.missedCycles;
   const out: Record<string, { alive: boolean; instances: number; newestAgeMs: number | null }> = {};
+  const newest = newestHeartbeatByService(x.heartbeats);
   for (const service of x.requiredServices) {
-    const beats = x.heartbeats.filter((h) => h.service === service);
-    const newest = beats.reduce<number | null>((m, h) => (m === null || h.ts > m ? h.ts : m), null);
-    const age = newest === null ? null : x.now - newest;
-    out[service] = { alive: age !== null && age <= maxAge, instances: beats.filter((h) => x.now - h.ts <= maxAge).length, newestAgeMs: age };
+    const ts = newest[service];
+    const age = ts === undefined ? null : x.now - ts;
+    const instances = x.heartbeats.filter((h) => h.service === service && x.now - h.ts <= maxAge).length;
+    out[service] = { alive: age !== null && age <= maxAge, instances, newestAgeMs: age };
   }
   return out;
 }
