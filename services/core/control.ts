@@ -135,6 +135,17 @@ export class ControlWatcher {
     clearInterval(this.timer);
   }
 
+  /**
+   * Move the shared breaker, written by this instance, then refresh the local
+   * snapshot at once; a failed write is logged (the snapshot keeps the old
+   * state, and an unreadable control plane fails closed anyway).
+   */
+  moveBreaker(state: BreakerState, cause: string): Promise<void> {
+    return setBreakerState(this.ctx.redis, this.ctx.keys, state, cause, this.ctx.instance, this.ctx.clock.now())
+      .then(() => this.refresh())
+      .catch((err: unknown) => this.ctx.log.error({ event: 'breaker.write_failed', state, err: String(err) }, `could not move the breaker to ${state}`));
+  }
+
   /** Re-read now; concurrent calls coalesce into at most one extra read. */
   refresh(): Promise<void> {
     if (this.refreshing) {

@@ -7,7 +7,7 @@ import { loadRiskParams } from '../core/config/load.ts';
 import { ConfigHolder, startReloader } from '../core/config/reloader.ts';
 import { riskReloadTarget } from '../core/config/risk-reload.ts';
 import { DEFAULT_CONFIG_PATHS, type RiskHarmoniserConfig } from '../core/config/schemas.ts';
-import { ControlWatcher, setBreakerState, type BreakerState } from '../core/control.ts';
+import { ControlWatcher, type BreakerState } from '../core/control.ts';
 import { LatencyWindow } from '../core/latency-window.ts';
 import { decodeWith, targetSchema } from '../core/messages.ts';
 import { StreamConsumer } from '../core/redis/streams.ts';
@@ -32,9 +32,7 @@ export async function startExecutor(ctx: ServiceContext): Promise<RunningService
   const trip = (cause: string): void => {
     if (control.snapshot.breaker.state === 'OPEN') return;
     ctx.log.error({ event: 'breaker.tripped', cause }, `circuit breaker OPEN: ${cause}`);
-    setBreakerState(ctx.redis, ctx.keys, 'OPEN', cause, ctx.instance, ctx.clock.now())
-      .then(() => control.refresh())
-      .catch((err: unknown) => ctx.log.error({ event: 'breaker.write_failed', err: String(err) }, 'could not open breaker'));
+    void control.moveBreaker('OPEN', cause);
   };
   const venue = new PaperVenue(Number(process.env['PAPER_FAIL_RATE'] ?? 0));
   const breaker = new VenueBreaker(venue, () => config.current, trip);
@@ -59,9 +57,7 @@ export async function startExecutor(ctx: ServiceContext): Promise<RunningService
   const probation = setInterval(() => {
     const s = control.snapshot;
     if (s.known && s.breaker.state === 'HALF_OPEN' && ctx.clock.now() - s.breaker.at >= config.current.circuit_breaker.probation_ms) {
-      setBreakerState(ctx.redis, ctx.keys, 'CLOSED', 'probation passed', ctx.instance, ctx.clock.now())
-        .then(() => control.refresh())
-        .catch(() => undefined);
+      void control.moveBreaker('CLOSED', 'probation passed');
     }
   }, 500);
   probation.unref();

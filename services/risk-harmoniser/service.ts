@@ -7,7 +7,7 @@ import { loadRiskParams } from '../core/config/load.ts';
 import { ConfigHolder, startReloader } from '../core/config/reloader.ts';
 import { riskReloadTarget } from '../core/config/risk-reload.ts';
 import { DEFAULT_CONFIG_PATHS, type RiskHarmoniserConfig } from '../core/config/schemas.ts';
-import { ControlWatcher, setBreakerState } from '../core/control.ts';
+import { ControlWatcher } from '../core/control.ts';
 import { decodeWith, signalSchema } from '../core/messages.ts';
 import { Counter, Gauge, Histogram } from '../core/metrics.ts';
 import { StreamConsumer } from '../core/redis/streams.ts';
@@ -61,9 +61,7 @@ export async function startRiskHarmoniser(ctx: ServiceContext): Promise<RunningS
         if (control.snapshot.breaker.state === 'OPEN' || now - lastTrip < 1_000) return;
         lastTrip = now;
         ctx.log.error({ event: 'risk.var_breach', portfolio_var_pct: portfolioVar }, `portfolio VaR ${portfolioVar.toFixed(3)}% above breaker threshold: opening circuit breaker`);
-        setBreakerState(ctx.redis, ctx.keys, 'OPEN', `var_breach: portfolio VaR ${portfolioVar.toFixed(3)}%`, ctx.instance, now)
-          .then(() => control.refresh())
-          .catch((err: unknown) => ctx.log.error({ event: 'breaker.write_failed', err: String(err) }, 'could not open breaker'));
+        void control.moveBreaker('OPEN', `var_breach: portfolio VaR ${portfolioVar.toFixed(3)}%`);
       },
     }),
     log: ctx.log,
