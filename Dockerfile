@@ -6,6 +6,7 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json model_router_rules.yml ./
 COPY conf ./conf
+COPY models ./models
 COPY services ./services
 COPY scripts ./scripts
 USER node

@@ -29,6 +29,7 @@ import { SyntheticMarket } from '../services/feed/domain/synthetic-market.ts';
 import { ALPHAS } from '../services/strategist/domain/alpha-models.ts';
 import { horizonFor, initialFeatures, updateFeatures } from '../services/strategist/domain/features.ts';
 import { decideSwitch } from '../services/strategist/domain/switching.ts';
+import { loadModelRunners, OnnxSessionCache } from '../services/strategist/model-runtime.ts';
 import { startRedis, type TestRedis } from '../tests/support/redis-server.ts';
 import { readFileSync } from 'node:fs';
 
@@ -262,13 +263,31 @@ async function breakerPropagation(redis: TestRedis, replicas = 3, rounds = 300):
   return { replicas, rounds, p50_ms: +quantile(samples, 0.5).toFixed(3), p99_ms: +quantile(samples, 0.99).toFixed(3), max_ms: +samples[samples.length - 1]!.toFixed(3) };
 }
 
+/** One ONNX inference through the strategist's runner (linear_alpha.onnx), µs per call. */
+async function onnxInference(): Promise<Record<string, number>> {
+  const sessions = new OnnxSessionCache();
+  const loaded = await loadModelRunners({ linear_alpha: { kind: 'onnx', path: 'models/linear_alpha.onnx', input: 'features', outputs: { edge_bps: 'edge_bps', confidence: 'confidence' }, max_latency_ms: 5 } }, ROOT, sessions);
+  if (!loaded.ok) throw new Error(loaded.errors.join('; '));
+  const runner = loaded.runners.get('linear_alpha')!;
+  const market = new SyntheticMarket({ seed: 2 });
+  const f = initialFeatures();
+  for (let i = 0; i < 100; i++) updateFeatures(f, market.next(i));
+  const calls = 20_000;
+  for (let i = 0; i < 2_000; i++) await runner.run(f);
+  const t0 = performance.now();
+  for (let i = 0; i < calls; i++) await runner.run(f);
+  const us = ((performance.now() - t0) * 1_000) / calls;
+  await sessions.close();
+  return { onnx_inference_us: +us.toFixed(2) };
+}
+
 async function main(): Promise<void> {
   const only = process.argv[2];
   const redis = await startRedis({ appendonly: true });
   const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length };
   try {
     if (!only || only === 'redis') results['redis_ceiling'] = redisBenchmark(redis.port);
-    if (!only || only === 'micro') results['micro'] = micro();
+    if (!only || only === 'micro') results['micro'] = { ...micro(), ...(await onnxInference()) };
     if (!only || only === 'breaker') results['breaker_propagation'] = await breakerPropagation(redis);
     if (!only || only === 'e2e') results['end_to_end'] = await endToEnd(redis);
   } finally {

@@ -6,6 +6,7 @@ export interface StrategistMetrics {
   routeLatency: Histogram;
   ruleMatches: Counter<'rule_index' | 'model'>;
   modelErrors: Counter<'model'>;
+  modelLatency: Histogram<'model' | 'kind'>;
   fallbacks: Counter<'symbol' | 'from' | 'why'>;
   setActive(symbol: string, model: string): void;
 }
@@ -25,6 +26,13 @@ export function createStrategistMetrics(registry: Registry): StrategistMetrics {
     ruleMatches: new Counter({ name: 'model_router_rule_matches_total', help: 'Routing decisions by rule (-1 = default model)', labelNames: ['rule_index', 'model'], registers: [registry] }),
     fallbacks: new Counter({ name: 'model_router_fallbacks_total', help: 'Fallbacks from an unhealthy model', labelNames: ['symbol', 'from', 'why'], registers: [registry] }),
     modelErrors: new Counter({ name: 'model_errors_total', help: 'Model inference errors', labelNames: ['model'], registers: [registry] }),
+    modelLatency: new Histogram({
+      name: 'model_inference_duration_seconds',
+      help: 'Time of one model inference (built-in function or ONNX session run)',
+      labelNames: ['model', 'kind'],
+      buckets: [1e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 2e-2],
+      registers: [registry],
+    }),
     setActive(symbol, model) {
       const prev = current.get(symbol);
       if (prev === model) return;

@@ -4,19 +4,20 @@
  * signal, switch log) → ack, in one transaction.
  */
 import type { ConfigHolder } from '../core/config/reloader.ts';
-import type { RouterConfigBundle } from '../core/config/parse.ts';
 import type { ControlWatcher } from '../core/control.ts';
 import { matchRoute } from '../core/domain/route-rules.ts';
 import { encodeSignal, type Prediction, type Tick } from '../core/messages.ts';
 import type { RedisKeys } from '../core/redis/keys.ts';
 import type { BatchContext, StreamEntry, StreamHandler } from '../core/redis/streams.ts';
 import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/log.ts';
 import { inMarketHours } from '../core/domain/market-hours.ts';
-import { ALPHAS, type AlphaOutput } from './domain/alpha-models.ts';
+import type { AlphaOutput } from './domain/alpha-models.ts';
 import { horizonFor, initialFeatures, updateFeatures, type FeatureState } from './domain/features.ts';
 import { healthOf, newModelStats, recordModelCall, type ModelStats } from './domain/model-health.ts';
 import { decideSwitch, type RoutingState } from './domain/switching.ts';
 import type { InstrumentCache } from './instrument-cache.ts';
+import type { StrategistBundle } from './model-runtime.ts';
 import type { StrategistMetrics } from './metrics.ts';
 
 export interface SymbolState {
@@ -32,11 +33,12 @@ export interface SymbolState {
 export interface TickHandlerDeps {
   keys: RedisKeys;
   clock: Clock;
-  rules: ConfigHolder<RouterConfigBundle>;
+  rules: ConfigHolder<StrategistBundle>;
   control: ControlWatcher;
   instruments: InstrumentCache;
   metrics: StrategistMetrics;
   signalsMaxLen: number;
+  log?: Logger;
 }
 
 const DAY_MS = 86_400_000;
@@ -55,19 +57,23 @@ export function parseSymbolState(raw: string | null | undefined): SymbolState {
 export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
   const stats = new Map<string, ModelStats>();
 
-  const runModel = (model: string, features: FeatureState, bundle: RouterConfigBundle, now: number): AlphaOutput | undefined => {
-    const spec = bundle.config.models[model];
-    if (!spec) return undefined;
+  const runModel = async (model: string, features: FeatureState, bundle: StrategistBundle, now: number): Promise<AlphaOutput | undefined> => {
+    const runner = bundle.runners.get(model);
+    if (!runner) return undefined;
     let s = stats.get(model);
     if (!s) stats.set(model, (s = newModelStats(now)));
     const t0 = performance.now();
     try {
-      const out = ALPHAS[spec.alpha](features);
-      recordModelCall(s, performance.now() - t0, true, now);
+      const pending = runner.run(features);
+      const out = pending instanceof Promise ? await pending : pending;
+      const ms = performance.now() - t0;
+      recordModelCall(s, ms, true, now);
+      deps.metrics.modelLatency.observe({ model, kind: runner.kind }, ms / 1_000);
       return out;
-    } catch {
+    } catch (err) {
       recordModelCall(s, performance.now() - t0, false, now);
       deps.metrics.modelErrors.inc({ model });
+      if (s.consecutiveErrors === 1) deps.log?.warn({ event: 'model.error', model, kind: runner.kind, err: String(err) }, 'model failed; falls back after 3 consecutive errors');
       return undefined;
     }
   };
@@ -109,7 +115,7 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
         const needed = new Set<string>([route.model, ...route.ensemble, cfg.default_model]);
         if (st.routing.active) needed.add(st.routing.active);
         for (const m of needed) {
-          const out = runModel(m, st.features, bundle, now);
+          const out = await runModel(m, st.features, bundle, now);
           if (out) outputs.set(m, out);
         }
         const confidence = (m: string): number => outputs.get(m)?.confidence ?? 0;

@@ -3,10 +3,8 @@
  * `strategist` consumer group, so replicas share the ticks; hot-reloads
  * model_router_rules.yml; `kill -HUP` pauses the router for every replica.
  */
-import { loadRouterRules } from '../core/config/load.ts';
 import { ConfigHolder, startReloader, type ReloadTarget } from '../core/config/reloader.ts';
 import { DEFAULT_CONFIG_PATHS } from '../core/config/schemas.ts';
-import type { RouterConfigBundle } from '../core/config/parse.ts';
 import { ControlWatcher, writeControl } from '../core/control.ts';
 import { decodeWith, tickSchema } from '../core/messages.ts';
 import { StreamConsumer } from '../core/redis/streams.ts';
@@ -14,6 +12,7 @@ import type { RunningService, ServiceContext } from '../core/service.ts';
 import { InstrumentCache } from './instrument-cache.ts';
 import { createStrategistMetrics } from './metrics.ts';
 import { createTickHandler } from './on-ticks.ts';
+import { loadStrategistBundle, OnnxSessionCache, type StrategistBundle } from './model-runtime.ts';
 
 export async function pauseRouter(ctx: ServiceContext, paused: boolean, by: string, reason: string): Promise<void> {
   await writeControl(ctx.redis, ctx.keys, ctx.keys.routerControl, { paused: paused ? '1' : '0', by, reason, at: ctx.clock.now() }, paused ? 'router.paused' : 'router.resumed');
@@ -21,9 +20,10 @@ export async function pauseRouter(ctx: ServiceContext, paused: boolean, by: stri
 
 export async function startStrategist(ctx: ServiceContext): Promise<RunningService> {
   const path = process.env['ROUTER_RULES'] ?? DEFAULT_CONFIG_PATHS.model_router;
-  const loaded = await loadRouterRules(path, ctx.root);
+  const sessions = new OnnxSessionCache();
+  const loaded = await loadStrategistBundle(path, ctx.root, sessions);
   if (!loaded.ok) throw new Error(`cannot start: ${loaded.reason}`);
-  const rules = new ConfigHolder<RouterConfigBundle>(loaded.config, loaded.version, path, ctx.clock.now());
+  const rules = new ConfigHolder<StrategistBundle>(loaded.config, loaded.version, path, ctx.clock.now());
 
   const control = new ControlWatcher(ctx);
   await control.start();
@@ -37,17 +37,23 @@ export async function startStrategist(ctx: ServiceContext): Promise<RunningServi
     consumer: ctx.instance,
     deadLetter: ctx.keys.deadLetter,
     decode: (raw) => decodeWith(tickSchema, raw),
-    handler: createTickHandler({ keys: ctx.keys, clock: ctx.clock, rules, control, instruments, metrics, signalsMaxLen: 200_000 }),
+    handler: createTickHandler({ keys: ctx.keys, clock: ctx.clock, rules, control, instruments, metrics, signalsMaxLen: 200_000, log: ctx.log }),
     log: ctx.log,
     registry: ctx.registry,
     batchSize: Number(process.env['BATCH_SIZE'] ?? 500),
     claimIdleMs: Number(process.env['CLAIM_IDLE_MS'] ?? 5_000),
   });
 
-  const target: ReloadTarget<RouterConfigBundle> = {
+  const target: ReloadTarget<StrategistBundle> = {
     component: 'model_router',
     holder: rules,
-    load: (p) => loadRouterRules(p, ctx.root),
+    load: async (p) => {
+      const next = await loadStrategistBundle(p, ctx.root, sessions);
+      // A rejected load may have opened sessions for files it then refused.
+      if (!next.ok) sessions.retainOnly(rules.current.modelKeys);
+      return next;
+    },
+    afterApply: (next) => sessions.retainOnly(next.modelKeys),
   };
   const reloader = await startReloader(ctx, [target], 'model_router_reload_duration_ms');
 
@@ -65,6 +71,7 @@ export async function startStrategist(ctx: ServiceContext): Promise<RunningServi
       await consumer.stop();
       await reloader.stop();
       control.stop();
+      await sessions.close();
     },
   };
 }

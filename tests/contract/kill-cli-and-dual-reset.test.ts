@@ -4,13 +4,13 @@
  * engaged the kill switch cannot reset it alone.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { fieldsFromArray } from '../../services/core/messages.ts';
 import { startWeb } from '../../services/web/service.ts';
 import { createTestEnv, ROOT, type TestEnv } from '../support/system.ts';
+import { makeProjectDir } from '../support/project-dir.ts';
 
 describe('kill from the command line, reset by a second operator', () => {
   let env: TestEnv;
@@ -21,10 +21,7 @@ describe('kill from the command line, reset by a second operator', () => {
   });
 
   it('engages with the strategy scope, then refuses a reset by the same operator', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'tp-dual-'));
-    mkdirSync(join(root, 'conf'));
-    copyFileSync(join(ROOT, 'model_router_rules.yml'), join(root, 'model_router_rules.yml'));
-    writeFileSync(join(root, 'conf/risk_params.yml'), readFileSync(join(ROOT, 'conf/risk_params.yml'), 'utf8').replace('require_second_operator: false', 'require_second_operator: true'));
+    const root = makeProjectDir('dual', { risk: (t) => t.replace('require_second_operator: false', 'require_second_operator: true') });
     process.env['TP_ROOT'] = root;
     process.env['STATE_DIR'] = join(root, 'state');
     env = createTestEnv(inject('redisUrl'), 'dual');

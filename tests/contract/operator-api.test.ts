@@ -4,8 +4,7 @@
  * content type), redis-cli PUBLISH param.reload, and the control state every
  * service shares.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readControl, setBreakerState } from '../../services/core/control.ts';
@@ -13,7 +12,8 @@ import { fieldsFromArray } from '../../services/core/messages.ts';
 import { startRiskHarmoniser } from '../../services/risk-harmoniser/service.ts';
 import { startStrategist } from '../../services/strategist/service.ts';
 import { startWeb } from '../../services/web/service.ts';
-import { createTestEnv, eventually, ROOT, type TestEnv } from '../support/system.ts';
+import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+import { makeProjectDir } from '../support/project-dir.ts';
 
 let env: TestEnv;
 let base = '';
@@ -27,11 +27,8 @@ const curlPost = (path: string, body?: string, method = 'POST', headers: Record<
 beforeAll(async () => {
   env = createTestEnv(inject('redisUrl'), 'contract');
   // A private copy of the config folder, so reload tests can edit files.
-  projectDir = mkdtempSync(join(tmpdir(), 'tp-project-'));
+  projectDir = makeProjectDir('project');
   stateDir = join(projectDir, 'state');
-  copyFileSync(join(ROOT, 'model_router_rules.yml'), join(projectDir, 'model_router_rules.yml'));
-  mkdirSync(join(projectDir, 'conf'), { recursive: true });
-  copyFileSync(join(ROOT, 'conf/risk_params.yml'), join(projectDir, 'conf/risk_params.yml'));
   process.env['TP_ROOT'] = projectDir;
   process.env['STATE_DIR'] = stateDir;
   await env.start('risk-harmoniser', startRiskHarmoniser, 'risk-1');

@@ -4,26 +4,22 @@
  * events), a reload applied by both while ticks stream, and SIGHUP to one
  * process pausing the router for every replica.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { fieldsFromArray } from '../../services/core/messages.ts';
 import { startFeed } from '../../services/feed/service.ts';
 import { startStrategist } from '../../services/strategist/service.ts';
-import { createTestEnv, eventually, ROOT, type TestEnv } from '../support/system.ts';
+import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+import { makeProjectDir } from '../support/project-dir.ts';
 
 const TICKS = 4_000;
 let env: TestEnv;
 let root = '';
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'tp-strat-'));
-  mkdirSync(join(root, 'conf'));
   // Short dwell and a low threshold so switches happen within the test.
-  const rules = readFileSync(join(ROOT, 'model_router_rules.yml'), 'utf8').replace('min_dwell_ms: 30000', 'min_dwell_ms: 50').replace('min_confidence: 0.55', 'min_confidence: 0.05');
-  writeFileSync(join(root, 'model_router_rules.yml'), rules);
-  copyFileSync(join(ROOT, 'conf/risk_params.yml'), join(root, 'conf/risk_params.yml'));
+  root = makeProjectDir('strat', { rules: (t) => t.replace('min_dwell_ms: 30000', 'min_dwell_ms: 50').replace('min_confidence: 0.55', 'min_confidence: 0.05') });
   process.env['TP_ROOT'] = root;
   env = createTestEnv(inject('redisUrl'), 'strat');
   await env.start('strategist', startStrategist, 'strat-a');

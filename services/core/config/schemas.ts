@@ -123,6 +123,16 @@ const modelSpec = z.discriminatedUnion('kind', [
     alpha: z.enum(['obi', 'momentum', 'mean_reversion', 'vol_breakout']),
     max_latency_ms: positive.default(5),
   }),
+  z.strictObject({
+    kind: z.literal('onnx'),
+    /** The .onnx file, relative to the project root, inside models/. */
+    path: z.string().regex(/^models\/[\w./-]+\.onnx$/, 'must be a .onnx file under models/ (e.g. models/linear_alpha.onnx)').refine((p) => !p.split('/').includes('..'), 'may not contain ".."'),
+    /** Input tensor name; it receives the feature vector, float32 [1, 7]. */
+    input: z.string().min(1).default('features'),
+    /** Output tensor names: edge in bps and confidence in [0, 1]. */
+    outputs: z.strictObject({ edge_bps: z.string().min(1).default('edge_bps'), confidence: z.string().min(1).default('confidence') }).default({ edge_bps: 'edge_bps', confidence: 'confidence' }),
+    max_latency_ms: positive.default(5),
+  }),
 ]);
 export type ModelSpec = z.infer<typeof modelSpec>;
 

@@ -25,9 +25,9 @@ export interface AlphaOutput {
   confidence: number;
 }
 
-const ZERO: AlphaOutput = Object.freeze({ edgeBps: 0, confidence: 0 });
+export const ZERO: AlphaOutput = Object.freeze({ edgeBps: 0, confidence: 0 });
 
-function bounded(edgeBps: number, confidence: number): AlphaOutput {
+export function bounded(edgeBps: number, confidence: number): AlphaOutput {
   if (!Number.isFinite(edgeBps) || !Number.isFinite(confidence)) return ZERO;
   return { edgeBps, confidence: Math.min(1, Math.max(0, confidence)) };
 }

@@ -79,3 +79,32 @@ export function horizonFor(s: FeatureState, baseMs: number): number {
   const scale = Math.min(4, Math.max(0.25, ratio));
   return Math.round(baseMs * scale);
 }
+
+/**
+ * The feature vector handed to external (ONNX) models, in this order. σ is
+ * the short-run per-tick volatility; a ratio with σ = 0 is 0.
+ *   0 momentum_z   (emaFast − emaSlow) / σ
+ *   1 deviation_z  (logMid − emaSlow) / σ
+ *   2 obi_ema      EMA of order-book imbalance, in [−1, 1]
+ *   3 return_z     lastReturn / σ
+ *   4 spread_bps   (ask − bid) / mid × 10⁴
+ *   5 sigma_bps    σ × 10⁴
+ *   6 vol_ratio    σ / long-run σ (1 when the long-run σ is 0)
+ */
+export const FEATURE_NAMES = ['momentum_z', 'deviation_z', 'obi_ema', 'return_z', 'spread_bps', 'sigma_bps', 'vol_ratio'] as const;
+export const FEATURE_COUNT = FEATURE_NAMES.length;
+
+/** Fill `out` (length FEATURE_COUNT) with the feature vector of `s`; returns `out`. */
+export function featureVector(s: FeatureState, out: Float32Array = new Float32Array(FEATURE_COUNT)): Float32Array {
+  const sigma = Math.sqrt(s.variance);
+  const longSigma = Math.sqrt(s.longVariance);
+  const z = (x: number): number => (sigma > 0 ? x / sigma : 0);
+  out[0] = z(s.emaFast - s.emaSlow);
+  out[1] = z(s.logMid - s.emaSlow);
+  out[2] = s.obiEma;
+  out[3] = z(s.lastReturn);
+  out[4] = s.spreadBps;
+  out[5] = sigma * 10_000;
+  out[6] = longSigma > 0 ? sigma / longSigma : 1;
+  return out;
+}

@@ -1,0 +1,24 @@
+/**
+ * A private copy of the project's config folders (root YAML, conf/, models/)
+ * in a temp dir, for tests that edit files and reload them. Point services
+ * at it with TP_ROOT.
+ */
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './system.ts';
+
+export interface ProjectEdits {
+  rules?: (text: string) => string;
+  risk?: (text: string) => string;
+}
+
+export function makeProjectDir(label: string, edits: ProjectEdits = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), `tp-${label}-`));
+  cpSync(join(ROOT, 'conf'), join(dir, 'conf'), { recursive: true });
+  cpSync(join(ROOT, 'models'), join(dir, 'models'), { recursive: true, filter: (src) => !src.endsWith('.ts') });
+  const rules = readFileSync(join(ROOT, 'model_router_rules.yml'), 'utf8');
+  writeFileSync(join(dir, 'model_router_rules.yml'), edits.rules ? edits.rules(rules) : rules);
+  if (edits.risk) writeFileSync(join(dir, 'conf/risk_params.yml'), edits.risk(readFileSync(join(dir, 'conf/risk_params.yml'), 'utf8')));
+  return dir;
+}
