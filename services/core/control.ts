@@ -9,6 +9,7 @@
  * that as closed (fail safe).
  */
 import type { Redis } from 'ioredis';
+import { parseScopedControls, type ScopedControls } from './domain/scopes.ts';
 import type { RedisKeys } from './redis/keys.ts';
 import type { ServiceContext } from './service.ts';
 
@@ -19,21 +20,24 @@ export type ExecutionMode = 'DRY_RUN' | 'PAPER' | 'LIVE';
 export interface ControlSnapshot {
   known: boolean;
   readAt: number;
-  trading: { state: TradingState; reason: string; by: string; at: number; mode: ExecutionMode };
+  trading: { state: TradingState; reason: string; by: string; at: number; mode: ExecutionMode; trigger: string };
   killSwitch: { engaged: boolean; reason: string; by: string; at: number; trigger: string };
   breaker: { state: BreakerState; cause: string; at: number; halfOpenOrders: number };
   router: { paused: boolean; by: string; at: number; reason: string };
   kellyOverride: { kellyFraction: number; reason: string; by: string; at: number } | null;
+  /** Kills and stops scoped to one symbol or model (core/domain/scopes.ts). */
+  scoped: ScopedControls;
 }
 
 export const UNKNOWN_CONTROL: ControlSnapshot = Object.freeze({
   known: false,
   readAt: 0,
-  trading: { state: 'HALTED', reason: 'control state unknown', by: 'system', at: 0, mode: 'PAPER' },
+  trading: { state: 'HALTED', reason: 'control state unknown', by: 'system', at: 0, mode: 'PAPER', trigger: 'control_unknown' },
   killSwitch: { engaged: false, reason: '', by: '', at: 0, trigger: '' },
   breaker: { state: 'OPEN', cause: 'control state unknown', at: 0, halfOpenOrders: 0 },
   router: { paused: false, by: '', at: 0, reason: '' },
   kellyOverride: null,
+  scoped: {},
 }) as ControlSnapshot;
 
 const num = (v: string | undefined, d = 0): number => (v !== undefined && Number.isFinite(Number(v)) ? Number(v) : d);
@@ -57,6 +61,7 @@ export async function readControl(redis: Redis, keys: RedisKeys, now: number): P
     .hgetall(keys.routerControl)
     .hgetall(keys.kellyOverride)
     .get(keys.breakerHalfOpenOrders)
+    .hgetall(keys.scopedControls)
     .exec();
   if (!res || res.some(([err]) => err)) throw new Error('control state read failed');
   const halfOpenOrders = num((res[5]?.[1] as string | null) ?? undefined);
@@ -70,15 +75,19 @@ export async function readControl(redis: Redis, keys: RedisKeys, now: number): P
   return {
     known: true,
     readAt: now,
-    trading: { state: tradingStateOf(t['state']), reason: t['reason'] ?? '', by: t['by'] ?? '', at: num(t['at']), mode: executionModeOf(t['mode'] ?? process.env['EXECUTION_MODE']) },
+    trading: { state: tradingStateOf(t['state']), reason: t['reason'] ?? '', by: t['by'] ?? '', at: num(t['at']), mode: executionModeOf(t['mode'] ?? process.env['EXECUTION_MODE']), trigger: t['trigger'] ?? '' },
     killSwitch: { engaged: k['engaged'] === '1', reason: k['reason'] ?? '', by: k['by'] ?? '', at: num(k['at']), trigger: k['trigger'] ?? '' },
     breaker: { state: breakerStateOf(b['state']), cause: b['cause'] ?? '', at: num(b['at']), halfOpenOrders },
     router: { paused: r['paused'] === '1', by: r['by'] ?? '', at: num(r['at']), reason: r['reason'] ?? '' },
     kellyOverride: o['kelly_fraction'] !== undefined ? { kellyFraction: num(o['kelly_fraction']), reason: o['reason'] ?? '', by: o['by'] ?? '', at: num(o['at']) } : null,
+    scoped: parseScopedControls((res[6]?.[1] as Record<string, string> | undefined) ?? {}),
   };
 }
 
-/** Change a control hash and notify every instance, atomically. */
+/**
+ * Change a control hash and notify every instance, atomically. Returns false
+ * when a WATCH the caller set on this connection aborted the transaction.
+ */
 export async function writeControl(
   redis: Redis,
   keys: RedisKeys,
@@ -86,12 +95,14 @@ export async function writeControl(
   fields: Record<string, string | number>,
   event: string,
   extra?: (tx: ReturnType<Redis['multi']>) => void,
-): Promise<void> {
+): Promise<boolean> {
   const tx = redis.multi().hset(key, fields);
   extra?.(tx);
   tx.publish(keys.controlEvents, JSON.stringify({ event, key, at: Date.now() }));
   const res = await tx.exec();
-  if (!res || res.some(([err]) => err)) throw new Error(`control write to ${key} failed`);
+  if (res === null) return false;
+  if (res.some(([err]) => err)) throw new Error(`control write to ${key} failed`);
+  return true;
 }
 
 /** Keeps an up-to-date ControlSnapshot in memory. */
@@ -102,9 +113,14 @@ export class ControlWatcher {
   private refreshing: Promise<void> | undefined;
   private pending = false;
 
+  /**
+   * refreshMs: the periodic re-read (CONTROL_REFRESH_MS, default 1 s); maxAgeMs: a snapshot not
+   * refreshed for this long reads as unknown (CONTROL_MAX_AGE_MS, default 5 s; keep it above refreshMs).
+   */
   constructor(
     private readonly ctx: ServiceContext,
-    private readonly maxAgeMs = 5_000,
+    private readonly maxAgeMs = Number(process.env['CONTROL_MAX_AGE_MS'] ?? 5_000),
+    private readonly refreshMs = Number(process.env['CONTROL_REFRESH_MS'] ?? 1_000),
   ) {}
 
   /** The latest snapshot; if it is older than maxAgeMs (Redis unreachable), the unknown (closed) one. */
@@ -127,7 +143,7 @@ export class ControlWatcher {
     sub.on('message', () => void this.refresh());
     await sub.subscribe(this.ctx.keys.controlEvents);
     await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), 1_000);
+    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
     this.timer.unref();
   }
 

@@ -56,7 +56,6 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
 
     async handle(entries: readonly StreamEntry<Target>[], { state, hashes, tx, afterCommit }: BatchContext): Promise<void> {
       const cfg = deps.config.current;
-      const snapshot = deps.control.snapshot;
       // The HALF_OPEN order count is read under WATCH: authoritative across replicas.
       let halfOpenOrders = Number(state.get(deps.keys.breakerHalfOpenOrders) ?? 0) || 0;
       const latest = new Map<string, StreamEntry<Target>>();
@@ -71,12 +70,14 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
         const target = entry.value;
         const raw = state.get(deps.keys.position(symbol));
         const position = parsePosition(raw ? (JSON.parse(raw) as Record<string, unknown>) : null);
+        // Per order, not per batch: a venue call can be slow, and a snapshot gone stale meanwhile reads as unknown.
+        const snapshot = deps.control.snapshot;
         const control = snapshot.known ? { ...snapshot, breaker: { ...snapshot.breaker, halfOpenOrders } } : snapshot;
         const decision = decideOrder(target.target_usd, target.price, position.qty, control, {
           minNotionalUsd: cfg.position_sizing.min_order_notional_usd,
           halfOpenMaxOrders: cfg.circuit_breaker.half_open_max_orders,
           halfOpenMaxNotionalUsd: cfg.circuit_breaker.half_open_max_notional_usd,
-        });
+        }, { symbol, model: target.model });
         if (decision.kind === 'none') continue;
         const now = deps.clock.now();
         const id = clientOrderId(symbol, entry.id);
@@ -92,7 +93,7 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
           const t0 = performance.now();
           let result: VenueResult;
           try {
-            result = await deps.submit({ clientOrderId: id, symbol, side: decision.side, qty: decision.qty }, quotes.get(symbol));
+            result = await deps.submit({ clientOrderId: id, symbol, side: decision.side, qty: decision.qty, model: target.model }, quotes.get(symbol));
           } catch (err) {
             result = { status: 'REJECTED', reason: `venue error: ${err instanceof Error ? err.message : String(err)}` };
           }

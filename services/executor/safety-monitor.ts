@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { ConfigHolder } from '../core/config/reloader.ts';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
-import type { ControlWatcher } from '../core/control.ts';
+import { tradingStateOf, writeControl, type ControlWatcher } from '../core/control.ts';
 import { recordKillEvent, stateDir } from '../core/kill-switch.ts';
 import { Counter } from '../core/metrics.ts';
 import { HEARTBEAT_INTERVAL_MS, type ServiceContext } from '../core/service.ts';
 import { newestHeartbeatByService, parseHeartbeats } from '../core/heartbeats.ts';
 import { markDay, tradingDay, unrealizedPnl } from './domain/daily-pnl.ts';
-import { evaluateKillTriggers, type KillDecision } from './domain/kill-triggers.ts';
+import { evaluateKillTriggers, evaluateReduceTrigger, type KillDecision } from './domain/kill-triggers.ts';
 import { parsePosition } from './on-targets.ts';
 
 /** Raise a hash field to `value` if it is higher (or missing). KEYS[1] hash; ARGV field, value. */
@@ -30,6 +30,7 @@ export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<Ris
   const conn: Redis = ctx.connection('safety');
   const { keys } = ctx;
   const engaged = new Counter({ name: 'kill_switch_auto_engagements_total', help: 'Kill switch engaged by an automatic trigger', labelNames: ['trigger'], registers: [ctx.registry] });
+  const reducing = new Counter({ name: 'trading_reduce_first_total', help: 'Trading moved to REDUCING by a loss limit before the kill switch', labelNames: ['trigger'], registers: [ctx.registry] });
   const auditFile = join(stateDir(ctx.root), 'kill_events.jsonl');
 
   async function check(): Promise<KillDecision> {
@@ -85,21 +86,52 @@ export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<Ris
       heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
       missedCycles: cfg.kill_switch.heartbeat_missed_cycles,
     });
-    if (!decision) return null;
+    if (!decision) {
+      if (snapshot.trading.state === 'ACTIVE') await reduceFirst(mark.drawdownPct, mark.netPnlUsd, now);
+      return null;
+    }
     // Engage once across replicas: WATCH the hash, re-check, then write.
     await conn.watch(keys.killSwitch);
     if ((await conn.hget(keys.killSwitch, 'engaged')) === '1') {
       await conn.unwatch();
       return null;
     }
-    await recordKillEvent(conn, keys, { action: 'engage', reason: decision.reason, by: `auto:${ctx.instance}`, trigger: decision.trigger, scope: 'system', at: now }, auditFile).catch(async (err: unknown) => {
+    const written = await recordKillEvent(conn, keys, { action: 'engage', reason: decision.reason, by: `auto:${ctx.instance}`, trigger: decision.trigger, scope: 'system', at: now }, auditFile).catch(async (err: unknown) => {
       await conn.unwatch();
       throw err;
     });
+    if (!written) return null; // another replica engaged it first
     engaged.inc({ trigger: decision.trigger });
     ctx.log.error({ event: 'kill_switch.engaged', trigger: decision.trigger, reason: decision.reason, by: `auto:${ctx.instance}` }, `Kill-switch activated: ${decision.trigger} (${decision.reason})`);
     await control.refresh();
     return decision;
+  }
+
+  /** Past reduce_first_ratio of a loss limit: trading ACTIVE → REDUCING, once across replicas (WATCH). */
+  async function reduceFirst(drawdownPct: number, netPnlUsd: number, now: number): Promise<void> {
+    const cfg = config.current;
+    const reduce = evaluateReduceTrigger({
+      drawdownPct,
+      maxDrawdownPct: cfg.risk_limits.max_daily_drawdown_pct,
+      dailyPnlUsd: netPnlUsd,
+      pnlFloorUsd: cfg.risk_limits.daily_pnl_floor_usd,
+      ratio: cfg.risk_limits.reduce_first_ratio,
+    });
+    if (!reduce) return;
+    await conn.watch(keys.tradingState);
+    if (tradingStateOf((await conn.hget(keys.tradingState, 'state')) ?? undefined) !== 'ACTIVE') {
+      await conn.unwatch();
+      return;
+    }
+    const by = `auto:${ctx.instance}`;
+    const written = await writeControl(conn, keys, keys.tradingState, { state: 'REDUCING', reason: reduce.reason, by, trigger: reduce.trigger, at: now }, 'trading.reducing').catch(async (err: unknown) => {
+      await conn.unwatch();
+      throw err;
+    });
+    if (!written) return; // another replica changed the trading state first
+    reducing.inc({ trigger: reduce.trigger });
+    ctx.log.error({ event: 'trading.reducing', trigger: reduce.trigger, reason: reduce.reason, by }, `Trading REDUCING: ${reduce.reason}`);
+    await control.refresh();
   }
 
   let running: Promise<unknown> = Promise.resolve();

@@ -8,6 +8,7 @@ import { ConfigHolder, startReloader } from '../core/config/reloader.ts';
 import { riskReloadTarget } from '../core/config/risk-reload.ts';
 import { DEFAULT_CONFIG_PATHS, type RiskHarmoniserConfig } from '../core/config/schemas.ts';
 import { ControlWatcher, type BreakerState } from '../core/control.ts';
+import { parseScope } from '../core/domain/scopes.ts';
 import { LatencyWindow } from '../core/latency-window.ts';
 import { decodeWith, targetSchema } from '../core/messages.ts';
 import { StreamConsumer } from '../core/redis/streams.ts';
@@ -17,6 +18,7 @@ import { createTargetHandler } from './on-targets.ts';
 import { startSafetyMonitor } from './safety-monitor.ts';
 import { VenueBreaker } from './venue-breaker.ts';
 import { PaperVenue } from './venue/paper-venue.ts';
+import type { CancelFilter } from './venue/venue.ts';
 
 const BREAKER_GAUGE: Record<BreakerState, number> = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 };
 
@@ -34,17 +36,26 @@ export async function startExecutor(ctx: ServiceContext): Promise<RunningService
     ctx.log.error({ event: 'breaker.tripped', cause }, `circuit breaker OPEN: ${cause}`);
     void control.moveBreaker('OPEN', cause);
   };
-  const venue = new PaperVenue(Number(process.env['PAPER_FAIL_RATE'] ?? 0));
+  const venue = new PaperVenue(Number(process.env['PAPER_FAIL_RATE'] ?? 0), Number(process.env['PAPER_LATENCY_MS'] ?? 0));
   const breaker = new VenueBreaker(venue, () => config.current, trip);
 
   control.onChange((next, prev) => {
     metrics.breakerState.set(BREAKER_GAUGE[next.breaker.state]);
     const halted = (c: typeof next): boolean => c.known && (c.trading.state === 'HALTED' || c.killSwitch.engaged);
-    if (halted(next) && !halted(prev)) {
+    const cancel = (filter: CancelFilter, why: string): void => {
       venue
-        .cancelAll()
-        .then((n) => ctx.log.warn({ event: 'orders.cancelled_all', count: n, kill_switch: next.killSwitch.engaged }, `trading halted: ${n} resting orders cancelled`))
-        .catch((err: unknown) => ctx.log.error({ event: 'orders.cancel_failed', err: String(err) }, 'cancel-all failed'));
+        .cancel(filter)
+        .then((n) => ctx.log.warn({ event: 'orders.cancelled', count: n, ...filter, why }, `${why}: ${n} resting orders cancelled`))
+        .catch((err: unknown) => ctx.log.error({ event: 'orders.cancel_failed', ...filter, err: String(err) }, 'cancel failed'));
+    };
+    if (halted(next) && !halted(prev)) cancel({}, next.killSwitch.engaged ? 'kill switch engaged' : 'trading halted');
+    if (next.known) {
+      for (const [scope, c] of Object.entries(next.scoped)) {
+        if (c.state !== 'HALTED' || prev.scoped[scope]?.state === 'HALTED') continue;
+        const parsed = parseScope(scope);
+        if (!parsed.ok || parsed.scope.kind === 'system') continue;
+        cancel(parsed.scope.kind === 'symbol' ? { symbol: parsed.scope.symbol } : { model: parsed.scope.model }, `${scope} halted (${c.kind})`);
+      }
     }
     if (prev.known && prev.breaker.state === 'OPEN' && next.breaker.state !== 'OPEN') {
       breaker.reset();

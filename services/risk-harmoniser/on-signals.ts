@@ -98,6 +98,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
       };
       const prevPortfolioVar = portfolioVar();
       const kelly = kellyInEffect(cfg, control.kellyOverride, prevPortfolioVar);
+      const excludedModels = new Set(Object.keys(control.scoped).flatMap((k) => (k.startsWith('model:') ? [k.slice(6)] : [])));
 
       for (const symbol of bySymbol.keys()) await Promise.all(METRIC_NAMES.map((m) => deps.timeseries.ensure(m, symbol)));
 
@@ -106,7 +107,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
         const st = parseRiskState(state.get(deps.keys.riskState(symbol)), cfg);
         const signals = list.map((e) => e.value);
         const latest = signals[signals.length - 1]!;
-        const a = assessSymbol(st, signals, cfg, kelly, now);
+        const a = assessSymbol(st, signals, cfg, kelly, now, excludedModels);
         st.lastSignalId = list[list.length - 1]!.id;
         varBySymbol.set(symbol, a.varPct * Math.sign(a.sizing.targetUsd || 1));
 

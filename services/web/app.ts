@@ -7,13 +7,15 @@ import { join } from 'node:path';
 import type { ConfigHolder } from '../core/config/reloader.ts';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
 import { readControl, setBreakerState, UNKNOWN_CONTROL, writeControl, type ControlSnapshot } from '../core/control.ts';
-import { recordKillEvent, stateDir } from '../core/kill-switch.ts';
+import { parseScope, type Scope, type ScopedControl } from '../core/domain/scopes.ts';
+import { checkKillReset, clearScoped, recordKillEvent, stateDir } from '../core/kill-switch.ts';
+import { unknownScopeSubject } from '../core/scope-subjects.ts';
 import { heartbeatMember, parseHeartbeats } from '../core/heartbeats.ts';
 import { fieldsFromArray } from '../core/messages.ts';
 import type { ServiceContext } from '../core/service.ts';
 import { evaluateHealth, evaluateReady, type HealthInputs, type Heartbeat } from './domain/health.ts';
 import { previewRisk } from '../core/domain/risk-preview.ts';
-import { emergencyReduceBody, executionModeBody, killSwitchEngageBody, killSwitchResetBody, optionalReasonBody, parseBody, riskPreviewBody } from './requests.ts';
+import { emergencyReduceBody, executionModeBody, killSwitchEngageBody, killSwitchResetBody, optionalReasonBody, parseBody, riskPreviewBody, startTradingBody, stopTradingBody } from './requests.ts';
 
 export interface AppOptions {
   /** Mutations need `Authorization: Bearer <token>` when set. */
@@ -111,7 +113,17 @@ export function createApp(ctx: ServiceContext, o: AppOptions): express.Express {
     const killEngaged = c.killSwitch.engaged;
     res.json({
       timestamp: new Date(inputs.now).toISOString(),
-      trading: { state: killEngaged ? 'HALTED' : c.trading.state, stored_state: c.trading.state, reason: killEngaged ? `kill switch: ${c.killSwitch.reason}` : c.trading.reason, by: c.trading.by, at: c.trading.at, mode: c.trading.mode },
+      trading: {
+        state: killEngaged ? 'HALTED' : c.trading.state,
+        stored_state: c.trading.state,
+        reason: killEngaged ? `kill switch: ${c.killSwitch.reason}` : c.trading.reason,
+        by: c.trading.by,
+        at: c.trading.at,
+        mode: c.trading.mode,
+        scope: 'system',
+        trigger: killEngaged ? c.killSwitch.trigger : c.trading.state === 'ACTIVE' ? null : c.trading.trigger || 'manual',
+        scoped: scopedList(c.scoped),
+      },
       circuit_breaker: c.breaker,
       kill_switch: c.killSwitch,
       router: c.router,
@@ -133,23 +145,60 @@ export function createApp(ctx: ServiceContext, o: AppOptions): express.Express {
   // ---- mutations --------------------------------------------------------
   const bad = (res: Response, error: string): void => void res.status(400).json({ error });
 
+  /** Parse a scope and check it names a known symbol or model; answers 400 itself when not. */
+  const scopeOf = async (text: string | undefined, res: Response): Promise<{ scope: Scope; key: string } | undefined> => {
+    const parsed = parseScope(text);
+    if (!parsed.ok) return void bad(res, parsed.reason);
+    const unknown = await unknownScopeSubject(redis, keys, parsed.scope, ctx.root);
+    if (unknown) return void bad(res, unknown);
+    return parsed;
+  };
+  const scopedEntry = async (key: string): Promise<ScopedControl | undefined> => {
+    const c = await readControl(redis, keys, ctx.clock.now());
+    return c.scoped[key];
+  };
+
   app.post('/api/stop-trading', requireAuth, async (req, res) => {
-    const b = parseBody(optionalReasonBody, body(req), false);
+    const b = parseBody(stopTradingBody, body(req), false);
     if (!b.ok) return bad(res, b.error);
+    const s = await scopeOf(b.value.scope, res);
+    if (!s) return;
     const by = who(b.value.operator, req);
-    await writeControl(redis, keys, keys.tradingState, { state: 'HALTED', reason: b.value.reason ?? 'stop-trading', by, at: ctx.clock.now() }, 'trading.stopped');
-    ctx.log.warn({ event: 'trading.stopped', by }, 'trading stopped: no new orders, resting orders cancelled');
-    res.json({ trading: 'HALTED', by });
+    const reason = b.value.reason ?? 'stop-trading';
+    const state = b.value.state;
+    if (s.scope.kind === 'system') {
+      await writeControl(redis, keys, keys.tradingState, { state, reason, by, trigger: 'stop-trading', at: ctx.clock.now() }, 'trading.stopped');
+    } else {
+      if ((await scopedEntry(s.key))?.kind === 'kill') {
+        res.status(409).json({ error: `${s.key} is killed; reset it with DELETE /admin/kill-switch {"scope": "${s.key}", ...}` });
+        return;
+      }
+      const entry: ScopedControl = { state, kind: 'stop', reason, by, at: ctx.clock.now(), trigger: 'stop-trading' };
+      await writeControl(redis, keys, keys.scopedControls, { [s.key]: JSON.stringify(entry) }, 'trading.stopped');
+    }
+    ctx.log.warn({ event: 'trading.stopped', by, scope: s.key, state }, state === 'HALTED' ? `trading stopped for ${s.key}: no new orders, resting orders cancelled` : `trading REDUCING for ${s.key}: only position-reducing orders`);
+    res.json({ trading: state, scope: s.key, by });
   });
 
   app.post('/api/start-trading', requireAuth, async (req, res) => {
-    const b = parseBody(optionalReasonBody, body(req), false);
+    const b = parseBody(startTradingBody, body(req), false);
     if (!b.ok) return bad(res, b.error);
+    const s = await scopeOf(b.value.scope, res);
+    if (!s) return;
     const by = who(b.value.operator, req);
-    await writeControl(redis, keys, keys.tradingState, { state: 'ACTIVE', reason: b.value.reason ?? 'start-trading', by, at: ctx.clock.now() }, 'trading.started');
-    ctx.log.info({ event: 'trading.started', by }, 'trading started');
+    if (s.scope.kind === 'system') {
+      await writeControl(redis, keys, keys.tradingState, { state: 'ACTIVE', reason: b.value.reason ?? 'start-trading', by, trigger: '', at: ctx.clock.now() }, 'trading.started');
+    } else {
+      const entry = await scopedEntry(s.key);
+      if (entry?.kind === 'kill') {
+        res.status(409).json({ error: `${s.key} is killed; reset it with DELETE /admin/kill-switch {"scope": "${s.key}", ...}` });
+        return;
+      }
+      if (entry) await clearScoped(redis, keys, s.key, 'trading.started');
+    }
+    ctx.log.info({ event: 'trading.started', by, scope: s.key }, `trading started for ${s.key}`);
     const control = await readControl(redis, keys, ctx.clock.now());
-    res.json({ trading: 'ACTIVE', by, kill_switch_engaged: control.killSwitch.engaged, circuit_breaker: control.breaker.state });
+    res.json({ trading: 'ACTIVE', scope: s.key, by, kill_switch_engaged: control.killSwitch.engaged, circuit_breaker: control.breaker.state, scoped: scopedList(control.scoped) });
   });
 
   // DRY_RUN decides and logs orders but sends none; LIVE needs a live venue, which this build does not ship.
@@ -225,35 +274,44 @@ export function createApp(ctx: ServiceContext, o: AppOptions): express.Express {
   app.get('/admin/kill-switch', async (_req, res) => {
     const control = await readControl(redis, keys, ctx.clock.now());
     const h = await redis.hgetall(keys.killSwitch);
-    res.json({ engaged: control.killSwitch.engaged, reason: h['reason'] ?? null, by: h['by'] ?? null, trigger: h['trigger'] ?? null, scope: h['scope'] ?? null, at: h['at'] ? Number(h['at']) : null, last_reset: h['reset_at'] ? { by: h['reset_by'], reason: h['reset_reason'], at: Number(h['reset_at']) } : null });
+    res.json({
+      engaged: control.killSwitch.engaged,
+      reason: h['reason'] ?? null,
+      by: h['by'] ?? null,
+      trigger: h['trigger'] ?? null,
+      scope: 'system',
+      at: h['at'] ? Number(h['at']) : null,
+      last_reset: h['reset_at'] ? { by: h['reset_by'], reason: h['reset_reason'], at: Number(h['reset_at']) } : null,
+      scoped: scopedList(control.scoped).filter((e) => e.kind === 'kill'),
+    });
   });
 
   app.post('/admin/kill-switch', requireAuth, async (req, res) => {
     const b = parseBody(killSwitchEngageBody, body(req), true);
     if (!b.ok) return bad(res, b.error);
+    const s = await scopeOf(b.value.scope, res);
+    if (!s) return;
     const by = who(b.value.operator, req);
-    await recordKillEvent(redis, keys, { action: 'engage', reason: b.value.reason, by, trigger: 'manual', scope: b.value.scope ?? 'system', at: ctx.clock.now() }, auditFile);
-    ctx.log.error({ event: 'kill_switch.engaged', reason: b.value.reason, by }, `Kill-switch triggered for ${b.value.scope ?? 'system'} due to ${b.value.reason}`);
-    res.json({ engaged: true, reason: b.value.reason, by });
+    await recordKillEvent(redis, keys, { action: 'engage', reason: b.value.reason, by, trigger: 'manual', scope: s.key, at: ctx.clock.now() }, auditFile);
+    ctx.log.error({ event: 'kill_switch.engaged', reason: b.value.reason, by, scope: s.key }, `Kill-switch triggered for ${s.key} due to ${b.value.reason}`);
+    res.json({ engaged: true, scope: s.key, reason: b.value.reason, by });
   });
 
   app.delete('/admin/kill-switch', requireAuth, async (req, res) => {
-    const raw = body(req) || (typeof req.query['reason'] === 'string' ? JSON.stringify({ reason: req.query['reason'] }) : '');
+    const raw = body(req) || (typeof req.query['reason'] === 'string' ? JSON.stringify({ reason: req.query['reason'], ...(typeof req.query['scope'] === 'string' ? { scope: req.query['scope'] } : {}) }) : '');
     const b = parseBody(killSwitchResetBody, raw, true);
     if (!b.ok) return bad(res, b.error);
+    const parsed = parseScope(b.value.scope);
+    if (!parsed.ok) return bad(res, parsed.reason);
     const by = who(b.value.operator, req);
-    const h = await redis.hgetall(keys.killSwitch);
-    if (h['engaged'] !== '1') {
-      res.status(409).json({ error: 'kill switch is not engaged' });
+    const check = await checkKillReset(redis, keys, parsed.scope, by, o.risk.current.kill_switch.require_second_operator);
+    if (!check.ok) {
+      res.status(409).json({ error: check.error });
       return;
     }
-    if (o.risk.current.kill_switch.require_second_operator && h['by'] === by) {
-      res.status(409).json({ error: `reset needs a second operator: ${by} engaged it` });
-      return;
-    }
-    await recordKillEvent(redis, keys, { action: 'reset', reason: b.value.reason, by, trigger: 'manual', scope: h['scope'] ?? 'system', at: ctx.clock.now() }, auditFile);
-    ctx.log.warn({ event: 'kill_switch.reset', reason: b.value.reason, by }, 'kill switch reset');
-    res.json({ engaged: false, reason: b.value.reason, by });
+    await recordKillEvent(redis, keys, { action: 'reset', reason: b.value.reason, by, trigger: 'manual', scope: parsed.key, at: ctx.clock.now() }, auditFile);
+    ctx.log.warn({ event: 'kill_switch.reset', reason: b.value.reason, by, scope: parsed.key }, `kill switch reset for ${parsed.key}`);
+    res.json({ engaged: false, scope: parsed.key, reason: b.value.reason, by });
   });
 
   app.use((_req, res) => {
@@ -265,6 +323,12 @@ export function createApp(ctx: ServiceContext, o: AppOptions): express.Express {
     res.status(status).json({ error: status === 500 ? 'internal error' : String((err as Error).message) });
   });
   return app;
+}
+
+function scopedList(scoped: Readonly<Record<string, ScopedControl>>): (ScopedControl & { scope: string })[] {
+  return Object.entries(scoped)
+    .map(([scope, c]) => ({ scope, ...c }))
+    .sort((a, b) => a.scope.localeCompare(b.scope));
 }
 
 function parseJson(v: unknown): unknown {

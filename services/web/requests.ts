@@ -10,15 +10,33 @@ export const emergencyReduceBody = z.strictObject({
   operator: operator.optional(),
 });
 
+/** system | symbol:<SYMBOL> | model:<name> | strategy:<name> (checked by core/domain/scopes.ts). */
+const scope = z.string().trim().min(1).max(100);
+
 export const killSwitchEngageBody = z.strictObject({
   reason,
   operator: operator.optional(),
-  scope: z.string().trim().min(1).max(100).optional(),
+  scope: scope.optional(),
 });
 
 export const killSwitchResetBody = z.strictObject({
   reason,
   operator: operator.optional(),
+  scope: scope.optional(),
+});
+
+export const stopTradingBody = z.strictObject({
+  reason: reason.optional(),
+  operator: operator.optional(),
+  scope: scope.optional(),
+  /** HALTED (default): no new orders, resting ones cancelled. REDUCING: only position-reducing orders. */
+  state: z.enum(['HALTED', 'REDUCING']).default('HALTED'),
+});
+
+export const startTradingBody = z.strictObject({
+  reason: reason.optional(),
+  operator: operator.optional(),
+  scope: scope.optional(),
 });
 
 export const optionalReasonBody = z.strictObject({

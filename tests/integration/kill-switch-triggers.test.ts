@@ -115,6 +115,81 @@ describe('automatic kill-switch triggers', () => {
     expect((await engagedBy()).trigger).toBe('excessive_venue_errors');
   });
 
+  it('a daily loss past 80 % of its floor moves trading to REDUCING first, once; the full floor then kills', async () => {
+    await twoExecutors('reduce-first');
+    const now = Date.now();
+    // 10 BTC bought at 65,000 marked at 60,500: −45,000, past 80 % of the −50,000 floor.
+    await env.redis.hset(env.keys.dailyStats(tradingDay(now)), 'unrealized_start', '0', 'started_at', String(now));
+    await env.redis.set(env.keys.position('BTC-USD'), JSON.stringify({ qty: 10, avg_price: 65_000, realized_pnl: 0 }));
+    await env.redis.hset(env.keys.lastTick('BTC-USD'), ...quote('BTC-USD', now, 60_500));
+    await env.redis.hset(env.keys.marketDataSeen, 'BTC-USD', String(now));
+    const t = await eventually(async () => {
+      const h = await env.redis.hgetall(env.keys.tradingState);
+      return h['state'] === 'REDUCING' ? h : undefined;
+    }, 10_000, 'trading REDUCING');
+    expect(t['trigger']).toBe('pnl_reduce_first');
+    expect(t['reason']).toContain('reducing only');
+    await new Promise((r) => setTimeout(r, 400));
+    // Written once: the other replica saw REDUCING and left it (same author and time).
+    expect(await env.redis.hmget(env.keys.tradingState, 'by', 'at')).toEqual([t['by'], t['at']]);
+    expect(await env.redis.hget(env.keys.killSwitch, 'engaged')).toBeNull();
+
+    // An increasing order is refused, a reducing one fills.
+    await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget({ symbol: 'BTC-USD', asset_class: 'crypto', target_usd: 940_000, price: 60_500, tick_ts: now, first_tick_ts: now, edge_bps: 1, var_pct: 0.1, model: 'obi', signal_id: '1-0', ts: now }));
+    await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget({ symbol: 'BTC-USD', asset_class: 'crypto', target_usd: 235_000, price: 60_500, tick_ts: now, first_tick_ts: now, edge_bps: 1, var_pct: 0.1, model: 'obi', signal_id: '2-0', ts: now }));
+    const reports = await eventually(async () => {
+      const r = ((await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+      return r.length >= 1 && r.some((x) => x['status'] === 'FILLED') ? r : undefined;
+    }, 10_000, 'reducing order filled');
+    expect(reports.find((x) => x['status'] === 'FILLED')).toMatchObject({ side: 'SELL', reason: 'trading REDUCING' });
+    for (const x of reports.filter((r) => r['status'] !== 'FILLED')) expect(x['reason']).toContain('trading REDUCING: only position-reducing orders');
+
+    // Further down, past the floor itself: the kill switch engages.
+    await env.redis.hset(env.keys.lastTick('BTC-USD'), ...quote('BTC-USD', Date.now(), 52_000));
+    expect((await engagedBy()).trigger).toBe('pnl_floor');
+  });
+
+  it('rolls the day over at UTC midnight once across replicas (controlled clocks), keeping the old day', async () => {
+    env = createTestEnv(inject('redisUrl'), 'midnight');
+    const dayA = Date.UTC(2026, 10, 22);
+    const dayB = dayA + 86_400_000;
+    // Two replicas whose clocks differ by 100 ms, both just before midnight.
+    let t = dayB - 2_000;
+    await env.start('executor', startExecutor, 'exec-a', { clock: { now: () => t } });
+    await env.start('executor', startExecutor, 'exec-b', { clock: { now: () => t + 100 } });
+    // A 2 BTC long bought at 60,000, marked at 65,000: +10,000 unrealised; 1,500 realised earlier in day A.
+    await env.redis.set(env.keys.position('BTC-USD'), JSON.stringify({ qty: 2, avg_price: 60_000, realized_pnl: 0 }));
+    await env.redis.hset(env.keys.lastTick('BTC-USD'), ...quote('BTC-USD', t, 65_000));
+    await env.redis.hset(env.keys.marketDataSeen, 'BTC-USD', String(t));
+    await env.redis.hset(env.keys.dailyStats('2026-11-22'), 'unrealized_start', '0', 'started_at', String(dayA), 'realized_pnl', '1500', 'trades', '7');
+    const a = await eventually(async () => {
+      const h = await env.redis.hgetall(env.keys.dailyStats('2026-11-22'));
+      return h['marked_at'] ? h : undefined;
+    }, 10_000, 'day A marked');
+    expect(Number(a['net_pnl'])).toBeCloseTo(11_500, 6);
+
+    t = dayB + 500; // midnight passes
+    await env.redis.hset(env.keys.marketDataSeen, 'BTC-USD', String(t));
+    const b = await eventually(async () => {
+      const h = await env.redis.hgetall(env.keys.dailyStats('2026-11-23'));
+      return h['marked_at'] ? h : undefined;
+    }, 10_000, 'day B started');
+    // The new day starts from the current unrealised PnL: net 0, no trades, no drawdown.
+    expect(b).toMatchObject({ unrealized_start: '10000', net_pnl: '0', drawdown_pct: '0' });
+    expect(b['trades']).toBeUndefined();
+    expect([String(dayB + 500), String(dayB + 600)]).toContain(b['started_at']);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await env.redis.hget(env.keys.dailyStats('2026-11-23'), 'started_at')).toBe(b['started_at']); // set once (HSETNX)
+
+    // Day A keeps its final figures; a fill now counts in day B.
+    const aAfter = await env.redis.hgetall(env.keys.dailyStats('2026-11-22'));
+    expect(aAfter).toMatchObject({ realized_pnl: '1500', trades: '7' });
+    await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget({ symbol: 'BTC-USD', asset_class: 'crypto', target_usd: 65_000, price: 65_000, tick_ts: t, first_tick_ts: t, edge_bps: 1, var_pct: 0.1, model: 'obi', signal_id: '9-0', ts: t }));
+    await eventually(async () => (await env.redis.hget(env.keys.dailyStats('2026-11-23'), 'trades')) === '1', 10_000, 'fill counted in day B');
+    expect(await env.redis.hget(env.keys.dailyStats('2026-11-22'), 'trades')).toBe('7');
+    expect(Number(await env.redis.hget(env.keys.dailyStats('2026-11-23'), 'realized_pnl'))).toBeCloseTo(4_999.5, 6); // sold 1 BTC at the bid, 64,999.5
+  });
+
   it('rolls the day over once across replicas and persists the stats', async () => {
     await twoExecutors('kill-day');
     const day = env.keys.dailyStats(tradingDay(Date.now()));

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
+import type { Clock } from '../../services/core/clock.ts';
 import { redisKeys, type RedisKeys, type ServiceName } from '../../services/core/redis/keys.ts';
 import { startService, type RunningService, type ServiceContext, type ServiceHandle } from '../../services/core/service.ts';
 
@@ -19,7 +20,7 @@ export interface TestEnv {
   redis: Redis;
   handles: ServiceHandle[];
   children: ChildProcess[];
-  start(service: ServiceName, fn: (ctx: ServiceContext) => Promise<RunningService>, instance?: string): Promise<ServiceHandle>;
+  start(service: ServiceName, fn: (ctx: ServiceContext) => Promise<RunningService>, instance?: string, options?: { clock?: Clock }): Promise<ServiceHandle>;
   spawn(service: ServiceName, env?: Record<string, string>): ChildProcess;
   close(): Promise<void>;
 }
@@ -36,8 +37,8 @@ export function createTestEnv(url: string, label: string): TestEnv {
     redis,
     handles: [],
     children: [],
-    async start(service, fn, instance) {
-      const h = await startService(service, fn, { redisUrl: url, namespace: ns, metricsPort: -1, instance: instance ?? `${service}-${randomBytes(3).toString('hex')}` });
+    async start(service, fn, instance, options = {}) {
+      const h = await startService(service, fn, { redisUrl: url, namespace: ns, metricsPort: -1, instance: instance ?? `${service}-${randomBytes(3).toString('hex')}`, ...options });
       env.handles.push(h);
       return h;
     },

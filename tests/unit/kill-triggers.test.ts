@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { markDay, tradingDay, unrealizedPnl } from '../../services/executor/domain/daily-pnl.ts';
-import { evaluateKillTriggers, type KillTriggerInputs } from '../../services/executor/domain/kill-triggers.ts';
+import { evaluateKillTriggers, evaluateReduceTrigger, type KillTriggerInputs } from '../../services/executor/domain/kill-triggers.ts';
 
 const NOW = 10_000_000;
 const QUIET: KillTriggerInputs = {
@@ -58,5 +58,17 @@ describe('daily PnL', () => {
     const down = markDay(1_000_000, 5_000, -200_000, 10_000, up.peakEquityUsd);
     expect(down.netPnlUsd).toBe(-205_000);
     expect(down.drawdownPct).toBeCloseTo(((1_015_000 - 795_000) / 1_015_000) * 100, 9);
+  });
+});
+
+describe('reduce first', () => {
+  const limits = { maxDrawdownPct: 20, pnlFloorUsd: -50_000, ratio: 0.8 };
+  it('moves to REDUCING past the ratio of either loss limit, not before', () => {
+    expect(evaluateReduceTrigger({ ...limits, drawdownPct: 15.9, dailyPnlUsd: -39_999 })).toBeNull();
+    expect(evaluateReduceTrigger({ ...limits, drawdownPct: 16.1, dailyPnlUsd: 0 })).toMatchObject({ trigger: 'drawdown_reduce_first' });
+    expect(evaluateReduceTrigger({ ...limits, drawdownPct: 1, dailyPnlUsd: -40_001 })).toMatchObject({ trigger: 'pnl_reduce_first', reason: expect.stringContaining('80% of the -50000 USD floor') as unknown });
+  });
+  it('a positive PnL floor never reduces on PnL', () => {
+    expect(evaluateReduceTrigger({ ...limits, pnlFloorUsd: 1_000, drawdownPct: 0, dailyPnlUsd: 0 })).toBeNull();
   });
 });

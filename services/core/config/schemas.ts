@@ -52,6 +52,11 @@ export const riskHarmoniserSchema = z.strictObject({
     reload_block_var_pct: pct.default(1.5),
     max_daily_drawdown_pct: pct.default(20),
     daily_pnl_floor_usd: z.number().finite().default(-50_000),
+    /**
+     * At this fraction of max_daily_drawdown_pct (or of daily_pnl_floor_usd)
+     * trading goes REDUCING, before the kill switch engages at the full limit.
+     */
+    reduce_first_ratio: unit.default(0.8),
   }),
   volatility: z
     .strictObject({

@@ -95,6 +95,8 @@ export interface RedisKeys {
   readonly routerControl: string;
   /** hash: operator Kelly override (emergency reduce). */
   readonly kellyOverride: string;
+  /** hash: scoped kills and stops, field `symbol:<S>` or `model:<M>` → JSON ScopedControl. */
+  readonly scopedControls: string;
   /** pub/sub channel: control-plane changes (breaker, kill switch, trading state, overrides). */
   readonly controlEvents: string;
   /** pub/sub channel: requests such as "refresh volatility now". */
@@ -143,6 +145,7 @@ export function redisKeys(namespace = ''): RedisKeys {
     tradingState: n('control:trading'),
     routerControl: n('control:router'),
     kellyOverride: n('control:kelly_override'),
+    scopedControls: n('control:scoped'),
     controlEvents: n('control.events'),
     controlCommands: n('control.commands'),
     instrumentInfo: (symbol) => n(`instrument:info:${symbol}`),

@@ -7,6 +7,8 @@
  * when it moves the position toward zero without crossing it. Gates:
  * - control state unknown (Redis unreadable) → denied (fail closed)
  * - kill switch engaged or trading HALTED → denied: only cancels
+ * - a scoped kill/stop on the target's symbol or model (core/domain/scopes.ts):
+ *   HALTED → denied; REDUCING → only reducing orders
  * - trading REDUCING or breaker OPEN → only reducing orders (an increasing
  *   order is clipped to flatten nothing: denied; a crossing order is clipped
  *   to flat)
@@ -14,6 +16,7 @@
  *   half_open_max_notional_usd per order
  */
 import type { ControlSnapshot } from '../../core/control.ts';
+import { controlFor } from '../../core/domain/scopes.ts';
 import type { Side } from '../../core/messages.ts';
 
 export interface OrderGates {
@@ -27,7 +30,13 @@ export type OrderDecision =
   | { kind: 'denied'; reason: string; side: Side; qty: number }
   | { kind: 'order'; side: Side; qty: number; reduceOnly: boolean; note: string };
 
-export function decideOrder(targetUsd: number, price: number, positionQty: number, control: ControlSnapshot, gates: OrderGates): OrderDecision {
+/** What the order is for: the scoped controls match on these. */
+export interface OrderSubject {
+  symbol: string;
+  model: string;
+}
+
+export function decideOrder(targetUsd: number, price: number, positionQty: number, control: ControlSnapshot, gates: OrderGates, subject: OrderSubject): OrderDecision {
   if (!Number.isFinite(targetUsd) || !(price > 0) || !Number.isFinite(positionQty)) return { kind: 'none', reason: 'invalid target, price or position' };
   const delta = targetUsd / price - positionQty;
   if (Math.abs(delta) * price < gates.minNotionalUsd) return { kind: 'none', reason: 'below min order notional' };
@@ -37,9 +46,11 @@ export function decideOrder(targetUsd: number, price: number, positionQty: numbe
   if (!control.known) return { kind: 'denied', reason: 'control state unknown (fail closed)', side, qty };
   if (control.killSwitch.engaged) return { kind: 'denied', reason: `kill switch engaged: ${control.killSwitch.reason}`, side, qty };
   if (control.trading.state === 'HALTED') return { kind: 'denied', reason: `trading halted: ${control.trading.reason}`, side, qty };
-  const reduceOnly = control.trading.state === 'REDUCING' || control.breaker.state === 'OPEN';
+  const scoped = controlFor(control.scoped, subject.symbol, subject.model);
+  if (scoped?.control.state === 'HALTED') return { kind: 'denied', reason: `${scoped.scope} halted (${scoped.control.kind}): ${scoped.control.reason}`, side, qty };
+  const reduceOnly = control.trading.state === 'REDUCING' || control.breaker.state === 'OPEN' || scoped !== undefined;
   if (reduceOnly) {
-    const why = control.breaker.state === 'OPEN' ? 'circuit breaker OPEN' : 'trading REDUCING';
+    const why = control.breaker.state === 'OPEN' ? 'circuit breaker OPEN' : control.trading.state === 'REDUCING' ? 'trading REDUCING' : `${scoped!.scope} REDUCING`;
     if (!reduces) return { kind: 'denied', reason: `${why}: only position-reducing orders`, side, qty };
     qty = Math.min(qty, Math.abs(positionQty));
     if (qty * price < gates.minNotionalUsd) return { kind: 'none', reason: 'below min order notional' };

@@ -48,3 +48,27 @@ export function evaluateKillTriggers(x: KillTriggerInputs): KillDecision {
   }
   return null;
 }
+
+export interface ReduceTriggerInputs {
+  drawdownPct: number;
+  maxDrawdownPct: number;
+  dailyPnlUsd: number;
+  pnlFloorUsd: number;
+  /** reduce_first_ratio: the fraction of each limit at which trading goes REDUCING. */
+  ratio: number;
+}
+
+export type ReduceDecision = { trigger: 'drawdown_reduce_first' | 'pnl_reduce_first'; reason: string } | null;
+
+/**
+ * The step before the kill switch: a drawdown or daily loss past
+ * `ratio` of its hard limit moves trading to REDUCING (only orders that
+ * reduce a position). The hard limits themselves are kill triggers.
+ */
+export function evaluateReduceTrigger(x: ReduceTriggerInputs): ReduceDecision {
+  const dd = x.maxDrawdownPct * x.ratio;
+  if (x.drawdownPct > dd) return { trigger: 'drawdown_reduce_first', reason: `Daily drawdown ${x.drawdownPct.toFixed(2)}% > ${dd.toFixed(2)}% (${x.ratio * 100}% of the ${x.maxDrawdownPct}% limit): reducing only` };
+  const floor = x.pnlFloorUsd * x.ratio;
+  if (x.pnlFloorUsd < 0 && x.dailyPnlUsd < floor) return { trigger: 'pnl_reduce_first', reason: `Daily PnL ${x.dailyPnlUsd.toFixed(2)} USD < ${floor.toFixed(2)} USD (${x.ratio * 100}% of the ${x.pnlFloorUsd} USD floor): reducing only` };
+  return null;
+}

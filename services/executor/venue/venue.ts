@@ -6,7 +6,12 @@ export interface VenueOrder {
   symbol: string;
   side: Side;
   qty: number;
+  /** The model whose target this order serves (lets a venue cancel by model). */
+  model: string;
 }
+
+/** Which resting orders to cancel: all of them, or one symbol's, or one model's. */
+export type CancelFilter = { symbol?: string; model?: string };
 
 export interface MarketQuote {
   bid: number;
@@ -20,6 +25,6 @@ export interface Venue {
   readonly name: string;
   /** Submit an order; the client order id makes resubmission idempotent at the venue. */
   submit(order: VenueOrder, quote: MarketQuote | undefined): Promise<VenueResult>;
-  /** Cancel every resting order (a paper venue has none). */
-  cancelAll(): Promise<number>;
+  /** Cancel the resting orders that match (every one for `{}`); returns how many. */
+  cancel(filter: CancelFilter): Promise<number>;
 }

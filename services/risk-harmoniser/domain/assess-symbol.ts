@@ -58,13 +58,15 @@ export function assessSymbol(
   cfg: RiskHarmoniserConfig,
   kelly: KellyInEffect,
   now: number,
+  /** Models under a scoped kill or stop: their predictions carry no weight. */
+  excludedModels: ReadonlySet<string> = new Set(),
 ): Assessment {
   for (const s of signals) updateVol(state.vol, s.price, s.tick_ts, cfg.volatility.ewma_lambda);
   const latest = signals[signals.length - 1]!;
   const dailyVol = dailyVolOf(state.vol, cfg.volatility.seconds_per_day);
   const volStale = isVolStale(state.vol, now, cfg.volatility.stale_after_ms);
   const blend = blendEdges(
-    latest.predictions.map((p) => ({ model: p.model, edgeBps: p.edge_bps, confidence: p.confidence })),
+    latest.predictions.filter((p) => !excludedModels.has(p.model)).map((p) => ({ model: p.model, edgeBps: p.edge_bps, confidence: p.confidence })),
     blendParamsFrom(cfg.edge_blending),
     { activeModel: latest.active_model, activeSince: latest.active_since, now },
   );

@@ -1,0 +1,63 @@
+/**
+ * Redis unreachable means no orders. The executor's control snapshot expires
+ * (CONTROL_MAX_AGE_MS) when it cannot be re-read, and every order is decided
+ * on a fresh look at it: Redis frozen (SIGSTOP) while a batch is at a slow
+ * venue → the next order in that batch is refused as "control state
+ * unknown", and nothing reaches the venue until Redis answers again.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeTarget, encodeTick, fieldsFromArray } from '../../services/core/messages.ts';
+import { startExecutor } from '../../services/executor/service.ts';
+import { startRedis, type TestRedis } from '../support/redis-server.ts';
+import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+
+let redis: TestRedis;
+let env: TestEnv;
+const saved = { age: process.env['CONTROL_MAX_AGE_MS'], refresh: process.env['CONTROL_REFRESH_MS'], latency: process.env['PAPER_LATENCY_MS'] };
+
+beforeAll(async () => {
+  redis = await startRedis({ appendonly: false });
+  // Re-read every 100 ms, expire after 300 ms: a healthy snapshot never expires, a frozen one soon does.
+  process.env['CONTROL_REFRESH_MS'] = '100';
+  process.env['CONTROL_MAX_AGE_MS'] = '300';
+  // Slow venue (below the breaker's 1 s call timeout), so the batch's second order is decided mid-freeze.
+  process.env['PAPER_LATENCY_MS'] = '800';
+  env = createTestEnv(redis.url, 'fail-closed');
+  await env.start('executor', startExecutor, 'exec-a');
+});
+
+afterAll(async () => {
+  if (redis.process.exitCode === null) redis.process.kill('SIGCONT');
+  for (const [k, v] of [['CONTROL_MAX_AGE_MS', saved.age], ['CONTROL_REFRESH_MS', saved.refresh], ['PAPER_LATENCY_MS', saved.latency]] as const) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  await env.close();
+  await redis.stop();
+});
+
+describe('Redis unreachable', () => {
+  it('refuses the orders it can no longer check against the control state', async () => {
+    const now = Date.now();
+    for (const [s, mid] of [['BTC-USD', 65_000], ['ETH-USD', 3_000]] as const) {
+      await env.redis.hset(env.keys.lastTick(s), ...encodeTick({ symbol: s, ts: now, bid: mid - 0.5, ask: mid + 0.5, bid_size: 1, ask_size: 1, last: mid, volume: 1 }));
+    }
+    const target = (symbol: string, usd: number, price: number, id: string): string[] => encodeTarget({ symbol, asset_class: 'crypto', target_usd: usd, price, tick_ts: now, first_tick_ts: now, edge_bps: 1, var_pct: 0.1, model: 'obi', signal_id: id, ts: now });
+    // Both targets in one transaction, so the executor reads them as one batch.
+    await env.redis.multi().xadd(env.keys.orderIntents, '*', ...target('BTC-USD', 65_000, 65_000, '1-0')).xadd(env.keys.orderIntents, '*', ...target('ETH-USD', 30_000, 3_000, '2-0')).exec();
+    // The first order is now at the venue (0.8 s). Freeze Redis for longer than the control snapshot may age.
+    await new Promise((r) => setTimeout(r, 150));
+    redis.process.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 2_000));
+    redis.process.kill('SIGCONT');
+
+    const reports = await eventually(async () => {
+      const r = ((await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+      return r.length >= 2 ? r : undefined;
+    }, 15_000, 'two reports');
+    const bySymbol = new Map(reports.map((r) => [r['symbol'] ?? '', r]));
+    expect(bySymbol.get('BTC-USD')).toMatchObject({ status: 'FILLED' }); // decided while Redis answered
+    expect(bySymbol.get('ETH-USD')).toMatchObject({ status: 'REJECTED', reason: 'control state unknown (fail closed)', latency_ms: '0' });
+    expect(JSON.parse((await env.redis.get(env.keys.position('ETH-USD'))) ?? '{"qty":0}')).toMatchObject({ qty: 0 });
+  });
+});
