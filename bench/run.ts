@@ -120,8 +120,10 @@ function micro(): Record<string, number> {
   return { route_ns: route, mux_step_ns: mux, blend_plus_size_ns: blendSize, var_update_ns: varUpdate };
 }
 
+/** BENCH_PROFILE=<service>: run that service with --cpu-prof into bench/results/profiles/. */
 function spawnService(name: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', `services/${name}/main.ts`], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', METRICS_PORT: '-1', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const profile = process.env['BENCH_PROFILE'] === name ? ['--cpu-prof', '--cpu-prof-dir', join(ROOT, 'bench', 'results', 'profiles')] : [];
+  return spawn(process.execPath, [...profile, '--import', 'tsx', `services/${name}/main.ts`], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', METRICS_PORT: '-1', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 async function groupDrained(r: Redis, stream: string): Promise<boolean> {

@@ -73,7 +73,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
     watchKeys(entries) {
       return [...[...new Set(entries.map((e) => e.value.symbol))].map((s) => deps.keys.riskState(s)), deps.keys.riskCorrelation];
     },
-    readHashes: () => [deps.keys.varContributions, deps.keys.riskPrices],
+    trackedHashes: () => [deps.keys.varContributions, deps.keys.riskPrices],
 
     async handle(entries: readonly StreamEntry<Signal>[], { state, hashes, tx, afterCommit }: BatchContext): Promise<void> {
       const cfg = deps.config.current;

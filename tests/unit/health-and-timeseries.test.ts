@@ -69,7 +69,7 @@ describe('TimeSeriesWriter (module reported present)', async () => {
   const { TimeSeriesWriter } = await import('../../services/core/redis/timeseries.ts');
   const { redisKeys } = await import('../../services/core/redis/keys.ts');
   type Redis = import('ioredis').Redis;
-  type Tx = import('ioredis').ChainableCommander;
+  type Tx = import('../../services/core/redis/batch-commit.ts').TxWriter;
 
   it('issues TS.CREATE once per series and TS.ADD per sample, exactly', async () => {
     const sent: string[][] = [];

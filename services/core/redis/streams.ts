@@ -1,19 +1,24 @@
 /**
  * Consumer-group stream processing with exactly-once effects inside Redis.
  *
- * For each batch: WATCH the handler's state keys and read them (one round
- * trip), let the handler decide and queue its writes on a MULTI, add XACK for
- * every entry (and XADD to the dead-letter stream for entries that could not
- * be decoded), then EXEC. Effects and acknowledgement commit together or not
- * at all, so a redelivered entry (after a crash, or claimed from a dead
- * consumer with XAUTOCLAIM) never had an effect before. A concurrent writer
- * of the same state key (another replica) aborts the EXEC; the batch is then
- * re-read and re-decided.
+ * For each batch: take the handler's state keys from this consumer's cache
+ * (reading only the ones it lacks, plus any hashes the handler wants fresh),
+ * let the handler decide and queue its writes, add XACK for every entry (and
+ * XADD to the dead-letter stream for entries that could not be decoded), then
+ * commit with one Lua script that applies it all only if every state key
+ * still holds the value the batch was decided on (batch-commit.ts). Effects
+ * and acknowledgement commit together or not at all, so a redelivered entry
+ * (after a crash, or claimed from a dead consumer with XAUTOCLAIM) never had
+ * an effect before. A concurrent writer of the same state key (another
+ * replica) makes the commit refuse and return the current values; the batch
+ * is re-decided on them. In the steady state a batch costs two round trips:
+ * the read of the stream and the commit.
  */
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
 import { Counter, Gauge, Histogram, type Registry } from '../metrics.ts';
 import type { Decoded } from '../messages.ts';
+import { commitBatch, stateAfter, TxRecorder, type TxWriter } from './batch-commit.ts';
 
 export interface StreamEntry<M> {
   readonly id: string;
@@ -21,21 +26,28 @@ export interface StreamEntry<M> {
 }
 
 export interface BatchContext {
-  /** Values of the watched keys at WATCH time (null when missing). */
+  /** Values of the state keys the batch is decided on (null when missing); verified at commit. */
   readonly state: ReadonlyMap<string, string | null>;
-  /** Hashes the handler asked to read (not watched), fetched in the same round trip. */
+  /** Hashes the handler asked to read fresh (not verified at commit). */
   readonly hashes: ReadonlyMap<string, Record<string, string>>;
-  /** The transaction to queue writes on; XACK is added after the handler. */
-  readonly tx: ChainableCommander;
+  /** Where to queue writes; XACK is added after the handler. */
+  readonly tx: TxWriter;
   /** Run after the transaction committed (metrics, logs): never on a retried attempt. */
   readonly afterCommit: (fn: () => void) => void;
 }
 
 export interface StreamHandler<M> {
-  /** State keys the batch reads and writes; they are WATCHed and read first. */
+  /** State keys (strings) the batch reads and writes; checked unchanged at commit. */
   watchKeys(entries: readonly StreamEntry<M>[]): string[];
-  /** Hashes to read in the same round trip, without watching them. */
+  /** Hashes read fresh before every batch (not verified at commit). */
   readHashes?(entries: readonly StreamEntry<M>[]): string[];
+  /**
+   * Hashes the handler's own batches write (not verified at commit): read back
+   * by each commit and reused by the next batch, re-read when that copy is
+   * older than TRACKED_HASH_MAX_AGE_MS. Saves the read round trip; other
+   * replicas' writes show up one batch (at most that age) later.
+   */
+  trackedHashes?(entries: readonly StreamEntry<M>[]): string[];
   handle(entries: readonly StreamEntry<M>[], ctx: BatchContext): Promise<void> | void;
 }
 
@@ -59,13 +71,15 @@ export interface ConsumerOptions<M> {
 
 type RawEntry = [id: string, fields: string[] | null];
 
+export const TRACKED_HASH_MAX_AGE_MS = 250;
+
 const metricCache = new WeakMap<Registry, ReturnType<typeof makeMetrics>>();
 function makeMetrics(registry: Registry) {
   return {
     processed: new Counter({ name: 'stream_entries_processed_total', help: 'Stream entries committed (effect + ack)', labelNames: ['stream', 'group'], registers: [registry] }),
     deadLettered: new Counter({ name: 'stream_entries_dead_lettered_total', help: 'Entries moved to the dead-letter stream', labelNames: ['stream', 'group'], registers: [registry] }),
     claimed: new Counter({ name: 'stream_entries_claimed_total', help: 'Entries claimed from idle consumers (XAUTOCLAIM)', labelNames: ['stream', 'group'], registers: [registry] }),
-    conflicts: new Counter({ name: 'stream_tx_conflicts_total', help: 'Batches retried because a watched key changed', labelNames: ['stream', 'group'], registers: [registry] }),
+    conflicts: new Counter({ name: 'stream_tx_conflicts_total', help: 'Batches re-decided because a state key changed (another replica wrote it)', labelNames: ['stream', 'group'], registers: [registry] }),
     failures: new Counter({ name: 'stream_batch_failures_total', help: 'Batches left pending after an error', labelNames: ['stream', 'group'], registers: [registry] }),
     lag: new Gauge({ name: 'stream_consumer_group_lag', help: 'Entries not yet delivered to the group (XINFO GROUPS lag)', labelNames: ['stream', 'group'], registers: [registry] }),
     pending: new Gauge({ name: 'stream_consumer_group_pending', help: 'Entries delivered but not acknowledged', labelNames: ['stream', 'group'], registers: [registry] }),
@@ -99,6 +113,10 @@ export class StreamConsumer<M> {
   private readonly o: Required<Omit<ConsumerOptions<M>, 'decode' | 'handler'>> & Pick<ConsumerOptions<M>, 'decode' | 'handler'>;
   private readonly m: ReturnType<typeof makeMetrics>;
   private readonly labels: { stream: string; group: string };
+  /** Last known value of each state key; kept current from this consumer's own commits. */
+  private readonly cache = new Map<string, string | null>();
+  /** Tracked hashes as read back by the last commit, with when. */
+  private readonly hashCache = new Map<string, { value: Record<string, string>; at: number }>();
 
   constructor(options: ConsumerOptions<M>) {
     this.o = {
@@ -225,41 +243,58 @@ export class StreamConsumer<M> {
     if (ids.length === 0) return;
     for (let attempt = 0; attempt <= this.o.maxConflictRetries; attempt++) {
       const keys = good.length > 0 ? handler.watchKeys(good) : [];
-      const hashKeys = good.length > 0 ? (handler.readHashes?.(good) ?? []) : [];
-      const state = new Map<string, string | null>();
+      const tracked = good.length > 0 ? (handler.trackedHashes?.(good) ?? []) : [];
       const hashes = new Map<string, Record<string, string>>();
-      if (keys.length > 0 || hashKeys.length > 0) {
+      const now = Date.now();
+      for (const h of tracked) {
+        const c = this.hashCache.get(h);
+        if (c && now - c.at <= TRACKED_HASH_MAX_AGE_MS) hashes.set(h, c.value);
+      }
+      const hashKeys = [...(good.length > 0 ? (handler.readHashes?.(good) ?? []) : []), ...tracked.filter((h) => !hashes.has(h))];
+      const missing = keys.filter((k) => !this.cache.has(k));
+      if (missing.length > 0 || hashKeys.length > 0) {
         const pipe = redis.pipeline();
-        if (keys.length > 0) pipe.watch(...keys).mget(...keys);
+        if (missing.length > 0) pipe.mget(...missing);
         for (const h of hashKeys) pipe.hgetall(h);
         const res = (await pipe.exec()) ?? [];
         const failed = res.find(([err]) => err);
         if (failed) throw failed[0] as Error;
-        const offset = keys.length > 0 ? 2 : 0;
-        const values = (keys.length > 0 ? res[1]?.[1] : []) as (string | null)[];
-        keys.forEach((k, i) => state.set(k, values[i] ?? null));
+        const offset = missing.length > 0 ? 1 : 0;
+        const values = (missing.length > 0 ? res[0]?.[1] : []) as (string | null)[];
+        missing.forEach((k, i) => this.remember(k, values[i] ?? null));
         hashKeys.forEach((h, i) => hashes.set(h, (res[offset + i]?.[1] ?? {}) as Record<string, string>));
       }
-      const tx = redis.multi();
+      const state = new Map<string, string | null>();
+      for (const k of keys) state.set(k, this.cache.get(k) ?? null);
+      const tx = new TxRecorder();
       const after: (() => void)[] = [];
       for (const b of bad) {
         tx.xadd(deadLetter, 'MAXLEN', '~', 100_000, '*', 'source_stream', stream, 'source_id', b.id, 'group', group, 'reason', b.reason, 'fields', JSON.stringify(b.fields), 'ts', Date.now());
       }
+      if (good.length > 0) await handler.handle(good, { state, hashes, tx, afterCommit: (fn) => after.push(fn) });
+      tx.xack(stream, group, ...ids);
+      let result;
       try {
-        if (good.length > 0) await handler.handle(good, { state, hashes, tx, afterCommit: (fn) => after.push(fn) });
+        result = await commitBatch(redis, state, tx.commands, tracked);
       } catch (err) {
-        if (keys.length > 0) await redis.unwatch();
+        // The outcome is unknown (e.g. the connection dropped): forget what this batch read.
+        for (const k of keys) this.cache.delete(k);
+        for (const h of tracked) this.hashCache.delete(h);
         throw err;
       }
-      tx.xack(stream, group, ...ids);
-      const result = await tx.exec();
-      if (result === null) {
+      if (!result.ok) {
+        for (const [k, v] of result.current) this.remember(k, v);
         this.m.conflicts.inc(this.labels);
         continue;
       }
-      const failed = result.find(([err]) => err);
-      if (failed) {
-        this.o.log.error({ event: 'stream.tx_command_failed', stream, group, err: String(failed[0]) }, 'a command inside the transaction failed');
+      for (const e of result.errors) {
+        this.o.log.error({ event: 'stream.tx_command_failed', stream, group, command: e.command[0], key: e.command[1], err: e.error }, 'a command inside the batch commit failed');
+      }
+      const at = Date.now();
+      for (const [h, value] of result.hashes) this.hashCache.set(h, { value, at });
+      for (const [k, v] of stateAfter(new Set(keys), tx.commands)) {
+        if (v === undefined) this.cache.delete(k);
+        else this.remember(k, v);
       }
       for (const fn of after) fn();
       if (good.length > 0) this.m.processed.inc(this.labels, good.length);
@@ -270,6 +305,12 @@ export class StreamConsumer<M> {
       return;
     }
     throw new Error(`batch on ${stream} kept conflicting after ${this.o.maxConflictRetries} retries`);
+  }
+
+  /** Bounded: state keys are per symbol, so this only trims in pathological cases. */
+  private remember(key: string, value: string | null): void {
+    if (this.cache.size >= 50_000 && !this.cache.has(key)) this.cache.clear();
+    this.cache.set(key, value);
   }
 }
 

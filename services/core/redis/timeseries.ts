@@ -4,7 +4,8 @@
  * trimmed to the same 7-day retention. The commands are built by pure
  * functions, so tests can assert exactly what each mode sends.
  */
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import type { TxWriter } from './batch-commit.ts';
 import type { Logger } from '../log.ts';
 import type { MetricName, RedisKeys } from './keys.ts';
 
@@ -67,7 +68,7 @@ export class TimeSeriesWriter {
     this.created.add(key);
   }
 
-  add(tx: ChainableCommander, metric: MetricName, symbol: string, ts: number, value: number): void {
+  add(tx: TxWriter, metric: MetricName, symbol: string, ts: number, value: number): void {
     const key = this.keys.timeSeries(metric, symbol);
     const trim = ts - (this.trimmedAt.get(key) ?? 0) >= FALLBACK_TRIM_EVERY_MS;
     if (trim) this.trimmedAt.set(key, ts);

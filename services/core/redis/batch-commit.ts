@@ -1,0 +1,174 @@
+/**
+ * One batch's writes, committed in one round trip, only if the state it was
+ * decided on is still current.
+ *
+ * Handlers queue writes on a `TxWriter` (the subset of commands they use).
+ * `commitBatch` sends them with the expected values of the batch's state keys
+ * to one Lua script, which compares every state key with what the batch was
+ * decided on and, only if all match, runs the writes (and the XACK) — the
+ * optimistic check that WATCH…MULTI…EXEC gave, without the WATCH round trip.
+ * On a mismatch it writes nothing and returns the current values, so the
+ * caller refreshes its cache and decides again with no extra read.
+ *
+ * Like MULTI, a command that fails inside does not undo the others; its error
+ * is reported. Keys are not all declared to the script, so (like the
+ * transactions before it) this needs a single-shard deployment.
+ */
+import type { Redis } from 'ioredis';
+
+export type Arg = string | number;
+
+/** The write commands a batch handler may queue. */
+export interface TxWriter {
+  set(key: string, value: string, ...options: Arg[]): TxWriter;
+  hset(key: string, ...fieldValues: Arg[]): TxWriter;
+  hincrby(key: string, field: string, by: number): TxWriter;
+  hincrbyfloat(key: string, field: string, by: number): TxWriter;
+  incr(key: string): TxWriter;
+  expire(key: string, seconds: number): TxWriter;
+  zadd(key: string, ...scoreMembers: Arg[]): TxWriter;
+  xadd(key: string, ...args: Arg[]): TxWriter;
+  xack(key: string, group: string, ...ids: string[]): TxWriter;
+  /** Any other command, e.g. TS.ADD. */
+  call(command: string, ...args: Arg[]): TxWriter;
+}
+
+/** Records commands instead of sending them. */
+export class TxRecorder implements TxWriter {
+  readonly commands: string[][] = [];
+  private push(...args: Arg[]): this {
+    this.commands.push(args.map(String));
+    return this;
+  }
+  set(key: string, value: string, ...options: Arg[]): this {
+    return this.push('SET', key, value, ...options);
+  }
+  hset(key: string, ...fieldValues: Arg[]): this {
+    return this.push('HSET', key, ...fieldValues);
+  }
+  hincrby(key: string, field: string, by: number): this {
+    return this.push('HINCRBY', key, field, by);
+  }
+  hincrbyfloat(key: string, field: string, by: number): this {
+    return this.push('HINCRBYFLOAT', key, field, by);
+  }
+  incr(key: string): this {
+    return this.push('INCR', key);
+  }
+  expire(key: string, seconds: number): this {
+    return this.push('EXPIRE', key, seconds);
+  }
+  zadd(key: string, ...scoreMembers: Arg[]): this {
+    return this.push('ZADD', key, ...scoreMembers);
+  }
+  xadd(key: string, ...args: Arg[]): this {
+    return this.push('XADD', key, ...args);
+  }
+  xack(key: string, group: string, ...ids: string[]): this {
+    return this.push('XACK', key, group, ...ids);
+  }
+  call(command: string, ...args: Arg[]): this {
+    return this.push(command, ...args);
+  }
+}
+
+/**
+ * KEYS: the state keys. ARGV: one expected value per key ('' = missing,
+ * '=' .. value = present), then the number of commands, then for each its
+ * argument count and arguments, then the number of hashes to read back after
+ * the writes and their names.
+ * Returns {0, current...} on a mismatch (same encoding), else
+ * {1, {index, error, ...}, hash1 as HGETALL, hash2, ...}.
+ */
+export const COMMIT_LUA = `
+local n = #KEYS
+local stale = false
+local current = {}
+for i = 1, n do
+  local v = redis.call('GET', KEYS[i])
+  if v then current[i] = '=' .. v else current[i] = '' end
+  if current[i] ~= ARGV[i] then stale = true end
+end
+if stale then return {0, unpack(current)} end
+local p = n + 1
+local m = tonumber(ARGV[p])
+p = p + 1
+local errors = {}
+for c = 1, m do
+  local count = tonumber(ARGV[p])
+  local r = redis.pcall(unpack(ARGV, p + 1, p + count))
+  p = p + count + 1
+  if type(r) == 'table' and r.err then
+    errors[#errors + 1] = c
+    errors[#errors + 1] = r.err
+  end
+end
+local result = {1, errors}
+local h = tonumber(ARGV[p])
+for i = 1, h do
+  result[#result + 1] = redis.call('HGETALL', ARGV[p + i])
+end
+return result`;
+
+const encode = (v: string | null | undefined): string => (v === null || v === undefined ? '' : `=${v}`);
+const decode = (v: string): string | null => (v === '' ? null : v.slice(1));
+
+export type CommitResult =
+  | { ok: true; errors: { command: string[]; error: string }[]; hashes: Map<string, Record<string, string>> }
+  | { ok: false; current: Map<string, string | null> };
+
+type CommitCommand = (numKeys: number, ...args: string[]) => Promise<unknown[]>;
+
+/**
+ * Send one batch: expected state plus commands, one EVALSHA (EVAL on a script
+ * cache miss). `readBack` hashes are read after the writes, in the same call.
+ */
+export async function commitBatch(redis: Redis, expected: ReadonlyMap<string, string | null>, commands: readonly string[][], readBack: readonly string[] = []): Promise<CommitResult> {
+  const keys = [...expected.keys()];
+  const args: string[] = [...keys, ...keys.map((k) => encode(expected.get(k)))];
+  args.push(String(commands.length));
+  for (const c of commands) args.push(String(c.length), ...c);
+  args.push(String(readBack.length), ...readBack);
+  const run = commitCommandOf(redis);
+  const res = await run(keys.length, ...args);
+  if (res[0] === 0) {
+    const current = new Map<string, string | null>();
+    keys.forEach((k, i) => current.set(k, decode(String(res[i + 1]))));
+    return { ok: false, current };
+  }
+  const errors: { command: string[]; error: string }[] = [];
+  const raw = (res[1] ?? []) as unknown[];
+  for (let i = 0; i + 1 < raw.length; i += 2) errors.push({ command: commands[Number(raw[i]) - 1] ?? [], error: String(raw[i + 1]) });
+  const hashes = new Map<string, Record<string, string>>();
+  readBack.forEach((key, i) => {
+    const flat = (res[i + 2] ?? []) as string[];
+    const h: Record<string, string> = {};
+    for (let j = 0; j + 1 < flat.length; j += 2) h[flat[j]!] = flat[j + 1]!;
+    hashes.set(key, h);
+  });
+  return { ok: true, errors, hashes };
+}
+
+const defined = new WeakSet<Redis>();
+function commitCommandOf(redis: Redis): CommitCommand {
+  if (!defined.has(redis)) {
+    redis.defineCommand('tpCommitBatch', { lua: COMMIT_LUA });
+    defined.add(redis);
+  }
+  return (redis as unknown as { tpCommitBatch: CommitCommand }).tpCommitBatch.bind(redis);
+}
+
+/**
+ * What the batch's own writes did to its state keys, to keep the cache
+ * current without a read: a plain SET gives the new value; any other write
+ * to a state key (INCR, SET with options) makes it unknown (undefined).
+ */
+export function stateAfter(stateKeys: ReadonlySet<string>, commands: readonly string[][]): Map<string, string | undefined> {
+  const out = new Map<string, string | undefined>();
+  for (const c of commands) {
+    const key = c[1];
+    if (key === undefined || !stateKeys.has(key)) continue;
+    out.set(key, c[0] === 'SET' && c.length === 3 ? c[2] : undefined);
+  }
+  return out;
+}
