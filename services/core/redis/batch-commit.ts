@@ -73,24 +73,30 @@ export class TxRecorder implements TxWriter {
 }
 
 /**
- * KEYS: the state keys. ARGV: one expected value per key ('' = missing,
- * '=' .. value = present), then the number of commands, then for each its
- * argument count and arguments, then the number of hashes to read back after
- * the writes and their names.
- * Returns {0, current...} on a mismatch (same encoding), else
+ * KEYS: the state keys. ARGV: a presence mask ('1' present, '0' missing, one
+ * character per key), one expected value per key ('' when missing), the
+ * number of commands, then for each its argument count and arguments, then
+ * the number of hashes to read back after the writes and their names.
+ * Returns {0, mask, current...} on a mismatch, else
  * {1, {index, error, ...}, hash1 as HGETALL, hash2, ...}.
  */
 export const COMMIT_LUA = `
 local n = #KEYS
-local stale = false
-local current = {}
+local mask = ARGV[1]
 for i = 1, n do
   local v = redis.call('GET', KEYS[i])
-  if v then current[i] = '=' .. v else current[i] = '' end
-  if current[i] ~= ARGV[i] then stale = true end
+  local want = string.byte(mask, i) == 49
+  if (v and (not want or v ~= ARGV[i + 1])) or (not v and want) then
+    local cur = {}
+    local bits = {}
+    for j = 1, n do
+      local x = redis.call('GET', KEYS[j])
+      if x then cur[j] = x; bits[j] = '1' else cur[j] = ''; bits[j] = '0' end
+    end
+    return {0, table.concat(bits), unpack(cur)}
+  end
 end
-if stale then return {0, unpack(current)} end
-local p = n + 1
+local p = n + 2
 local m = tonumber(ARGV[p])
 p = p + 1
 local errors = {}
@@ -110,8 +116,6 @@ for i = 1, h do
 end
 return result`;
 
-const encode = (v: string | null | undefined): string => (v === null || v === undefined ? '' : `=${v}`);
-const decode = (v: string): string | null => (v === '' ? null : v.slice(1));
 
 export type CommitResult =
   | { ok: true; errors: { command: string[]; error: string }[]; hashes: Map<string, Record<string, string>> }
@@ -125,7 +129,8 @@ type CommitCommand = (numKeys: number, ...args: string[]) => Promise<unknown[]>;
  */
 export async function commitBatch(redis: Redis, expected: ReadonlyMap<string, string | null>, commands: readonly string[][], readBack: readonly string[] = []): Promise<CommitResult> {
   const keys = [...expected.keys()];
-  const args: string[] = [...keys, ...keys.map((k) => encode(expected.get(k)))];
+  const values = keys.map((k) => expected.get(k) ?? null);
+  const args: string[] = [...keys, values.map((v) => (v === null ? '0' : '1')).join(''), ...values.map((v) => v ?? '')];
   args.push(String(commands.length));
   for (const c of commands) args.push(String(c.length), ...c);
   args.push(String(readBack.length), ...readBack);
@@ -133,7 +138,8 @@ export async function commitBatch(redis: Redis, expected: ReadonlyMap<string, st
   const res = await run(keys.length, ...args);
   if (res[0] === 0) {
     const current = new Map<string, string | null>();
-    keys.forEach((k, i) => current.set(k, decode(String(res[i + 1]))));
+    const mask = String(res[1]);
+    keys.forEach((k, i) => current.set(k, mask[i] === '1' ? String(res[i + 2]) : null));
     return { ok: false, current };
   }
   const errors: { command: string[]; error: string }[] = [];
