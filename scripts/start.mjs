@@ -39,7 +39,12 @@ const marker = join(root, 'node_modules', '.package-lock.json');
 const lockJson = join(root, 'package-lock.json');
 if (!existsSync(marker) || statSync(lockJson).mtimeMs > statSync(marker).mtimeMs) {
   say('installing npm dependencies (npm ci)...');
-  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], {
+    cwd: root,
+    stdio: 'inherit',
+    // onnxruntime-node: no GPU download in its postinstall (.npmrc says the same for plain npm).
+    env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
+  });
   if (r.status !== 0) fail('npm ci failed');
 }
 

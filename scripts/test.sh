@@ -13,7 +13,7 @@ step() { # name, command...
   if "$@"; then passed=$((passed + 1)); echo "-- $name: ok"; else failed=$((failed + 1)); echo "-- $name: FAILED"; fi
 }
 
-[ -d node_modules ] || npm ci --no-audit --no-fund
+[ -d node_modules ] || ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install -y redis-server redis-tools"; exit 1; }
 
 step "type check" npx tsc --noEmit -p .
