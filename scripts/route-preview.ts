@@ -41,4 +41,4 @@ if (!assetClass) {
   source = 'inferred from the symbol';
 }
 const d = matchRoute(parsed.config.compiled, assetClass, horizon);
-console.log(JSON.stringify({ symbol, asset_class: assetClass, asset_class_from: source, horizon_ms: horizon, model: d.model, ensemble: d.ensemble, rule_index: d.ruleIndex, why: explainRoute(d, assetClass, horizon) }, null, 2));
+console.log(JSON.stringify({ symbol, asset_class: assetClass, asset_class_from: source, horizon_ms: horizon, model: d.model, ensemble: d.ensemble, fallback: d.fallback, rule_index: d.ruleIndex, why: explainRoute(d, assetClass, horizon) }, null, 2));

@@ -112,7 +112,7 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
         const routeMicros = Number(process.hrtime.bigint() - t0) / 1_000;
 
         const outputs = new Map<string, AlphaOutput>();
-        const needed = new Set<string>([route.model, ...route.ensemble, cfg.default_model]);
+        const needed = new Set<string>([route.model, ...route.ensemble, route.fallback]);
         if (st.routing.active) needed.add(st.routing.active);
         for (const m of needed) {
           const out = await runModel(m, st.features, bundle, now);
@@ -122,7 +122,7 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
         const decision = decideSwitch(st.routing, {
           preferred: route.model,
           ruleIndex: route.ruleIndex,
-          defaultModel: cfg.default_model,
+          defaultModel: route.fallback,
           confidence,
           health: (m) => healthOf(stats.get(m), cfg.models[m]?.max_latency_ms ?? 5, cfg.switching.prediction_expiry_ms, now),
           minConfidence: cfg.confidence_thresholds.min_confidence,

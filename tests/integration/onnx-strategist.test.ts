@@ -3,8 +3,9 @@
  * linear_alpha.onnx, runs it in onnxruntime-node on live features and emits
  * its predictions; a reload naming a broken model file changes nothing and
  * keeps the reason; a retrained file (same YAML) reloads as a new version
- * and the predictions follow the new weights; the validation command loads
- * and probes the models.
+ * and the predictions follow the new weights; a model over its latency
+ * budget falls back to its rule's default_model; the validation command
+ * loads and probes the models.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -106,6 +107,30 @@ describe('an ONNX model in the strategist', () => {
     await env.start('feed', (ctx) => startFeed(ctx, { rate: 3_000, seed: 6, maxTicks: 300, streamMaxLen: 100_000 }));
     await drained(1_200);
     await expectPredictionsFrom(retrained);
+  });
+
+  it('a model over its max_latency_ms falls back to the rule\'s default_model, logged as a switch with its reason', async () => {
+    const slow = (text: string): string =>
+      ONNX_ONLY_RULES(text)
+        .replace('path: models/linear_alpha.onnx, max_latency_ms: 5', 'path: models/linear_alpha.onnx, max_latency_ms: 0.000001')
+        .replace('      model: linear_alpha\n', '      model: linear_alpha\n      default_model: obi\n');
+    writeFileSync(join(root, 'conf/slow_rules.yml'), slow(readFileSync(join(ROOT, 'model_router_rules.yml'), 'utf8')));
+    await env.redis.publish(env.keys.paramReload, '{"component": "model_router", "config_path": "conf/slow_rules.yml"}');
+    await eventually(async () => {
+      const all = ((await env.redis.xrange(env.keys.reloadOutcomes, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+      return all.some((o) => o['status'] === 'applied' && o['config_path'] === 'conf/slow_rules.yml');
+    }, 10_000, 'slow rules applied');
+    await env.start('feed', (ctx) => startFeed(ctx, { rate: 3_000, seed: 7, maxTicks: 300, streamMaxLen: 100_000 }));
+    await drained(1_500);
+    const log = ((await env.redis.xrange(env.keys.modelSwitchLog, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+    for (const symbol of SYMBOLS) {
+      const fallback = log.filter((e) => e['symbol'] === symbol && e['reason'] === 'fallback:latency');
+      expect(fallback, symbol).toHaveLength(1);
+      expect(fallback[0]).toMatchObject({ old_model: 'linear_alpha', new_model: 'obi' });
+      expect(Number(fallback[0]!['latency_ms'])).toBeGreaterThanOrEqual(0);
+      const state = JSON.parse((await env.redis.get(env.keys.strategistState(symbol)))!) as SymbolState;
+      expect(state.routing).toMatchObject({ active: 'obi', reason: 'fallback:latency' });
+    }
   });
 
   it('npm run validate-rules loads and probes ONNX models', () => {

@@ -76,6 +76,16 @@ describe('rule matching', () => {
     expect(explainRoute(matchRoute(compiled, 'x', 1), 'x', 1)).toContain('default_model');
   });
 
+  it('a rule falls back to its own default_model, else the file\'s', () => {
+    const c = compile(RULES.replace('      model: m_mid\n', '      model: m_mid\n      default_model: m_fast\n'));
+    expect(matchRoute(c, 'crypto', 60_000).fallback).toBe('m_fast');
+    expect(matchRoute(c, 'crypto', 1_000).fallback).toBe('m_default');
+    expect(matchRoute(c, 'commodity', 1).fallback).toBe('m_default');
+    const bad = parseRouterRules(RULES.replace('      model: m_mid\n', '      model: m_mid\n      default_model: nope\n'));
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.reason).toMatch(/rules\.1\.default_model: unknown model "nope"/);
+  });
+
   it('the shipped model_router_rules.yml is valid and routes crypto short horizons to obi', () => {
     const c = compile(shipped);
     expect(matchRoute(c, 'crypto', 30_000).model).toBe('obi');

@@ -149,6 +149,8 @@ export const routerRuleSchema = z.strictObject({
   model: z.string().min(1),
   /** Models blended alongside the active one by the risk harmoniser. */
   ensemble: z.array(z.string().min(1)).default([]),
+  /** Where this rule falls back when its model fails, is too slow or goes stale; the file's default_model when absent. */
+  default_model: z.string().min(1).optional(),
   priority: z.number().int().default(100),
   description: z.string().default(''),
 });

@@ -14,6 +14,8 @@ export interface CompiledRule {
   readonly horizon: HorizonRange;
   readonly model: string;
   readonly ensemble: readonly string[];
+  /** The fallback model: the rule's default_model, else the file's. */
+  readonly fallback: string;
   readonly priority: number;
   readonly description: string;
 }
@@ -30,6 +32,8 @@ export interface CompiledRules {
 export interface RouteDecision {
   readonly model: string;
   readonly ensemble: readonly string[];
+  /** Where the router falls back when the active model is unhealthy. */
+  readonly fallback: string;
   /** -1 when no rule matched and the default model applies. */
   readonly ruleIndex: number;
   readonly rule: CompiledRule | undefined;
@@ -60,6 +64,9 @@ export function compileRules(config: ModelRouterConfig): CompileResult {
     rule.ensemble.forEach((m, j) => {
       if (!known.has(m)) errors.push({ path: [...at, 'ensemble', j], message: `unknown model "${m}"` });
     });
+    if (rule.default_model !== undefined && !known.has(rule.default_model)) {
+      errors.push({ path: [...at, 'default_model'], message: `unknown model "${rule.default_model}"; known: ${[...known].join(', ')}` });
+    }
     const horizon = parseHorizon(rule.match.horizon_ms);
     if (!horizon.ok) {
       errors.push({ path: [...at, 'match', 'horizon_ms'], message: horizon.reason });
@@ -71,6 +78,7 @@ export function compileRules(config: ModelRouterConfig): CompileResult {
       horizon: horizon.range,
       model: rule.model,
       ensemble: rule.ensemble.filter((m) => m !== rule.model),
+      fallback: rule.default_model ?? config.default_model,
       priority: rule.priority,
       description: rule.description,
     });
@@ -87,8 +95,8 @@ export function compileRules(config: ModelRouterConfig): CompileResult {
     }
   });
   if (errors.length > 0) return { ok: false, errors };
-  const decisions = sorted.map((rule): RouteDecision => Object.freeze({ model: rule.model, ensemble: rule.ensemble, ruleIndex: rule.index, rule }));
-  const defaultDecision: RouteDecision = Object.freeze({ model: config.default_model, ensemble: NO_ENSEMBLE, ruleIndex: -1, rule: undefined });
+  const decisions = sorted.map((rule): RouteDecision => Object.freeze({ model: rule.model, ensemble: rule.ensemble, fallback: rule.fallback, ruleIndex: rule.index, rule }));
+  const defaultDecision: RouteDecision = Object.freeze({ model: config.default_model, ensemble: NO_ENSEMBLE, fallback: config.default_model, ruleIndex: -1, rule: undefined });
   return { ok: true, compiled: { rules: sorted, defaultModel: config.default_model, decisions, defaultDecision } };
 }
 

@@ -45,7 +45,7 @@ export function connectRedis(opts: ConnectOptions): Redis {
     lazyConnect: false,
   };
   if (url.startsWith('redis-cluster://')) {
-    throw new Error('REDIS_URL: Redis Cluster is not supported yet (each batch commits in one MULTI across its streams and state keys; see docs/ARCHITECTURE.md). Use standalone Redis or Sentinel (redis-sentinel://host:26379/master).');
+    throw new Error('REDIS_URL: Redis Cluster is not supported yet (each batch commits in one Lua script across its streams and state keys, which Cluster cannot do without hash-tagging the contract key names; see docs/ARCHITECTURE.md). Use standalone Redis or Sentinel (redis-sentinel://host:26379/master).');
   }
   const sentinel = parseSentinelUrl(url);
   const client = sentinel ? new Redis({ ...common, ...sentinel }) : new Redis(url, common);

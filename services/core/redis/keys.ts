@@ -6,7 +6,7 @@
  * default) lets tests and side-by-side deployments share one Redis server;
  * with the default empty namespace every name below is the contract's own.
  *
- * Keys that one MULTI/EXEC touches together are listed in docs/ARCHITECTURE.md
+ * Keys that one batch commit (Lua script) touches together are listed in docs/ARCHITECTURE.md
  * ("Transactions and Cluster").
  */
 

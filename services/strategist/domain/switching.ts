@@ -7,7 +7,8 @@
  * 1. No active model yet → the preferred model (reason "initial").
  * 2. The active model is unhealthy (failing, over its latency budget, or its
  *    prediction expired) → fall back to the preferred model if healthy and
- *    different, else the default model (reason "fallback:<why>"). Safety
+ *    different, else the rule's default model (its `default_model`, else the
+ *    file's) (reason "fallback:<why>"). Safety
  *    fallbacks happen even while the router is paused.
  * 3. Paused, or market-hours-only mode outside market hours → stay.
  * 4. Preferred ≠ active: switch only when the active model has dwelt at
@@ -27,6 +28,7 @@ export type ModelHealth = { ok: true } | { ok: false; why: 'error' | 'latency' |
 export interface SwitchInputs {
   preferred: string;
   ruleIndex: number;
+  /** The matched rule's fallback model. */
   defaultModel: string;
   confidence(model: string): number;
   health(model: string): ModelHealth;
