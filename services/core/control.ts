@@ -9,12 +9,17 @@
  * that as closed (fail safe).
  */
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { breakerTrigger, transitionFor, type BreakerMove, type BreakerState, type BreakerTransition } from './domain/breaker.ts';
 import { parseScopedControls, type ScopedControls } from './domain/scopes.ts';
+import { Counter, type Registry } from './metrics.ts';
+import { applyBreakerTransition, type TransitionOutcome } from './redis/breaker-scripts.ts';
 import type { RedisKeys } from './redis/keys.ts';
 import type { ServiceContext } from './service.ts';
 
+export type { BreakerState };
+
 export type TradingState = 'ACTIVE' | 'REDUCING' | 'HALTED';
-export type BreakerState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 export type ExecutionMode = 'DRY_RUN' | 'PAPER' | 'LIVE';
 
 export interface ControlSnapshot {
@@ -22,7 +27,8 @@ export interface ControlSnapshot {
   readAt: number;
   trading: { state: TradingState; reason: string; by: string; at: number; mode: ExecutionMode; trigger: string };
   killSwitch: { engaged: boolean; reason: string; by: string; at: number; trigger: string };
-  breaker: { state: BreakerState; cause: string; at: number; halfOpenOrders: number };
+  /** `seq` counts transitions: a newer one wins over an older read. */
+  breaker: { state: BreakerState; cause: string; at: number; halfOpenOrders: number; seq: number };
   router: { paused: boolean; by: string; at: number; reason: string };
   kellyOverride: { kellyFraction: number; reason: string; by: string; at: number } | null;
   /** Kills and stops scoped to one symbol or model (core/domain/scopes.ts). */
@@ -34,7 +40,7 @@ export const UNKNOWN_CONTROL: ControlSnapshot = Object.freeze({
   readAt: 0,
   trading: { state: 'HALTED', reason: 'control state unknown', by: 'system', at: 0, mode: 'PAPER', trigger: 'control_unknown' },
   killSwitch: { engaged: false, reason: '', by: '', at: 0, trigger: '' },
-  breaker: { state: 'OPEN', cause: 'control state unknown', at: 0, halfOpenOrders: 0 },
+  breaker: { state: 'OPEN', cause: 'control state unknown', at: 0, halfOpenOrders: 0, seq: 0 },
   router: { paused: false, by: '', at: 0, reason: '' },
   kellyOverride: null,
   scoped: {},
@@ -77,7 +83,7 @@ export async function readControl(redis: Redis, keys: RedisKeys, now: number): P
     readAt: now,
     trading: { state: tradingStateOf(t['state']), reason: t['reason'] ?? '', by: t['by'] ?? '', at: num(t['at']), mode: executionModeOf(t['mode'] ?? process.env['EXECUTION_MODE']), trigger: t['trigger'] ?? '' },
     killSwitch: { engaged: k['engaged'] === '1', reason: k['reason'] ?? '', by: k['by'] ?? '', at: num(k['at']), trigger: k['trigger'] ?? '' },
-    breaker: { state: breakerStateOf(b['state']), cause: b['cause'] ?? '', at: num(b['at']), halfOpenOrders },
+    breaker: { state: breakerStateOf(b['state']), cause: b['cause'] ?? '', at: num(b['at']), halfOpenOrders, seq: num(b['seq']) },
     router: { paused: r['paused'] === '1', by: r['by'] ?? '', at: num(r['at']), reason: r['reason'] ?? '' },
     kellyOverride: o['kelly_fraction'] !== undefined ? { kellyFraction: num(o['kelly_fraction']), reason: o['reason'] ?? '', by: o['by'] ?? '', at: num(o['at']) } : null,
     scoped: parseScopedControls((res[6]?.[1] as Record<string, string> | undefined) ?? {}),
@@ -106,12 +112,19 @@ export async function writeControl(
 }
 
 /** Keeps an up-to-date ControlSnapshot in memory. */
+/** The breaker part of a transition's control.events message (core/redis/breaker-scripts.ts). */
+const breakerEventSchema = z.object({
+  breaker: z.object({ state: z.string(), cause: z.string(), at: z.union([z.string(), z.number()]), seq: z.number().int().positive() }),
+});
+
 export class ControlWatcher {
   private current: ControlSnapshot = UNKNOWN_CONTROL;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners: ((s: ControlSnapshot, prev: ControlSnapshot) => void)[] = [];
   private refreshing: Promise<void> | undefined;
   private pending = false;
+  /** Breaker transitions applied from messages, to spot a read that raced one. */
+  private breakerEvents = 0;
 
   /**
    * refreshMs: the periodic re-read (CONTROL_REFRESH_MS, default 1 s); maxAgeMs: a snapshot not
@@ -140,7 +153,10 @@ export class ControlWatcher {
 
   async start(): Promise<void> {
     const sub = this.ctx.connection('control-subscriber');
-    sub.on('message', () => void this.refresh());
+    sub.on('message', (_channel: string, message: string) => {
+      this.applyBreakerEvent(message);
+      void this.refresh();
+    });
     await sub.subscribe(this.ctx.keys.controlEvents);
     await this.refresh();
     this.timer = setInterval(() => void this.refresh(), this.refreshMs);
@@ -152,14 +168,47 @@ export class ControlWatcher {
   }
 
   /**
-   * Move the shared breaker, written by this instance, then refresh the local
-   * snapshot at once; a failed write is logged (the snapshot keeps the old
-   * state, and an unreadable control plane fails closed anyway).
+   * Move the shared breaker from this instance, if the move still applies
+   * (core/domain/breaker.ts: a trip from CLOSED or HALF_OPEN, a probation or
+   * probe failure only within the HALF_OPEN episode that began at
+   * `enteredAt`), then refresh the local snapshot at once. Returns whether it
+   * moved. A failed write is logged; the snapshot keeps the old state, and
+   * an unreadable control plane fails closed anyway.
    */
-  moveBreaker(state: BreakerState, cause: string): Promise<void> {
-    return setBreakerState(this.ctx.redis, this.ctx.keys, state, cause, this.ctx.instance, this.ctx.clock.now())
-      .then(() => this.refresh())
-      .catch((err: unknown) => this.ctx.log.error({ event: 'breaker.write_failed', state, err: String(err) }, `could not move the breaker to ${state}`));
+  async moveBreaker(move: BreakerMove, enteredAt?: number): Promise<boolean> {
+    const transition = transitionFor(move);
+    try {
+      const outcome = await applyBreakerTransition(this.ctx.redis, this.ctx.keys, transition, this.ctx.instance, this.ctx.clock.now(), enteredAt);
+      if (outcome.moved) recordBreakerTransition(this.ctx, transition, outcome, this.ctx.instance);
+      await this.refresh();
+      return outcome.moved;
+    } catch (err) {
+      this.ctx.log.error({ event: 'breaker.write_failed', state: transition.to, cause: transition.cause, err: String(err) }, `could not move the breaker to ${transition.to}`);
+      return false;
+    }
+  }
+
+  /**
+   * A breaker transition's message carries the new state and its `seq`:
+   * apply it at once, before the re-read confirms it (one hop instead of two).
+   */
+  private applyBreakerEvent(message: string): void {
+    if (!this.current.known || !message.includes('"breaker"')) return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(message);
+    } catch {
+      return;
+    }
+    const event = breakerEventSchema.safeParse(parsed);
+    if (!event.success) return;
+    const b = event.data.breaker;
+    const seq = b.seq;
+    if (seq <= this.current.breaker.seq) return;
+    const prev = this.current;
+    this.breakerEvents++;
+    this.current = { ...prev, breaker: { state: breakerStateOf(b.state), cause: b.cause, at: num(String(b.at)), halfOpenOrders: 0, seq } };
+    for (const l of this.listeners) l(this.current, prev);
   }
 
   /** Re-read now; concurrent calls coalesce into at most one extra read. */
@@ -172,8 +221,12 @@ export class ControlWatcher {
       do {
         this.pending = false;
         try {
-          const next = await readControl(this.ctx.redis, this.ctx.keys, this.ctx.clock.now());
+          const applied = this.breakerEvents;
+          let next = await readControl(this.ctx.redis, this.ctx.keys, this.ctx.clock.now());
           const prev = this.current;
+          // A read sent before a transition's message arrived must not undo it (the
+          // message also queued another read, which will be current).
+          if (applied !== this.breakerEvents && prev.known && next.breaker.seq < prev.breaker.seq) next = { ...next, breaker: prev.breaker };
           this.current = next;
           for (const l of this.listeners) l(next, prev);
         } catch (err) {
@@ -187,10 +240,24 @@ export class ControlWatcher {
   }
 }
 
-/** Move the shared breaker to a state, with its cause, recorded in the transitions stream. */
+/** Set the shared breaker to a state whatever it is now (drills, tests, benchmarks), recorded in the transitions stream. */
 export async function setBreakerState(redis: Redis, keys: RedisKeys, state: BreakerState, cause: string, by: string, now: number): Promise<void> {
-  await writeControl(redis, keys, keys.breaker, { state, cause, by, at: now }, `breaker.${state.toLowerCase()}`, (tx) => {
-    tx.set(keys.breakerHalfOpenOrders, '0');
-    tx.xadd(keys.breakerEvents, 'MAXLEN', '~', 10_000, '*', 'state', state, 'cause', cause, 'by', by, 'at', String(now));
-  });
+  await applyBreakerTransition(redis, keys, transitionFor({ kind: 'force', to: state, cause }), by, now);
+}
+
+const transitionCounters = new WeakMap<Registry, Counter<'from' | 'to' | 'trigger'>>();
+
+/** Log (`breaker.transition`) and count (`circuit_breaker_transitions_total`) a transition this instance made. */
+export function recordBreakerTransition(ctx: ServiceContext, transition: BreakerTransition, outcome: TransitionOutcome, by: string): void {
+  let counter = transitionCounters.get(ctx.registry);
+  if (!counter) {
+    counter = new Counter({ name: 'circuit_breaker_transitions_total', help: 'Shared circuit breaker transitions made by this instance', labelNames: ['from', 'to', 'trigger'], registers: [ctx.registry] });
+    transitionCounters.set(ctx.registry, counter);
+  }
+  const trigger = breakerTrigger(transition.cause);
+  counter.inc({ from: outcome.previous, to: transition.to, trigger });
+  const line = { event: 'breaker.transition', from: outcome.previous, to: transition.to, trigger, cause: transition.cause, by };
+  const msg = `circuit breaker ${outcome.previous} -> ${transition.to}: ${transition.cause}`;
+  if (transition.to === 'OPEN') ctx.log.error(line, msg);
+  else ctx.log.warn(line, msg);
 }

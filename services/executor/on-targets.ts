@@ -14,6 +14,8 @@ import type { ConfigHolder } from '../core/config/reloader.ts';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
 import type { ControlWatcher } from '../core/control.ts';
 import { encodeExecReport, type ExecReport, type Target } from '../core/messages.ts';
+import { probeFailure } from '../core/domain/breaker.ts';
+import type { ProbeReservation } from '../core/redis/breaker-scripts.ts';
 import type { RedisKeys } from '../core/redis/keys.ts';
 import type { BatchContext, StreamEntry, StreamHandler } from '../core/redis/streams.ts';
 import { tradingDay } from './domain/daily-pnl.ts';
@@ -29,6 +31,13 @@ export interface TargetHandlerDeps {
   control: ControlWatcher;
   /** Venue submit wrapped by the circuit breaker. */
   submit(order: VenueOrder, quote: MarketQuote | undefined): Promise<VenueResult>;
+  /** HALF_OPEN test orders: one at a time across replicas, counted against the cap (core/redis/breaker-scripts.ts). */
+  probe: {
+    reserve(owner: string, enteredAt: number): Promise<ProbeReservation>;
+    release(owner: string): void;
+    /** A test order failed: back to OPEN, if still in that HALF_OPEN episode. */
+    failed(cause: string, enteredAt: number): void;
+  };
   mode(): 'DRY_RUN' | 'PAPER' | 'LIVE';
   metrics: ExecutorMetrics;
   reportsMaxLen: number;
@@ -48,7 +57,7 @@ export function clientOrderId(symbol: string, targetId: string): string {
 export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Target> {
   return {
     watchKeys(entries) {
-      return [...[...new Set(entries.map((e) => e.value.symbol))].map((s) => deps.keys.position(s)), deps.keys.breakerHalfOpenOrders];
+      return [...new Set(entries.map((e) => e.value.symbol))].map((s) => deps.keys.position(s));
     },
     readHashes(entries) {
       return [...new Set(entries.map((e) => e.value.symbol))].map((s) => deps.keys.lastTick(s));
@@ -56,8 +65,13 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
 
     async handle(entries: readonly StreamEntry<Target>[], { state, hashes, tx, afterCommit }: BatchContext): Promise<void> {
       const cfg = deps.config.current;
-      // The HALF_OPEN order count is read under WATCH: authoritative across replicas.
-      let halfOpenOrders = Number(state.get(deps.keys.breakerHalfOpenOrders) ?? 0) || 0;
+      // A first filter for the HALF_OPEN cap; the probe reservation is the authority across replicas.
+      let halfOpenOrders = deps.control.snapshot.breaker.halfOpenOrders;
+      const writeReport = (report: ExecReport): void => {
+        tx.hset(deps.keys.order(report.client_order_id), ...encodeExecReport(report));
+        tx.zadd(deps.keys.orderIndex, String(report.ts), report.client_order_id);
+        tx.xadd(deps.keys.execReports, 'MAXLEN', '~', String(deps.reportsMaxLen), '*', ...encodeExecReport(report));
+      };
       const latest = new Map<string, StreamEntry<Target>>();
       for (const e of entries) latest.set(e.value.symbol, e);
       const quotes = new Map<string, MarketQuote>();
@@ -90,6 +104,19 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
           report = { ...base, price: target.price, status: 'DRY_RUN', reason: decision.note || 'dry run: not sent', position_qty: position.qty, latency_ms: 0 };
           afterCommit(() => deps.metrics.orders.inc({ symbol, status: 'dry_run' }));
         } else {
+          const probing = control.breaker.state === 'HALF_OPEN';
+          if (probing) {
+            const probe = await deps.probe.reserve(id, control.breaker.at);
+            if (!probe.ok) {
+              const why = { busy: 'another test order is in flight', cap: `${cfg.circuit_breaker.half_open_max_orders} test orders used`, not_half_open: 'the breaker moved; retry on the next target' }[probe.why];
+              report = { ...base, price: target.price, status: 'REJECTED', reason: `circuit breaker HALF_OPEN: ${why}`, position_qty: position.qty, latency_ms: 0 };
+              afterCommit(() => deps.metrics.orders.inc({ symbol, status: 'denied' }));
+              writeReport(report);
+              continue;
+            }
+            halfOpenOrders = probe.orders;
+            afterCommit(() => deps.probe.release(id));
+          }
           const t0 = performance.now();
           let result: VenueResult;
           try {
@@ -98,6 +125,10 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
             result = { status: 'REJECTED', reason: `venue error: ${err instanceof Error ? err.message : String(err)}` };
           }
           const latencyMs = performance.now() - t0;
+          if (probing) {
+            const failure = probeFailure(result, latencyMs, cfg.circuit_breaker.latency_threshold_ms);
+            if (failure) deps.probe.failed(failure, control.breaker.at);
+          }
           if (result.status === 'FILLED') {
             const next = applyFill(position, decision.side, result.qty, result.price);
             tx.set(deps.keys.position(symbol), JSON.stringify({ symbol, qty: next.qty, avg_price: next.avgPrice, realized_pnl: next.realizedPnl, updated_at: now }));
@@ -110,10 +141,6 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
             }
             tx.expire(daily, DAILY_STATS_TTL_S);
             report = { ...base, qty: result.qty, price: result.price, status: 'FILLED', reason: decision.note, position_qty: next.qty, latency_ms: latencyMs };
-            if (control.breaker.state === 'HALF_OPEN') {
-              halfOpenOrders++;
-              tx.incr(deps.keys.breakerHalfOpenOrders);
-            }
           } else {
             report = { ...base, price: target.price, status: 'REJECTED', reason: result.reason, position_qty: position.qty, latency_ms: latencyMs };
             if (result.reason.startsWith('venue error')) {
@@ -129,9 +156,7 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
             deps.onOrderLatency(latencyMs);
           });
         }
-        tx.hset(deps.keys.order(id), ...encodeExecReport(report));
-        tx.zadd(deps.keys.orderIndex, String(now), id);
-        tx.xadd(deps.keys.execReports, 'MAXLEN', '~', String(deps.reportsMaxLen), '*', ...encodeExecReport(report));
+        writeReport(report);
       }
     },
   };

@@ -8,9 +8,11 @@ import { ConfigHolder, startReloader } from '../core/config/reloader.ts';
 import { riskReloadTarget } from '../core/config/risk-reload.ts';
 import { DEFAULT_CONFIG_PATHS, type RiskHarmoniserConfig } from '../core/config/schemas.ts';
 import { ControlWatcher, type BreakerState } from '../core/control.ts';
+import { probationPassed } from '../core/domain/breaker.ts';
 import { parseScope } from '../core/domain/scopes.ts';
 import { LatencyWindow } from '../core/latency-window.ts';
 import { decodeWith, targetSchema } from '../core/messages.ts';
+import { releaseProbe, reserveProbe } from '../core/redis/breaker-scripts.ts';
 import { StreamConsumer } from '../core/redis/streams.ts';
 import type { RunningService, ServiceContext } from '../core/service.ts';
 import { createExecutorMetrics } from './metrics.ts';
@@ -33,8 +35,7 @@ export async function startExecutor(ctx: ServiceContext): Promise<RunningService
 
   const trip = (cause: string): void => {
     if (control.snapshot.breaker.state === 'OPEN') return;
-    ctx.log.error({ event: 'breaker.tripped', cause }, `circuit breaker OPEN: ${cause}`);
-    void control.moveBreaker('OPEN', cause);
+    void control.moveBreaker({ kind: 'trip', cause });
   };
   const venue = new PaperVenue(Number(process.env['PAPER_FAIL_RATE'] ?? 0), Number(process.env['PAPER_LATENCY_MS'] ?? 0));
   const breaker = new VenueBreaker(venue, () => config.current, trip);
@@ -64,13 +65,14 @@ export async function startExecutor(ctx: ServiceContext): Promise<RunningService
   });
   await control.start();
 
-  // HALF_OPEN probation: CLOSED once probation_ms passed with no trip.
+  // HALF_OPEN probation: CLOSED once probation_ms passed with no failure. Every
+  // executor checks; the move applies once, and only to the episode it saw.
   const probation = setInterval(() => {
     const s = control.snapshot;
-    if (s.known && s.breaker.state === 'HALF_OPEN' && ctx.clock.now() - s.breaker.at >= config.current.circuit_breaker.probation_ms) {
-      void control.moveBreaker('CLOSED', 'probation passed');
+    if (s.known && probationPassed(s.breaker.state, s.breaker.at, ctx.clock.now(), config.current.circuit_breaker.probation_ms)) {
+      void control.moveBreaker({ kind: 'probation_passed' }, s.breaker.at);
     }
-  }, 500);
+  }, Math.min(500, Math.max(50, config.current.circuit_breaker.probation_ms / 4)));
   probation.unref();
 
   const mode = (): 'DRY_RUN' | 'PAPER' | 'LIVE' => control.snapshot.trading.mode;
@@ -88,6 +90,15 @@ export async function startExecutor(ctx: ServiceContext): Promise<RunningService
       config,
       control,
       submit: (order, quote) => breaker.fire(order, quote),
+      probe: {
+        reserve: (owner, enteredAt) => {
+          const c = config.current.circuit_breaker;
+          // Longer than opossum's timeout (latency_threshold_ms × 10), so a live probe keeps its lease.
+          return reserveProbe(ctx.redis, ctx.keys, { enteredAt, maxOrders: c.half_open_max_orders, owner, ttlMs: Math.max(2_000, c.latency_threshold_ms * 20) });
+        },
+        release: (owner) => void releaseProbe(ctx.redis, ctx.keys, owner).catch(() => undefined),
+        failed: (cause, enteredAt) => void control.moveBreaker({ kind: 'probe_failed', cause }, enteredAt),
+      },
       mode,
       metrics,
       reportsMaxLen: 200_000,

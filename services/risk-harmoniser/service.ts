@@ -61,7 +61,7 @@ export async function startRiskHarmoniser(ctx: ServiceContext): Promise<RunningS
         if (control.snapshot.breaker.state === 'OPEN' || now - lastTrip < 1_000) return;
         lastTrip = now;
         ctx.log.error({ event: 'risk.var_breach', portfolio_var_pct: portfolioVar }, `portfolio VaR ${portfolioVar.toFixed(3)}% above breaker threshold: opening circuit breaker`);
-        void control.moveBreaker('OPEN', `var_breach: portfolio VaR ${portfolioVar.toFixed(3)}%`);
+        void control.moveBreaker({ kind: 'trip', cause: `var_breach: portfolio VaR ${portfolioVar.toFixed(3)}%` });
       },
     }),
     log: ctx.log,

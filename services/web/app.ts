@@ -6,7 +6,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { join } from 'node:path';
 import type { ConfigHolder } from '../core/config/reloader.ts';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
-import { readControl, setBreakerState, UNKNOWN_CONTROL, writeControl, type ControlSnapshot } from '../core/control.ts';
+import { readControl, recordBreakerTransition, UNKNOWN_CONTROL, writeControl, type ControlSnapshot } from '../core/control.ts';
+import { transitionFor } from '../core/domain/breaker.ts';
+import { applyBreakerTransition } from '../core/redis/breaker-scripts.ts';
 import { parseScope, type Scope, type ScopedControl } from '../core/domain/scopes.ts';
 import { checkKillReset, clearScoped, recordKillEvent, stateDir } from '../core/kill-switch.ts';
 import { unknownScopeSubject } from '../core/scope-subjects.ts';
@@ -260,14 +262,15 @@ export function createApp(ctx: ServiceContext, o: AppOptions): express.Express {
   app.post('/api/circuit-breaker/reset', requireAuth, async (req, res) => {
     const b = parseBody(optionalReasonBody, body(req), false);
     if (!b.ok) return bad(res, b.error);
-    const control = await readControl(redis, keys, ctx.clock.now());
-    if (control.breaker.state !== 'OPEN') {
-      res.status(409).json({ error: `circuit breaker is ${control.breaker.state}, not OPEN`, state: control.breaker.state });
+    const by = who(b.value.operator, req);
+    // One atomic check-and-move: two resets, or a reset racing a trip, cannot both apply.
+    const transition = transitionFor({ kind: 'operator_reset', reason: b.value.reason ?? 'manual' });
+    const outcome = await applyBreakerTransition(redis, keys, transition, by, ctx.clock.now());
+    if (!outcome.moved) {
+      res.status(409).json({ error: `circuit breaker is ${outcome.previous}, not OPEN`, state: outcome.previous });
       return;
     }
-    const by = who(b.value.operator, req);
-    await setBreakerState(redis, keys, 'HALF_OPEN', `operator reset: ${b.value.reason ?? 'manual'}`, by, ctx.clock.now());
-    ctx.log.warn({ event: 'breaker.half_open', by }, 'circuit breaker reset to HALF_OPEN: limited trading');
+    recordBreakerTransition(ctx, transition, outcome, by);
     res.json({ state: 'HALF_OPEN', previous: 'OPEN', by });
   });
 

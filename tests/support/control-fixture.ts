@@ -6,7 +6,7 @@ export const ALL_CLEAR: ControlSnapshot = {
   readAt: 1,
   trading: { state: 'ACTIVE', reason: '', by: '', at: 0, mode: 'PAPER', trigger: '' },
   killSwitch: { engaged: false, reason: '', by: '', at: 0, trigger: '' },
-  breaker: { state: 'CLOSED', cause: '', at: 0, halfOpenOrders: 0 },
+  breaker: { state: 'CLOSED', cause: '', at: 0, halfOpenOrders: 0, seq: 0 },
   router: { paused: false, by: '', at: 0, reason: '' },
   kellyOverride: null,
   scoped: {},

@@ -31,7 +31,7 @@ describe('order decision', () => {
   });
 
   it('lets only position-reducing orders through while the breaker is OPEN, clipped to flat', () => {
-    const open = with_({ breaker: { state: 'OPEN', cause: 'var', at: 1, halfOpenOrders: 0 } });
+    const open = with_({ breaker: { state: 'OPEN', cause: 'var', at: 1, halfOpenOrders: 0, seq: 0 } });
     expect(decideOrder(20_000, 100, 50, open, G, S)).toMatchObject({ kind: 'denied' });
     expect(decideOrder(0, 100, 50, open, G, S)).toMatchObject({ kind: 'order', side: 'SELL', qty: 50, reduceOnly: true });
     expect(decideOrder(-10_000, 100, 50, open, G, S)).toMatchObject({ kind: 'order', side: 'SELL', qty: 50, reduceOnly: true });
@@ -61,7 +61,7 @@ describe('order decision', () => {
   });
 
   it('limits HALF_OPEN to a few small test orders', () => {
-    const half = (n: number) => with_({ breaker: { state: 'HALF_OPEN', cause: 'reset', at: 1, halfOpenOrders: n } });
+    const half = (n: number) => with_({ breaker: { state: 'HALF_OPEN', cause: 'reset', at: 1, halfOpenOrders: n, seq: 1 } });
     expect(decideOrder(100_000, 100, 0, half(0), G, S)).toMatchObject({ kind: 'order', qty: 10 });
     expect(decideOrder(100_000, 100, 0, half(2), G, S).kind).toBe('denied');
   });

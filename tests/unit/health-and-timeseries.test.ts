@@ -34,7 +34,7 @@ describe('health', () => {
   });
 
   it('fails the risk manager when the kill switch is engaged and the breaker when OPEN', () => {
-    const r = evaluateHealth({ ...X, control: { ...CONTROL, killSwitch: { engaged: true, reason: 'ws_stale_60s', by: 'auto', at: 1, trigger: 'stale' }, breaker: { state: 'OPEN', cause: 'var', at: 1, halfOpenOrders: 0 } } });
+    const r = evaluateHealth({ ...X, control: { ...CONTROL, killSwitch: { engaged: true, reason: 'ws_stale_60s', by: 'auto', at: 1, trigger: 'stale' }, breaker: { state: 'OPEN', cause: 'var', at: 1, halfOpenOrders: 0, seq: 0 } } });
     expect(r.failing).toEqual(['risk_manager', 'circuit_breaker']);
     expect(r.components['risk_manager']!.detail).toContain('ws_stale_60s');
   });

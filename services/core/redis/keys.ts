@@ -81,8 +81,10 @@ export interface RedisKeys {
   readonly reloadOutcomes: string;
   /** hash: shared circuit-breaker state. */
   readonly breaker: string;
-  /** string: orders filled since the breaker went HALF_OPEN (WATCHed by executors, so the cap holds across replicas). */
+  /** string: test orders sent since the breaker went HALF_OPEN (taken with the probe lease, so the cap holds across replicas). */
   readonly breakerHalfOpenOrders: string;
+  /** string (PX): the HALF_OPEN probe lease, the client order id of the one test order in flight. */
+  readonly breakerProbe: string;
   /** stream: breaker transitions with their cause. */
   readonly breakerEvents: string;
   /** hash: kill switch state. */
@@ -140,6 +142,7 @@ export function redisKeys(namespace = ''): RedisKeys {
     breaker: n('control:circuit_breaker'),
     breakerEvents: n('control:circuit_breaker:events'),
     breakerHalfOpenOrders: n('control:circuit_breaker:half_open_orders'),
+    breakerProbe: n('control:circuit_breaker:probe'),
     killSwitch: n('control:kill_switch'),
     killSwitchAudit: n('control:kill_switch:audit'),
     tradingState: n('control:trading'),

@@ -1,0 +1,239 @@
+/**
+ * Every transition of the shared circuit breaker, made by the services
+ * themselves against real Redis: VaR over its threshold (risk-harmoniser),
+ * order latency over its limit and the venue error rate (executor) open it;
+ * HALF_OPEN closes after a probation that passes, or reopens on a failed
+ * test order; HALF_OPEN test orders run one at a time across two replicas.
+ * Each transition is in the events stream with its cause and counted.
+ */
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { readControl, setBreakerState } from '../../services/core/control.ts';
+import { transitionFor } from '../../services/core/domain/breaker.ts';
+import { encodeTarget, encodeTick, fieldsFromArray } from '../../services/core/messages.ts';
+import { applyBreakerTransition, releaseProbe, reserveProbe } from '../../services/core/redis/breaker-scripts.ts';
+import type { ServiceHandle } from '../../services/core/service.ts';
+import { startExecutor } from '../../services/executor/service.ts';
+import { startFeed } from '../../services/feed/service.ts';
+import { startRiskHarmoniser } from '../../services/risk-harmoniser/service.ts';
+import { startStrategist } from '../../services/strategist/service.ts';
+import { makeProjectDir } from '../support/project-dir.ts';
+import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+
+let env: TestEnv | undefined;
+const savedEnv: Record<string, string | undefined> = {};
+
+/** Run with these environment variables (restored after the test) and this breaker config. */
+function withProject(label: string, breaker: Record<string, number>, vars: Record<string, string> = {}): TestEnv {
+  const dir = makeProjectDir(label, {
+    risk: (text) => {
+      let out = text;
+      for (const [k, v] of Object.entries(breaker)) {
+        const re = new RegExp(`(\\n\\s+${k}: )[^\\s#]+`);
+        if (!re.test(out)) throw new Error(`risk_params.yml has no ${k}`);
+        out = out.replace(re, `$1${v}`);
+      }
+      return out;
+    },
+  });
+  for (const [k, v] of Object.entries({ TP_ROOT: dir, ...vars })) {
+    if (!(k in savedEnv)) savedEnv[k] = process.env[k];
+    process.env[k] = v;
+  }
+  env = createTestEnv(inject('redisUrl'), label);
+  return env;
+}
+
+afterEach(async () => {
+  await env?.close();
+  env = undefined;
+  for (const [k, v] of Object.entries(savedEnv)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+    delete savedEnv[k];
+  }
+});
+
+const SYMBOLS = ['BTC-USD', 'ETH-USD', 'SOL-USD', 'AAPL', 'MSFT', 'NVDA'];
+
+async function quotes(e: TestEnv): Promise<void> {
+  const now = Date.now();
+  for (const s of SYMBOLS) {
+    await e.redis.hset(e.keys.lastTick(s), ...encodeTick({ symbol: s, ts: now, bid: 99.5, ask: 100.5, bid_size: 1, ask_size: 1, last: 100, volume: 1 }));
+    await e.redis.hset(e.keys.marketDataSeen, s, String(now));
+  }
+}
+
+let seq = 0;
+async function target(e: TestEnv, symbol: string, usd: number): Promise<void> {
+  const now = Date.now();
+  await e.redis.xadd(e.keys.orderIntents, '*', ...encodeTarget({ symbol, asset_class: 'crypto', target_usd: usd, price: 100, tick_ts: now, first_tick_ts: now, edge_bps: 1, var_pct: 0.1, model: 'obi', signal_id: `${++seq}-0`, ts: now }));
+}
+
+async function reports(e: TestEnv, n: number): Promise<Record<string, string>[]> {
+  return eventually(async () => {
+    const r = ((await e.redis.xrange(e.keys.execReports, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+    return r.length >= n ? r : undefined;
+  }, 15_000, `${n} exec reports`);
+}
+
+async function events(e: TestEnv): Promise<Record<string, string>[]> {
+  return ((await e.redis.xrange(e.keys.breakerEvents, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+}
+
+async function breakerBecomes(e: TestEnv, state: string, timeoutMs = 15_000): Promise<Record<string, string>> {
+  return eventually(async () => {
+    const last = (await events(e)).at(-1);
+    return last?.['state'] === state ? last : undefined;
+  }, timeoutMs, `breaker ${state}`);
+}
+
+async function transitionsCounted(h: ServiceHandle, to: string, trigger: string): Promise<number> {
+  const text = await h.ctx.registry.metrics();
+  const line = text.split('\n').find((l) => l.startsWith('circuit_breaker_transitions_total{') && l.includes(`to="${to}"`) && l.includes(`trigger="${trigger}"`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+/** The instance counts a transition when Redis has answered, just after the event is visible: wait for it. */
+async function countedOnce(h: ServiceHandle, to: string, trigger: string): Promise<void> {
+  await eventually(async () => (await transitionsCounted(h, to, trigger)) > 0, 5_000, `${to} ${trigger} counted`);
+  expect(await transitionsCounted(h, to, trigger)).toBe(1);
+}
+
+describe('circuit breaker transitions', () => {
+  it('portfolio VaR above var_threshold_pct opens it (risk-harmoniser)', async () => {
+    const e = withProject('brk-var', { var_threshold_pct: 0.0001 });
+    const risk = await e.start('risk-harmoniser', startRiskHarmoniser, 'risk-a');
+    await e.start('strategist', startStrategist, 'strat-a');
+    await e.start('feed', (ctx) => startFeed(ctx, { rate: 400, seed: 3, maxTicks: 4_000, streamMaxLen: 100_000 }));
+    const open = await breakerBecomes(e, 'OPEN', 30_000);
+    expect(open).toMatchObject({ from: 'CLOSED', by: 'risk-a' });
+    expect(open['cause']).toMatch(/^var_breach: portfolio VaR [\d.]+%$/);
+    await countedOnce(risk, 'OPEN', 'var_breach');
+    expect((await readControl(e.redis, e.keys, Date.now())).breaker.state).toBe('OPEN');
+  });
+
+  it('mean order latency over latency_threshold_ms opens it (executor)', async () => {
+    const e = withProject('brk-lat', { latency_threshold_ms: 20, latency_window: 3 }, { PAPER_LATENCY_MS: '40' });
+    const exec = await e.start('executor', startExecutor, 'exec-a');
+    await quotes(e);
+    for (let i = 0; i < 3; i++) {
+      await target(e, SYMBOLS[i]!, 500);
+      await reports(e, i + 1);
+    }
+    const open = await breakerBecomes(e, 'OPEN');
+    expect(open['cause']).toMatch(/^order_latency: mean [\d.]+ ms over 3 orders > 20 ms$/);
+    await countedOnce(exec, 'OPEN', 'order_latency');
+  });
+
+  it('a venue error rate over opossum\'s threshold opens it (executor)', async () => {
+    const e = withProject('brk-err', { volume_threshold: 3, error_threshold_percentage: 50 }, { PAPER_FAIL_RATE: '1' });
+    const exec = await e.start('executor', startExecutor, 'exec-a');
+    await quotes(e);
+    for (let i = 0; i < 4; i++) {
+      await target(e, SYMBOLS[i]!, 500);
+      await reports(e, i + 1);
+    }
+    const open = await breakerBecomes(e, 'OPEN');
+    expect(open['cause']).toMatch(/^venue_errors: error rate over 50%/);
+    await countedOnce(exec, 'OPEN', 'venue_errors');
+  });
+
+  it('HALF_OPEN closes after a probation that passes, once across two replicas', async () => {
+    const e = withProject('brk-prob', { probation_ms: 300 });
+    const a = await e.start('executor', startExecutor, 'exec-a');
+    const b = await e.start('executor', startExecutor, 'exec-b');
+    await setBreakerState(e.redis, e.keys, 'OPEN', 'drill', 'test', Date.now());
+    const reset = await applyBreakerTransition(e.redis, e.keys, transitionFor({ kind: 'operator_reset', reason: 'drill over' }), 'alice', Date.now());
+    expect(reset).toEqual({ moved: true, previous: 'OPEN' });
+    const closed = await breakerBecomes(e, 'CLOSED', 5_000);
+    expect(closed).toMatchObject({ from: 'HALF_OPEN', cause: 'probation passed' });
+    await new Promise((r) => setTimeout(r, 700)); // both replicas' probation checks have run again
+    expect((await events(e)).map((x) => x['state'])).toEqual(['OPEN', 'HALF_OPEN', 'CLOSED']);
+    expect((await transitionsCounted(a, 'CLOSED', 'probation_passed')) + (await transitionsCounted(b, 'CLOSED', 'probation_passed'))).toBe(1);
+  });
+
+  it('a failed HALF_OPEN test order reopens it, and probation cannot close the new OPEN', async () => {
+    const e = withProject('brk-fail', { probation_ms: 2_000 }, { PAPER_FAIL_RATE: '1' });
+    const exec = await e.start('executor', startExecutor, 'exec-a');
+    await quotes(e);
+    await setBreakerState(e.redis, e.keys, 'OPEN', 'drill', 'test', Date.now());
+    await applyBreakerTransition(e.redis, e.keys, transitionFor({ kind: 'operator_reset', reason: 'try again' }), 'alice', Date.now());
+    await new Promise((r) => setTimeout(r, 100));
+    await target(e, 'BTC-USD', 500);
+    const [r] = await reports(e, 1);
+    expect(r).toMatchObject({ status: 'REJECTED' });
+    const open = await breakerBecomes(e, 'OPEN');
+    expect(open).toMatchObject({ from: 'HALF_OPEN', by: 'exec-a' });
+    expect(open['cause']).toMatch(/^half_open_failure: venue error: simulated venue outage/);
+    await countedOnce(exec, 'OPEN', 'half_open_failure');
+    await new Promise((r) => setTimeout(r, 2_500)); // past the old episode's probation
+    expect((await readControl(e.redis, e.keys, Date.now())).breaker.state).toBe('OPEN');
+  });
+
+  it('HALF_OPEN test orders run one at a time across two replicas, within the count cap', async () => {
+    const e = withProject('brk-probe', { half_open_max_orders: 3, probation_ms: 60_000 }, { PAPER_LATENCY_MS: '60' });
+    await e.start('executor', startExecutor, 'exec-a');
+    await e.start('executor', startExecutor, 'exec-b');
+    await quotes(e);
+    await setBreakerState(e.redis, e.keys, 'HALF_OPEN', 'drill', 'test', Date.now());
+    await new Promise((r) => setTimeout(r, 100));
+    // One target every 10 ms: while one replica's test order is at the venue (60 ms), the other gets the next.
+    for (let i = 0; i < 12; i++) {
+      await target(e, SYMBOLS[i % SYMBOLS.length]!, 500 * (i + 1));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const burst = await reports(e, 12);
+    // Then one at a time, until the cap: 3 test orders in all, whatever the burst used.
+    for (let i = 0; i < 4; i++) {
+      await target(e, SYMBOLS[i]!, 100 * (i + 1));
+      await reports(e, burst.length + i + 1);
+    }
+    const all = await reports(e, burst.length + 4);
+    const filled = all.filter((x) => x['status'] === 'FILLED');
+    expect(filled).toHaveLength(3);
+    // No two test orders were at the venue at once: [ts, ts + latency] intervals are disjoint.
+    const spans = filled.map((x) => [Number(x['ts']), Number(x['ts']) + Number(x['latency_ms'])] as const).sort((p, q) => p[0] - q[0]);
+    for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1] - 1);
+    const denied = all.filter((x) => x['status'] === 'REJECTED').map((x) => x['reason']);
+    expect(denied.some((r) => r?.includes('another test order is in flight'))).toBe(true);
+    expect(denied.some((r) => r?.includes('3 test orders used'))).toBe(true);
+    expect(denied.every((r) => r?.startsWith('circuit breaker HALF_OPEN'))).toBe(true);
+    expect(Number(await e.redis.get(e.keys.breakerHalfOpenOrders))).toBe(3);
+  });
+
+  it('replicas follow a transition at once and still follow the hash when its sequence restarts (hash deleted by hand)', async () => {
+    const e = withProject('brk-seq', {});
+    const exec = await e.start('executor', startExecutor, 'exec-a');
+    const gauge = async (): Promise<number> => Number((await exec.ctx.registry.metrics()).split('\n').find((l) => l.startsWith('executor_circuit_breaker_state'))?.split(' ').at(-1));
+    for (const [state, code] of [['OPEN', 2], ['HALF_OPEN', 1], ['OPEN', 2]] as const) {
+      await setBreakerState(e.redis, e.keys, state, 'drill', 'test', Date.now());
+      await eventually(async () => (await gauge()) === code, 5_000, `gauge ${code}`);
+    }
+    expect(await e.redis.hget(e.keys.breaker, 'seq')).toBe('3');
+    await e.redis.del(e.keys.breaker);
+    await setBreakerState(e.redis, e.keys, 'CLOSED', 'fresh start', 'test', Date.now()); // seq 1 again
+    await eventually(async () => (await gauge()) === 0, 5_000, 'CLOSED after the reset of seq');
+  });
+
+  it('the probe lease: one owner at a time, idempotent for its owner, capped, and only in the episode it was taken in', async () => {
+    const e = withProject('brk-lease', {});
+    const at = Date.now();
+    await setBreakerState(e.redis, e.keys, 'HALF_OPEN', 'drill', 'test', at);
+    const take = (owner: string, enteredAt = at) => reserveProbe(e.redis, e.keys, { enteredAt, maxOrders: 2, owner, ttlMs: 5_000 });
+    expect(await take('A')).toEqual({ ok: true, orders: 1 });
+    expect(await take('B')).toEqual({ ok: false, why: 'busy' });
+    expect(await take('A')).toEqual({ ok: true, orders: 1 });
+    await releaseProbe(e.redis, e.keys, 'B'); // not the holder: no effect
+    expect(await take('B')).toEqual({ ok: false, why: 'busy' });
+    await releaseProbe(e.redis, e.keys, 'A');
+    expect(await take('B')).toEqual({ ok: true, orders: 2 });
+    await releaseProbe(e.redis, e.keys, 'B');
+    expect(await take('C')).toEqual({ ok: false, why: 'cap' });
+    expect(await take('C', at - 1)).toEqual({ ok: false, why: 'not_half_open' });
+    // A probation move for an older episode does nothing.
+    const stale = await applyBreakerTransition(e.redis, e.keys, transitionFor({ kind: 'probation_passed' }), 'test', Date.now(), at - 1);
+    expect(stale).toEqual({ moved: false, previous: 'HALF_OPEN' });
+    // A reset when not OPEN is refused.
+    expect((await applyBreakerTransition(e.redis, e.keys, transitionFor({ kind: 'operator_reset', reason: 'x' }), 'bob', Date.now())).moved).toBe(false);
+  });
+});
