@@ -23,7 +23,7 @@ import { sizePosition } from '../services/core/domain/size-position.ts';
 import { initialVol, updateVol } from '../services/core/domain/volatility.ts';
 import { encodeTick, fieldsFromArray } from '../services/core/messages.ts';
 import { redisKeys } from '../services/core/redis/keys.ts';
-import { ControlWatcher, setBreakerState } from '../services/core/control.ts';
+import { setBreakerState, type ControlWatcher } from '../services/core/control.ts';
 import { startService } from '../services/core/service.ts';
 import { SyntheticMarket } from '../services/feed/domain/synthetic-market.ts';
 import { ALPHAS } from '../services/strategist/domain/alpha-models.ts';
@@ -232,10 +232,8 @@ async function breakerPropagation(redis: TestRedis, replicas = 3, rounds = 300):
   for (let i = 0; i < replicas; i++) {
     handles.push(
       await startService('executor', async (ctx) => {
-        const w = new ControlWatcher(ctx);
-        await w.start();
-        watchers.push(w);
-        return { stop: async () => w.stop() };
+        watchers.push(ctx.control);
+        return { stop: async () => undefined };
       }, { redisUrl: redis.url, namespace: ns, metricsPort: -1, instance: `bench-exec-${i}` }),
     );
   }

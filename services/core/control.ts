@@ -15,7 +15,7 @@ import { parseScopedControls, type ScopedControls } from './domain/scopes.ts';
 import { Counter, type Registry } from './metrics.ts';
 import { applyBreakerTransition, type TransitionOutcome } from './redis/breaker-scripts.ts';
 import type { RedisKeys } from './redis/keys.ts';
-import type { ServiceContext } from './service.ts';
+import type { BaseContext } from './service.ts';
 
 export type { BreakerState };
 
@@ -131,7 +131,7 @@ export class ControlWatcher {
    * refreshed for this long reads as unknown (CONTROL_MAX_AGE_MS, default 5 s; keep it above refreshMs).
    */
   constructor(
-    private readonly ctx: ServiceContext,
+    private readonly ctx: BaseContext,
     private readonly maxAgeMs = Number(process.env['CONTROL_MAX_AGE_MS'] ?? 5_000),
     private readonly refreshMs = Number(process.env['CONTROL_REFRESH_MS'] ?? 1_000),
   ) {}
@@ -248,7 +248,7 @@ export async function setBreakerState(redis: Redis, keys: RedisKeys, state: Brea
 const transitionCounters = new WeakMap<Registry, Counter<'from' | 'to' | 'trigger'>>();
 
 /** Log (`breaker.transition`) and count (`circuit_breaker_transitions_total`) a transition this instance made. */
-export function recordBreakerTransition(ctx: ServiceContext, transition: BreakerTransition, outcome: TransitionOutcome, by: string): void {
+export function recordBreakerTransition(ctx: BaseContext, transition: BreakerTransition, outcome: TransitionOutcome, by: string): void {
   let counter = transitionCounters.get(ctx.registry);
   if (!counter) {
     counter = new Counter({ name: 'circuit_breaker_transitions_total', help: 'Shared circuit breaker transitions made by this instance', labelNames: ['from', 'to', 'trigger'], registers: [ctx.registry] });
@@ -260,4 +260,19 @@ export function recordBreakerTransition(ctx: ServiceContext, transition: Breaker
   const msg = `circuit breaker ${outcome.previous} -> ${transition.to}: ${transition.cause}`;
   if (transition.to === 'OPEN') ctx.log.error(line, msg);
   else ctx.log.warn(line, msg);
+}
+
+/** What an instance reports with its heartbeat: the control state as it sees it. */
+export function controlStatus(s: ControlSnapshot): Record<string, unknown> {
+  if (!s.known) return { known: false };
+  const scoped = Object.keys(s.scoped);
+  return {
+    known: true,
+    trading: s.killSwitch.engaged ? 'HALTED' : s.trading.state,
+    kill_switch: s.killSwitch.engaged,
+    breaker: s.breaker.state,
+    mode: s.trading.mode,
+    ...(scoped.length > 0 ? { scoped } : {}),
+    ...(s.router.paused ? { router_paused: true } : {}),
+  };
 }

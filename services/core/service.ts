@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from './clock.ts';
+import { ControlWatcher, controlStatus } from './control.ts';
 import { projectRoot } from './config/load.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createRegistry, Gauge, type Registry } from './metrics.ts';
@@ -19,7 +20,7 @@ import { redisKeys, type RedisKeys, type ServiceName } from './redis/keys.ts';
 import { heartbeatMember } from './heartbeats.ts';
 import { LatencyWindow } from './latency-window.ts';
 
-export interface ServiceContext {
+export interface BaseContext {
   readonly service: ServiceName;
   readonly instance: string;
   readonly log: Logger;
@@ -31,6 +32,14 @@ export interface ServiceContext {
   readonly redis: Redis;
   /** A dedicated connection (blocking reads, WATCH/MULTI, subscriptions); closed on stop. */
   connection(purpose: string): Redis;
+}
+
+/**
+ * What a service gets: the base plus this instance's view of the shared
+ * control plane (started before the service, reported with every heartbeat).
+ */
+export interface ServiceContext extends BaseContext {
+  readonly control: ControlWatcher;
 }
 
 export interface RunningService {
@@ -78,7 +87,7 @@ export async function startService(
     return c;
   };
   const redis = connection('main');
-  const ctx: ServiceContext = {
+  const base: BaseContext = {
     service,
     instance,
     log,
@@ -89,6 +98,9 @@ export async function startService(
     redis,
     connection,
   };
+  const control = new ControlWatcher(base);
+  await control.start();
+  const ctx: ServiceContext = { ...base, control };
 
   const latency = new LatencyWindow(512);
   const latencyP99 = new Gauge({ name: 'redis_latency_p99', help: 'p99 of Redis PING round trips over the last window, microseconds', registers: [registry] });
@@ -108,7 +120,7 @@ export async function startService(
     latencyP99.set(latency.quantile(0.99));
     latencyP50.set(latency.quantile(0.5));
     const now = ctx.clock.now();
-    const detail = { service, instance, pid: process.pid, host: hostname(), started_at: startedAt, ts: now, ...(running.status?.() ?? {}) };
+    const detail = { service, instance, pid: process.pid, host: hostname(), started_at: startedAt, ts: now, control: controlStatus(control.snapshot), ...(running.status?.() ?? {}) };
     await redis
       .multi()
       .zadd(ctx.keys.heartbeats, now, member)
@@ -159,6 +171,7 @@ export async function startService(
       const timedOut = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); timer.unref(); });
       const result = await Promise.race([running.stop().then(() => 'ok' as const), timedOut]);
       clearTimeout(timer);
+      control.stop();
       if (result === 'timeout') log.warn({ event: 'service.stop_timeout', timeout_ms: timeoutMs }, 'in-flight work did not finish in time');
       // Each step below is bounded: with Redis gone, shutdown must still finish.
       await withTimeout(redis.multi().zrem(ctx.keys.heartbeats, member).hdel(ctx.keys.heartbeatDetail, member).exec(), 1_000);

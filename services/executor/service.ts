@@ -7,7 +7,7 @@ import { loadRiskParams } from '../core/config/load.ts';
 import { ConfigHolder, startReloader } from '../core/config/reloader.ts';
 import { riskReloadTarget } from '../core/config/risk-reload.ts';
 import { DEFAULT_CONFIG_PATHS, type RiskHarmoniserConfig } from '../core/config/schemas.ts';
-import { ControlWatcher, type BreakerState } from '../core/control.ts';
+import { UNKNOWN_CONTROL, type BreakerState, type ControlSnapshot } from '../core/control.ts';
 import { probationPassed } from '../core/domain/breaker.ts';
 import { parseScope } from '../core/domain/scopes.ts';
 import { LatencyWindow } from '../core/latency-window.ts';
@@ -29,7 +29,7 @@ export async function startExecutor(ctx: ServiceContext): Promise<RunningService
   const loaded = await loadRiskParams(path, ctx.root);
   if (!loaded.ok) throw new Error(`cannot start: ${loaded.reason}`);
   const config = new ConfigHolder<RiskHarmoniserConfig>(loaded.config, loaded.version, path, ctx.clock.now());
-  const control = new ControlWatcher(ctx);
+  const control = ctx.control;
   const metrics = createExecutorMetrics(ctx.registry);
   const latencies = new LatencyWindow(config.current.circuit_breaker.latency_window);
 
@@ -40,7 +40,7 @@ export async function startExecutor(ctx: ServiceContext): Promise<RunningService
   const venue = new PaperVenue(Number(process.env['PAPER_FAIL_RATE'] ?? 0), Number(process.env['PAPER_LATENCY_MS'] ?? 0));
   const breaker = new VenueBreaker(venue, () => config.current, trip);
 
-  control.onChange((next, prev) => {
+  const onControl = (next: ControlSnapshot, prev: ControlSnapshot): void => {
     metrics.breakerState.set(BREAKER_GAUGE[next.breaker.state]);
     const halted = (c: typeof next): boolean => c.known && (c.trading.state === 'HALTED' || c.killSwitch.engaged);
     const cancel = (filter: CancelFilter, why: string): void => {
@@ -62,8 +62,10 @@ export async function startExecutor(ctx: ServiceContext): Promise<RunningService
       breaker.reset();
       latencies.clear();
     }
-  });
-  await control.start();
+  };
+  control.onChange(onControl);
+  // The watcher started with the service: act on the state found at start (e.g. cancel when starting HALTED).
+  onControl(control.snapshot, UNKNOWN_CONTROL);
 
   // HALF_OPEN probation: CLOSED once probation_ms passed with no failure. Every
   // executor checks; the move applies once, and only to the episode it saw.
@@ -129,7 +131,6 @@ export async function startExecutor(ctx: ServiceContext): Promise<RunningService
       await consumer.stop();
       await reloader.stop();
       breaker.shutdown();
-      control.stop();
     },
   };
 }

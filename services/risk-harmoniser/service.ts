@@ -7,7 +7,6 @@ import { loadRiskParams } from '../core/config/load.ts';
 import { ConfigHolder, startReloader } from '../core/config/reloader.ts';
 import { riskReloadTarget } from '../core/config/risk-reload.ts';
 import { DEFAULT_CONFIG_PATHS, type RiskHarmoniserConfig } from '../core/config/schemas.ts';
-import { ControlWatcher } from '../core/control.ts';
 import { decodeWith, signalSchema } from '../core/messages.ts';
 import { Counter, Gauge, Histogram } from '../core/metrics.ts';
 import { StreamConsumer } from '../core/redis/streams.ts';
@@ -21,8 +20,7 @@ export async function startRiskHarmoniser(ctx: ServiceContext): Promise<RunningS
   const loaded = await loadRiskParams(path, ctx.root);
   if (!loaded.ok) throw new Error(`cannot start: ${loaded.reason}`);
   const config = new ConfigHolder<RiskHarmoniserConfig>(loaded.config, loaded.version, path, ctx.clock.now());
-  const control = new ControlWatcher(ctx);
-  await control.start();
+  const control = ctx.control;
   const timeseries = await TimeSeriesWriter.create(ctx.redis, ctx.keys, ctx.log);
 
   const r = ctx.registry;
@@ -94,7 +92,6 @@ export async function startRiskHarmoniser(ctx: ServiceContext): Promise<RunningS
       await commands.unsubscribe().catch(() => undefined);
       await consumer.stop();
       await reloader.stop();
-      control.stop();
     },
   };
 }

@@ -5,7 +5,7 @@
  */
 import { ConfigHolder, startReloader, type ReloadTarget } from '../core/config/reloader.ts';
 import { DEFAULT_CONFIG_PATHS } from '../core/config/schemas.ts';
-import { ControlWatcher, writeControl } from '../core/control.ts';
+import { writeControl } from '../core/control.ts';
 import { decodeWith, tickSchema } from '../core/messages.ts';
 import { StreamConsumer } from '../core/redis/streams.ts';
 import type { RunningService, ServiceContext } from '../core/service.ts';
@@ -25,8 +25,7 @@ export async function startStrategist(ctx: ServiceContext): Promise<RunningServi
   if (!loaded.ok) throw new Error(`cannot start: ${loaded.reason}`);
   const rules = new ConfigHolder<StrategistBundle>(loaded.config, loaded.version, path, ctx.clock.now());
 
-  const control = new ControlWatcher(ctx);
-  await control.start();
+  const control = ctx.control;
   const metrics = createStrategistMetrics(ctx.registry);
   const instruments = new InstrumentCache(ctx, () => rules.current.config.defaults.instrument_cache_ttl_ms);
 
@@ -70,7 +69,6 @@ export async function startStrategist(ctx: ServiceContext): Promise<RunningServi
       process.off('SIGHUP', onHup);
       await consumer.stop();
       await reloader.stop();
-      control.stop();
       await sessions.close();
     },
   };

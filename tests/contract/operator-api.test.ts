@@ -176,11 +176,20 @@ describe('runbook commands', () => {
     expect(health.components['risk_manager']?.status).toBe('failed');
     expect(health.components['risk_manager']?.detail).toContain('max_dd_exceeded');
     expect(((await (await fetch(`${base}/api/status`)).json()) as { trading: { state: string } }).trading.state).toBe('HALTED');
+    // Every instance reports it, from its own view of the control plane, with its next heartbeat.
+    const reported = async (engaged: boolean) =>
+      eventually(async () => {
+        const s = (await (await fetch(`${base}/api/status`)).json()) as { services: Record<string, { instance: string; control?: { kill_switch?: boolean; trading?: string } }[]> };
+        const all = Object.values(s.services).flat();
+        return all.length >= 3 && all.every((i) => i.control?.kill_switch === engaged && i.control.trading === (engaged ? 'HALTED' : 'ACTIVE')) ? all.map((i) => i.instance).sort() : undefined;
+      }, 5_000, `every instance reports kill_switch ${engaged}`);
+    expect(await reported(true)).toEqual(['risk-1', 'strat-1', 'web-1']);
 
     expect((await curlPost('/admin/kill-switch', undefined, 'DELETE')).status).toBe(400);
     const reset = await curlPost('/admin/kill-switch', '{"reason": "drawdown reviewed", "operator": "bob"}', 'DELETE');
     expect(reset.status).toBe(200);
     expect(((await (await fetch(`${base}/admin/kill-switch`)).json()) as { engaged: boolean }).engaged).toBe(false);
+    await reported(false);
 
     const audit = ((await env.redis.xrange(env.keys.killSwitchAudit, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
     expect(audit.map((a) => [a['action'], a['by']])).toEqual([['engage', 'alice'], ['reset', 'bob']]);
