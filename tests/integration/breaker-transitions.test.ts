@@ -112,30 +112,20 @@ describe('circuit breaker transitions', () => {
     expect((await readControl(e.redis, e.keys, Date.now())).breaker.state).toBe('OPEN');
   });
 
-  it('mean order latency over latency_threshold_ms opens it (executor)', async () => {
-    const e = withProject('brk-lat', { latency_threshold_ms: 20, latency_window: 3 }, { PAPER_LATENCY_MS: '40' });
+  it.each([
+    ['mean order latency over latency_threshold_ms', 'brk-lat', { latency_threshold_ms: 20, latency_window: 3 }, { PAPER_LATENCY_MS: '40' }, 3, /^order_latency: mean [\d.]+ ms over 3 orders > 20 ms$/, 'order_latency'],
+    ['a venue error rate over opossum\'s threshold', 'brk-err', { volume_threshold: 3, error_threshold_percentage: 50 }, { PAPER_FAIL_RATE: '1' }, 4, /^venue_errors: error rate over 50%/, 'venue_errors'],
+  ] as const)('%s opens it (executor)', async (_what, label, breaker, vars, orders, cause, trigger) => {
+    const e = withProject(label, breaker, vars);
     const exec = await e.start('executor', startExecutor, 'exec-a');
     await quotes(e);
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < orders; i++) {
       await target(e, SYMBOLS[i]!, 500);
       await reports(e, i + 1);
     }
     const open = await breakerBecomes(e, 'OPEN');
-    expect(open['cause']).toMatch(/^order_latency: mean [\d.]+ ms over 3 orders > 20 ms$/);
-    await countedOnce(exec, 'OPEN', 'order_latency');
-  });
-
-  it('a venue error rate over opossum\'s threshold opens it (executor)', async () => {
-    const e = withProject('brk-err', { volume_threshold: 3, error_threshold_percentage: 50 }, { PAPER_FAIL_RATE: '1' });
-    const exec = await e.start('executor', startExecutor, 'exec-a');
-    await quotes(e);
-    for (let i = 0; i < 4; i++) {
-      await target(e, SYMBOLS[i]!, 500);
-      await reports(e, i + 1);
-    }
-    const open = await breakerBecomes(e, 'OPEN');
-    expect(open['cause']).toMatch(/^venue_errors: error rate over 50%/);
-    await countedOnce(exec, 'OPEN', 'venue_errors');
+    expect(open['cause']).toMatch(cause);
+    await countedOnce(exec, 'OPEN', trigger);
   });
 
   it('HALF_OPEN closes after a probation that passes, once across two replicas', async () => {

@@ -40,6 +40,16 @@ async function engagedBy(): Promise<{ trigger: string; reason: string; audit: Re
 
 const quote = (symbol: string, ts: number, mid: number) => encodeTick({ symbol, ts, bid: mid - 0.5, ask: mid + 0.5, bid_size: 1, ask_size: 1, last: mid, volume: 1 });
 
+/** The day starts flat; then 10 BTC bought at 65,000 and the last tick at `mark`. Returns now. */
+async function longBtcMarkedAt(mark: number): Promise<number> {
+  const now = Date.now();
+  await env.redis.hset(env.keys.dailyStats(tradingDay(now)), 'unrealized_start', '0', 'started_at', String(now));
+  await env.redis.set(env.keys.position('BTC-USD'), JSON.stringify({ qty: 10, avg_price: 65_000, realized_pnl: 0 }));
+  await env.redis.hset(env.keys.lastTick('BTC-USD'), ...quote('BTC-USD', now, mark));
+  await env.redis.hset(env.keys.marketDataSeen, 'BTC-USD', String(now));
+  return now;
+}
+
 describe('automatic kill-switch triggers', () => {
   it('market data stale for over 60 s', async () => {
     await twoExecutors('kill-stale');
@@ -70,12 +80,8 @@ describe('automatic kill-switch triggers', () => {
 
   it('daily drawdown over its limit, from marked-to-market positions', async () => {
     await twoExecutors('kill-dd');
-    const now = Date.now();
     // Day starts flat; a 10 BTC long bought at 65,000 is now marked at 40,000: −250,000 on 1,000,000 = 25 % > 20 %.
-    await env.redis.hset(env.keys.dailyStats(tradingDay(now)), 'unrealized_start', '0', 'started_at', String(now));
-    await env.redis.set(env.keys.position('BTC-USD'), JSON.stringify({ qty: 10, avg_price: 65_000, realized_pnl: 0 }));
-    await env.redis.hset(env.keys.lastTick('BTC-USD'), ...quote('BTC-USD', now, 40_000));
-    await env.redis.hset(env.keys.marketDataSeen, 'BTC-USD', String(now));
+    const now = await longBtcMarkedAt(40_000);
     const r = await engagedBy();
     expect(r.trigger).toBe('max_dd_exceeded');
     expect(r.reason).toContain('> 20% hard limit');
@@ -117,12 +123,8 @@ describe('automatic kill-switch triggers', () => {
 
   it('a daily loss past 80 % of its floor moves trading to REDUCING first, once; the full floor then kills', async () => {
     await twoExecutors('reduce-first');
-    const now = Date.now();
     // 10 BTC bought at 65,000 marked at 60,500: −45,000, past 80 % of the −50,000 floor.
-    await env.redis.hset(env.keys.dailyStats(tradingDay(now)), 'unrealized_start', '0', 'started_at', String(now));
-    await env.redis.set(env.keys.position('BTC-USD'), JSON.stringify({ qty: 10, avg_price: 65_000, realized_pnl: 0 }));
-    await env.redis.hset(env.keys.lastTick('BTC-USD'), ...quote('BTC-USD', now, 60_500));
-    await env.redis.hset(env.keys.marketDataSeen, 'BTC-USD', String(now));
+    const now = await longBtcMarkedAt(60_500);
     const t = await eventually(async () => {
       const h = await env.redis.hgetall(env.keys.tradingState);
       return h['state'] === 'REDUCING' ? h : undefined;
