@@ -9,7 +9,10 @@
  *       strategist, risk-harmoniser and executor have committed everything
  *    b. fixed rate: the feed at BENCH_RATE ticks/s for BENCH_SECONDS;
  *       tick-to-target latency from each target's stream id (commit time)
- *       minus the newest and the oldest tick it covers
+ *       minus the newest and the oldest tick it covers; also tick to
+ *       market_events (the feed's own share) and tick to signal.
+ *       BENCH_DUMP=1 writes every entry's latency to
+ *       bench/results/latencies-<rate>.csv
  * No pass/fail here: goals are printed next to the figures.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -195,13 +198,29 @@ async function endToEnd(redis: TestRedis): Promise<Record<string, unknown>> {
       oldest.push(committed - Number(f['first_tick_ts']));
     }
     const signals = (await r.xrange(keys.strategySignals, '-', '+')) as [string, string[]][];
-    const tickToSignal = signals.map(([id, fields]) => Number(id.split('-')[0]) - Number(fieldsFromArray(fields)['tick_ts'])).sort((a, b) => a - b);
+    const ticks = (await r.xrange(keys.marketEvents, '-', '+')) as [string, string[]][];
+    // Per entry: when it was committed (its stream id) and how long after its tick's timestamp.
+    const stage = (kind: string, list: [string, string[]][], field: string) =>
+      list.map(([id, fields]) => {
+        const committed = Number(id.split('-')[0]);
+        return { kind, committed, latency: committed - Number(fieldsFromArray(fields)[field]) };
+      });
+    const published = stage('tick', ticks, 'ts');
+    const signalled = stage('signal', signals, 'tick_ts');
+    if (process.env['BENCH_DUMP']) {
+      // To see whether the tail clusters in time (periodic work, warm-up) or scatters (scheduling).
+      const rows = [...published, ...signalled, ...stage('target', entries, 'tick_ts')].map((e) => `${e.kind},${e.committed},${e.latency}`);
+      mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+      writeFileSync(join(ROOT, 'bench', 'results', `latencies-${RATE}.csv`), `kind,committed_ms,latency_ms\n${rows.join('\n')}\n`);
+    }
+    const tickToStream = published.map((e) => e.latency).sort((a, b) => a - b);
+    const tickToSignal = signalled.map((e) => e.latency).sort((a, b) => a - b);
     newest.sort((a, b) => a - b);
     oldest.sort((a, b) => a - b);
     // From the first tick's stream id to the last signal's: ticks through the strategist per second.
-    const firstTick = Number(((await r.xrange(keys.marketEvents, '-', '+', 'COUNT', 1)) as [string, string[]][])[0]![0].split('-')[0]);
-    const lastTick = Number(((await r.xrevrange(keys.marketEvents, '+', '-', 'COUNT', 1)) as [string, string[]][])[0]![0].split('-')[0]);
-    const lastSignal = Number(((await r.xrevrange(keys.strategySignals, '+', '-', 'COUNT', 1)) as [string, string[]][])[0]![0].split('-')[0]);
+    const firstTick = published[0]!.committed;
+    const lastTick = published[published.length - 1]!.committed;
+    const lastSignal = signalled[signalled.length - 1]!.committed;
     result[`rate_${RATE}`] = {
       ticks: total,
       feed_ticks_per_s: Math.round(total / ((lastTick - firstTick) / 1000)),
@@ -210,6 +229,8 @@ async function endToEnd(redis: TestRedis): Promise<Record<string, unknown>> {
       wall_seconds: +drainedSeconds.toFixed(2),
       signals: signals.length,
       targets: entries.length,
+      tick_to_stream_p50_ms: quantile(tickToStream, 0.5),
+      tick_to_stream_p99_ms: quantile(tickToStream, 0.99),
       tick_to_signal_p50_ms: quantile(tickToSignal, 0.5),
       tick_to_signal_p99_ms: quantile(tickToSignal, 0.99),
       tick_to_target_newest_p50_ms: quantile(newest, 0.5),
