@@ -17,7 +17,7 @@ rc() { redis-cli -u "$redis_url" "$@"; }
 ok() { echo "ok   $*"; }
 bad() { echo "FAIL $*"; exit 1; }
 
-status=$(curl -s "http://127.0.0.1:${port}/health" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).status))')
+status=$(curl -s "http://127.0.0.1:${port}/health" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const h=JSON.parse(s);console.log(h.status+(h.failing?.length?` (failing: ${h.failing.join(", ")}; a breaker or kill switch left from an earlier run stays until reset: see docs/operations.md)`:""))})')
 [ "$status" = healthy ] && ok "/health is healthy" || bad "/health says $status"
 [ "$(rc ping)" = PONG ] && ok "redis-cli ping" || bad "redis ping"
 for _ in $(seq 1 60); do ttl=$(rc TTL risk.edge_blended.BTC-USD); [ "$ttl" -gt 0 ] && break; sleep 0.5; done

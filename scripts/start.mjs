@@ -5,6 +5,14 @@
 // five services under a small supervisor (a crashed service is restarted),
 // prints the URLs, and stops everything cleanly on Ctrl-C. A second `npm start`
 // while one runs prints where the first one is and exits.
+// Ctrl-C reaches every process of the terminal's group; redis-server runs in
+// its own group so it outlives the services, which finish, acknowledge and
+// deregister before the supervisor stops it. Services also stop when the
+// supervisor dies (their IPC channel closes); a redis-server left by a killed
+// supervisor is stopped by the next `npm start` before it starts its own.
+// Environment: REDIS_URL, WEB_PORT (8080), EMBEDDED_REDIS_PORT (6379),
+// METRICS_PORT_BASE (9101; 0 = ephemeral ports), DATA_DIR (.data),
+// LOGS_DIR (logs), START_QUIET=1 (no service logs on stdout).
 // Plain JavaScript on purpose: it must run before `npm ci` has installed tsx.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -13,8 +21,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const dataDir = join(root, '.data');
-const logsDir = join(root, 'logs');
+const dataDir = resolve(root, process.env.DATA_DIR ?? '.data');
+const logsDir = resolve(root, process.env.LOGS_DIR ?? 'logs');
 const lockFile = join(dataDir, 'run.lock');
 const say = (msg) => process.stdout.write(`[start] ${msg}\n`);
 
@@ -25,13 +33,21 @@ mkdirSync(logsDir, { recursive: true });
 if (existsSync(lockFile)) {
   try {
     const lock = JSON.parse(readFileSync(lockFile, 'utf8'));
-    process.kill(lock.pid, 0);
-    say(`already running (pid ${lock.pid}); nothing started.`);
-    printUrls(lock);
-    process.exit(0);
+    if (alive(lock.pid)) {
+      say(`already running (pid ${lock.pid}); nothing started.`);
+      printUrls(lock);
+      process.exit(0);
+    }
+    // Stale lock: the supervisor was killed. Its redis-server may still run on our data folder.
+    if (lock.redisPid && alive(lock.redisPid) && isRedisServer(lock.redisPid)) {
+      say(`stopping the redis-server (pid ${lock.redisPid}) left by a supervisor that was killed...`);
+      process.kill(lock.redisPid, 'SIGTERM');
+      if (!(await waitFor(() => !alive(lock.redisPid), 15_000))) fail(`redis-server pid ${lock.redisPid} did not stop; stop it, then run npm start again`);
+    }
   } catch {
-    rmSync(lockFile, { force: true }); // stale lock
+    // unreadable lock: treated as stale
   }
+  rmSync(lockFile, { force: true });
 }
 
 // 2. npm dependencies.
@@ -66,19 +82,22 @@ if (!redisUrl) {
   const port = (await portFree(redisPortWanted)) ? redisPortWanted : await firstFreePort(6390);
   const redisDir = join(dataDir, 'redis');
   mkdirSync(redisDir, { recursive: true });
-  redisProc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--logfile', join(logsDir, 'redis.log')], { stdio: 'ignore' });
+  // Own process group (detached): Ctrl-C must not stop Redis before the services have finished.
+  redisProc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--logfile', join(logsDir, 'redis.log')], { stdio: 'ignore', detached: true });
   redisUrl = `redis://127.0.0.1:${port}/0`;
   if (!(await waitFor(() => portOpen(port), 10_000))) fail(`redis-server did not start on port ${port} (see logs/redis.log)`);
-  say(`redis-server on port ${port} (AOF on, data in .data/redis)${port !== 6379 ? ` — use: redis-cli -p ${port}` : ''}`);
+  say(`redis-server on port ${port} (AOF on, data in ${redisDir})${port !== 6379 ? ` — use: redis-cli -p ${port}` : ''}`);
 }
 
 // 4. Services.
 const webPort = Number(process.env.WEB_PORT ?? 8080);
+const metricsBase = Number(process.env.METRICS_PORT_BASE ?? 9101);
+const metricsPort = (offset) => (metricsBase === 0 ? 0 : metricsBase + offset);
 const services = [
-  { name: 'feed', metricsPort: 9101 },
-  { name: 'risk-harmoniser', metricsPort: 9103 },
-  { name: 'executor', metricsPort: 9104 },
-  { name: 'strategist', metricsPort: 9102 },
+  { name: 'feed', metricsPort: metricsPort(0) },
+  { name: 'risk-harmoniser', metricsPort: metricsPort(2) },
+  { name: 'executor', metricsPort: metricsPort(3) },
+  { name: 'strategist', metricsPort: metricsPort(1) },
   { name: 'web', metricsPort: -1 },
 ];
 const combined = createWriteStream(join(logsDir, 'trading-system.log'), { flags: 'a' });
@@ -86,11 +105,12 @@ let stopping = false;
 const running = new Map();
 
 function startChild(svc) {
-  const env = { ...process.env, REDIS_URL: redisUrl, TP_ROOT: root, METRICS_PORT: String(svc.metricsPort), WEB_PORT: String(webPort) };
+  const env = { ...process.env, REDIS_URL: redisUrl, TP_ROOT: root, STATE_DIR: process.env.STATE_DIR ?? join(dataDir, 'state'), METRICS_PORT: String(svc.metricsPort), WEB_PORT: String(webPort) };
   // The strategist carries "model_router" on its command line so the runbook's
   // `pkill -SIGHUP -f model_router` finds it.
   const extra = svc.name === 'strategist' ? ['model_router'] : [];
-  const child = spawn(process.execPath, ['--import', 'tsx', join('services', svc.name, 'main.ts'), ...extra], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The IPC channel is only there to close: a service stops when its supervisor dies.
+  const child = spawn(process.execPath, ['--import', 'tsx', join('services', svc.name, 'main.ts'), ...extra], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   const own = createWriteStream(join(logsDir, `${svc.name}.log`), { flags: 'a' });
   for (const stream of [child.stdout, child.stderr]) {
     stream.on('data', (chunk) => {
@@ -110,7 +130,7 @@ function startChild(svc) {
 }
 
 for (const svc of services) startChild(svc);
-const lock = { pid: process.pid, redisUrl, webPort, startedAt: new Date().toISOString() };
+const lock = { pid: process.pid, redisPid: redisProc?.pid, redisUrl, webPort, metricsBase, startedAt: new Date().toISOString() };
 writeFileSync(lockFile, JSON.stringify(lock));
 
 const ready = await waitFor(async () => {
@@ -150,14 +170,17 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
 // ---------------------------------------------------------------------------
 function printUrls(l) {
+  const base = l.metricsBase ?? 9101;
   process.stdout.write(
     [
       '',
       `  API        http://localhost:${l.webPort}/health  /api/status  /api/ready  /metrics`,
-      `  metrics    feed :9101  strategist :9102  risk-harmoniser :9103  executor :9104  (/metrics)`,
+      base === 0
+        ? '  metrics    ephemeral ports (each instance\'s metrics_port is in /api/status)'
+        : `  metrics    feed :${base}  strategist :${base + 1}  risk-harmoniser :${base + 2}  executor :${base + 3}  (/metrics)`,
       `  Redis      ${l.redisUrl}`,
-      `  logs       logs/trading-system.log (all), logs/<service>.log`,
-      '  stop       Ctrl-C',
+      `  logs       ${logsDir}/trading-system.log (all), <service>.log`,
+      l.pid === process.pid ? '  stop       Ctrl-C' : `  stop       Ctrl-C where it runs, or: kill -INT ${l.pid}`,
       '',
     ].join('\n'),
   );
@@ -166,6 +189,23 @@ function printUrls(l) {
 function fail(msg) {
   process.stderr.write(`[start] ${msg}\n`);
   process.exit(1);
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isRedisServer(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server');
+  } catch {
+    return false;
+  }
 }
 
 function hasCommand(cmd) {

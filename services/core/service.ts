@@ -111,28 +111,6 @@ export async function startService(
   const running = await start(ctx);
   log.info({ event: 'service.started' }, `${service} started`);
 
-  const member = heartbeatMember(service, instance);
-  const startedAt = ctx.clock.now();
-  const beat = async (): Promise<void> => {
-    const t0 = process.hrtime.bigint();
-    await redis.ping();
-    latency.add(Number(process.hrtime.bigint() - t0) / 1_000);
-    latencyP99.set(latency.quantile(0.99));
-    latencyP50.set(latency.quantile(0.5));
-    const now = ctx.clock.now();
-    const detail = { service, instance, pid: process.pid, host: hostname(), started_at: startedAt, ts: now, control: controlStatus(control.snapshot), ...(running.status?.() ?? {}) };
-    await redis
-      .multi()
-      .zadd(ctx.keys.heartbeats, now, member)
-      .hset(ctx.keys.heartbeatDetail, member, JSON.stringify(detail))
-      .exec();
-  };
-  const heartbeatTimer = setInterval(() => {
-    beat().catch((err: unknown) => log.warn({ event: 'heartbeat.failed', err: String(err) }, 'heartbeat failed'));
-  }, HEARTBEAT_INTERVAL_MS);
-  heartbeatTimer.unref();
-  await beat().catch(() => undefined);
-
   let server: Server | undefined;
   let metricsPort = 0;
   const wantPort = options.metricsPort ?? Number(process.env['METRICS_PORT'] ?? -1);
@@ -161,6 +139,28 @@ export async function startService(
     const addr = server.address();
     metricsPort = typeof addr === 'object' && addr ? addr.port : 0;
   }
+
+  const member = heartbeatMember(service, instance);
+  const startedAt = ctx.clock.now();
+  const beat = async (): Promise<void> => {
+    const t0 = process.hrtime.bigint();
+    await redis.ping();
+    latency.add(Number(process.hrtime.bigint() - t0) / 1_000);
+    latencyP99.set(latency.quantile(0.99));
+    latencyP50.set(latency.quantile(0.5));
+    const now = ctx.clock.now();
+    const detail = { service, instance, pid: process.pid, host: hostname(), started_at: startedAt, ts: now, ...(server ? { metrics_port: metricsPort } : {}), control: controlStatus(control.snapshot), ...(running.status?.() ?? {}) };
+    await redis
+      .multi()
+      .zadd(ctx.keys.heartbeats, now, member)
+      .hset(ctx.keys.heartbeatDetail, member, JSON.stringify(detail))
+      .exec();
+  };
+  const heartbeatTimer = setInterval(() => {
+    beat().catch((err: unknown) => log.warn({ event: 'heartbeat.failed', err: String(err) }, 'heartbeat failed'));
+  }, HEARTBEAT_INTERVAL_MS);
+  heartbeatTimer.unref();
+  await beat().catch(() => undefined);
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -215,6 +215,11 @@ export function runService(service: ServiceName, start: (ctx: ServiceContext) =>
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
+      // Started by a supervisor with an IPC channel (npm start): stop when it dies, whatever killed it.
+      if (process.channel) {
+        process.channel.unref();
+        process.once('disconnect', () => shutdown('supervisor gone'));
+      }
     })
     .catch((err: unknown) => {
       createLogger(service, instanceId(service)).fatal({ event: 'service.start_failed', err: err instanceof Error ? err.stack : String(err) }, `${service} failed to start`);

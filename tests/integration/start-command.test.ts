@@ -1,0 +1,150 @@
+/**
+ * Command one (`npm start`, scripts/start.mjs) as an operator uses it, on its
+ * own ports and folders: a second start leaves the first alone; Ctrl-C (SIGINT
+ * to the terminal's whole process group) stops every service before Redis, so
+ * they finish and deregister; a supervisor killed with SIGKILL takes its
+ * services with it, and the next start stops the redis-server it left.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisKeys } from '../../services/core/redis/keys.ts';
+import { freePort, startRedis } from '../support/redis-server.ts';
+import { eventually, ROOT, waitForExit } from '../support/system.ts';
+
+const SERVICES = ['feed', 'strategist', 'risk-harmoniser', 'executor', 'web'];
+const keys = redisKeys('');
+
+let dir: string;
+let env: NodeJS.ProcessEnv;
+let redisPort: number;
+let webPort: number;
+const started: ChildProcess[] = [];
+
+interface Supervisor {
+  child: ChildProcess;
+  output: () => string;
+}
+
+/** Like a shell job: its own process group, so a "Ctrl-C" can go to the whole group. */
+async function startSystem(): Promise<Supervisor> {
+  const child = spawn(process.execPath, ['scripts/start.mjs'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  await eventually(() => out.includes('all services ready.') || child.exitCode !== null, 90_000, 'npm start to report ready');
+  expect(out).toContain('all services ready.');
+  return { child, output: () => out };
+}
+
+function logEvents(): { event?: string; service?: string; time?: string; err?: string }[] {
+  return readFileSync(join(dir, 'logs', 'trading-system.log'), 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { event?: string; service?: string; time?: string; err?: string });
+}
+
+async function ready(): Promise<number> {
+  return (await fetch(`http://127.0.0.1:${webPort}/api/ready`)).status;
+}
+
+async function redisAnswers(): Promise<boolean> {
+  const r = new Redis(`redis://127.0.0.1:${redisPort}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tp-start-'));
+  redisPort = await freePort();
+  webPort = await freePort();
+  env = { ...process.env, DATA_DIR: join(dir, 'data'), LOGS_DIR: join(dir, 'logs'), EMBEDDED_REDIS_PORT: String(redisPort), WEB_PORT: String(webPort), METRICS_PORT_BASE: '0', START_QUIET: '1', LOG_LEVEL: 'info' };
+  for (const k of ['REDIS_URL', 'TP_NAMESPACE', 'TP_ROOT', 'STATE_DIR']) delete env[k];
+});
+
+afterAll(async () => {
+  for (const c of started) if (c.exitCode === null && c.signalCode === null) process.kill(-c.pid!, 'SIGKILL');
+  const lock = join(dir, 'data', 'run.lock');
+  try {
+    const { redisPid } = JSON.parse(readFileSync(lock, 'utf8')) as { redisPid?: number };
+    if (redisPid) process.kill(redisPid, 'SIGKILL');
+  } catch {
+    // no lock or no redis left
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('npm start', () => {
+  it('a second start leaves the first running and says how to stop it; Ctrl-C stops the services before Redis', { timeout: 180_000 }, async () => {
+    const first = await startSystem();
+    expect(await ready()).toBe(200);
+    const probe = new Redis(`redis://127.0.0.1:${redisPort}`);
+    await eventually(async () => (await probe.xlen(keys.execReports)) > 0, 60_000, 'a paper fill').finally(() => probe.disconnect());
+
+    const second = spawnSync(process.execPath, ['scripts/start.mjs'], { cwd: ROOT, env, encoding: 'utf8', timeout: 30_000 });
+    expect(second.status).toBe(0);
+    expect(second.stdout).toContain(`already running (pid ${first.child.pid})`);
+    expect(second.stdout).toContain(`kill -INT ${first.child.pid}`);
+    expect(await ready()).toBe(200);
+
+    process.kill(-first.child.pid!, 'SIGINT');
+    await waitForExit(first.child);
+    expect(first.child.exitCode).toBe(0);
+    expect(first.output()).toContain('[start] stopped.');
+    expect(await redisAnswers()).toBe(false);
+
+    const events = logEvents();
+    const stopped = new Set(events.filter((e) => e.event === 'service.stopped').map((e) => e.service));
+    expect([...stopped].sort()).toEqual([...SERVICES].sort());
+    // Redis outlived every service: no connection errors, no timed-out stop; the
+    // Ctrl-C never reached it, the supervisor stopped it last.
+    expect(events.filter((e) => e.event === 'redis.error' || e.event === 'service.stop_timeout')).toEqual([]);
+    const redisLog = readFileSync(join(dir, 'logs', 'redis.log'), 'utf8');
+    expect(redisLog).toContain('Received SIGTERM');
+    expect(redisLog).not.toContain('Received SIGINT');
+
+    // Each service removed its heartbeat before Redis stopped (AOF, reopened on the same folder).
+    const redis = await startRedis({ dir: join(dir, 'data', 'redis'), appendonly: true });
+    const r = new Redis(redis.url);
+    try {
+      expect(await r.zrange(keys.heartbeats, '0', '-1')).toEqual([]);
+    } finally {
+      r.disconnect();
+      await redis.stop();
+    }
+  });
+
+  it('services stop when the supervisor is killed; the next start stops the redis-server it left, then runs', { timeout: 180_000 }, async () => {
+    const first = await startSystem();
+    const { redisPid } = JSON.parse(readFileSync(join(dir, 'data', 'run.lock'), 'utf8')) as { redisPid: number };
+    const probe = new Redis(`redis://127.0.0.1:${redisPort}`);
+    try {
+      await eventually(async () => (await probe.zcard(keys.heartbeats)) === SERVICES.length, 30_000, 'five heartbeats');
+      first.child.kill('SIGKILL');
+      await waitForExit(first.child);
+      // The IPC channel closed: every service stops and deregisters; Redis (own process group) still runs.
+      await eventually(async () => (await probe.zcard(keys.heartbeats)) === 0, 30_000, 'services to deregister');
+      expect(await redisAnswers()).toBe(true);
+    } finally {
+      probe.disconnect();
+    }
+
+    const next = await startSystem();
+    expect(next.output()).toContain(`stopping the redis-server (pid ${redisPid}) left by a supervisor that was killed`);
+    expect(await ready()).toBe(200);
+    process.kill(-next.child.pid!, 'SIGINT');
+    await waitForExit(next.child);
+    expect(next.child.exitCode).toBe(0);
+  });
+});
