@@ -8,7 +8,7 @@ import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
 import type { ControlWatcher } from '../core/control.ts';
 import { correlationOf, initialCorrelation, updateCorrelation, type CorrelationState } from '../core/domain/correlation.ts';
 import { breakdownOf } from '../core/domain/blend-edges.ts';
-import { portfolioVarPct } from '../core/domain/size-position.ts';
+import { portfolioVarPct, portfolioVarRoomPct } from '../core/domain/size-position.ts';
 import { encodeTarget, type Signal } from '../core/messages.ts';
 import type { Gauge, Histogram, Counter } from '../core/metrics.ts';
 import { METRIC_NAMES, type MetricName, type RedisKeys } from '../core/redis/keys.ts';
@@ -96,6 +96,15 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
           (i, j) => correlationOf(correlation, symbols[i]!, symbols[j]!, minSamples),
         );
       };
+      // Room under the portfolio VaR limit for one symbol, the rest of the book as it stands.
+      const varRoom = (symbol: string): { long: number; short: number } => {
+        const others = [...varBySymbol.keys()].filter((s) => s !== symbol);
+        const vars = others.map((s) => varBySymbol.get(s)!);
+        const rhoWith = (j: number): number => correlationOf(correlation, symbol, others[j]!, minSamples);
+        const rhoAmong = (i: number, j: number): number => correlationOf(correlation, others[i]!, others[j]!, minSamples);
+        const limit = cfg.risk_limits.var_limit_pct;
+        return { long: portfolioVarRoomPct(1, vars, rhoWith, rhoAmong, limit), short: portfolioVarRoomPct(-1, vars, rhoWith, rhoAmong, limit) };
+      };
       const prevPortfolioVar = portfolioVar();
       const kelly = kellyInEffect(cfg, control.kellyOverride, prevPortfolioVar);
       const excludedModels = new Set(Object.keys(control.scoped).flatMap((k) => (k.startsWith('model:') ? [k.slice(6)] : [])));
@@ -107,7 +116,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
         const st = parseRiskState(state.get(deps.keys.riskState(symbol)), cfg);
         const signals = list.map((e) => e.value);
         const latest = signals[signals.length - 1]!;
-        const a = assessSymbol(st, signals, cfg, kelly, now, excludedModels);
+        const a = assessSymbol(st, signals, cfg, kelly, now, { excludedModels, varRoomPct: varRoom(symbol) });
         st.lastSignalId = list[list.length - 1]!.id;
         varBySymbol.set(symbol, a.varPct * Math.sign(a.sizing.targetUsd || 1));
 

@@ -53,7 +53,7 @@ describe('risk harmoniser under a model-scoped control', () => {
     };
     const kelly = kellyInEffect(cfg, null, 0);
     const both = assessSymbol(initialRiskState(cfg), [signal], cfg, kelly, now);
-    const without = assessSymbol(initialRiskState(cfg), [signal], cfg, kelly, now, new Set(['obi']));
+    const without = assessSymbol(initialRiskState(cfg), [signal], cfg, kelly, now, { excludedModels: new Set(['obi']) });
     expect(both.blend.components.map((c) => c.model).sort()).toEqual(['momentum', 'obi']);
     expect(without.blend.components.map((c) => c.model)).toEqual(['momentum']);
     expect(without.blend.edgeBps).toBeLessThan(0);

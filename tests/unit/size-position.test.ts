@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { portfolioVarPct, positionVarPct, sizePosition, Z_95, type SizingInput } from '../../services/core/domain/size-position.ts';
+import { portfolioVarPct, portfolioVarRoomPct, positionVarPct, sizePosition, Z_95, type SizingInput } from '../../services/core/domain/size-position.ts';
 
 const BASE: SizingInput = {
   edgeBps: 1,
@@ -96,6 +96,62 @@ describe('position sizing (properties)', () => {
       fc.property(input, (x) => {
         const r = sizePosition(x);
         if (r.targetUsd !== 0) expect(Math.sign(r.targetUsd)).toBe(Math.sign(x.edgeBps));
+      }),
+    );
+  });
+});
+
+describe('room under the portfolio VaR limit (hand-computed)', () => {
+  const one = () => 1;
+  const zero = () => 0;
+  it('an empty book leaves the whole limit in both directions', () => {
+    expect(portfolioVarRoomPct(1, [], one, one, 2)).toBeCloseTo(2, 12);
+    expect(portfolioVarRoomPct(-1, [], one, one, 2)).toBeCloseTo(2, 12);
+  });
+  it('ρ = 1: the same direction gets what is left, the opposite one can offset', () => {
+    // a long of 1.5 %: another long up to 0.5 %, a short up to 3.5 % (|t − 1.5| ≤ 2)
+    expect(portfolioVarRoomPct(1, [1.5], one, one, 2)).toBeCloseTo(0.5, 12);
+    expect(portfolioVarRoomPct(-1, [1.5], one, one, 2)).toBeCloseTo(3.5, 12);
+  });
+  it('ρ = 0: √(L² − R²) either way', () => {
+    expect(portfolioVarRoomPct(1, [1.2], zero, zero, 2)).toBeCloseTo(1.6, 12);
+    expect(portfolioVarRoomPct(-1, [1.2], zero, zero, 2)).toBeCloseTo(1.6, 12);
+  });
+  it('a book already over the limit: nothing more in its direction, a hedge up to where it is back at the limit', () => {
+    expect(portfolioVarRoomPct(1, [3], one, one, 2)).toBe(0);
+    expect(portfolioVarRoomPct(-1, [3], one, one, 2)).toBeCloseTo(5, 12);
+    expect(portfolioVarRoomPct(1, [3], zero, zero, 2)).toBe(0); // uncorrelated: no position brings it down
+  });
+  it('sizing honours the room of its direction and names the cap', () => {
+    const x = { ...BASE, edgeBps: 10, varTargetPct: 1.5 };
+    const long = sizePosition({ ...x, varRoomPct: { long: 0.5, short: 3.5 } });
+    expect(positionVarPct(long.targetUsd, x.dailyVol, x.portfolioUsd)).toBeCloseTo(0.5, 9);
+    expect(long.caps.map((c) => c.cap)).toEqual(['portfolio_var_limit']);
+    const short = sizePosition({ ...x, edgeBps: -10, varRoomPct: { long: 0.5, short: 3.5 } });
+    expect(positionVarPct(short.targetUsd, x.dailyVol, x.portfolioUsd)).toBeCloseTo(1.5, 9);
+    expect(short.caps.map((c) => c.cap)).toEqual(['var_target']);
+    expect(sizePosition({ ...x, varRoomPct: { long: Number.NaN, short: 1 } }).targetUsd).toBe(0);
+  });
+});
+
+describe('room under the portfolio VaR limit (properties)', () => {
+  // Equicorrelation c ∈ [0, 1] is a valid correlation matrix for any number of positions.
+  const book = fc.record({
+    others: fc.array(fc.double({ min: -3, max: 3, noNaN: true }), { maxLength: 5 }),
+    rho: fc.double({ min: 0, max: 1, noNaN: true }),
+    limit: fc.double({ min: 0.1, max: 5, noNaN: true }),
+    sign: fc.constantFrom<1 | -1>(1, -1),
+  });
+  const pv = (vars: number[], rho: number) => portfolioVarPct(vars, () => rho);
+
+  it('taking the room never ends above the limit or above where the book was; a little more ends above the limit', () => {
+    fc.assert(
+      fc.property(book, ({ others, rho, limit, sign }) => {
+        const room = portfolioVarRoomPct(sign, others, () => rho, () => rho, limit);
+        expect(room).toBeGreaterThanOrEqual(0);
+        const before = pv(others, rho);
+        expect(pv([...others, sign * room], rho)).toBeLessThanOrEqual(Math.max(limit, before) + 1e-9);
+        expect(pv([...others, sign * (room + 1e-3 * (1 + room))], rho)).toBeGreaterThan(limit);
       }),
     );
   });

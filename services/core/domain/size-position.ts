@@ -7,7 +7,9 @@
  *
  * Caps (each that binds is reported):
  *   max_position_pct · portfolio, max_leverage · portfolio (per asset class),
- *   and the VaR target: 1.645 · σ_daily · |position| ≤ daily_95pct % · portfolio.
+ *   the VaR target: 1.645 · σ_daily · |position| ≤ daily_95pct % · portfolio,
+ *   and, when given, the room the portfolio VaR limit leaves for this position
+ *   in its direction (portfolioVarRoomPct below).
  * Any non-finite or non-positive input gives a zero target, never a guess.
  */
 
@@ -23,9 +25,11 @@ export interface SizingInput {
   maxLeverage: number;
   maxPositionPct: number; // fraction of the portfolio, 0.10 = 10 %
   varTargetPct: number; // percent of the portfolio, 1.5 = 1.5 %
+  /** Largest VaR (percent) this position may carry, long and short, under the portfolio VaR limit. */
+  varRoomPct?: { long: number; short: number } | undefined;
 }
 
-export type CapName = 'max_position_pct' | 'max_leverage' | 'var_target';
+export type CapName = 'max_position_pct' | 'max_leverage' | 'var_target' | 'portfolio_var_limit';
 
 export interface SizingResult {
   targetUsd: number;
@@ -58,6 +62,12 @@ export function sizePosition(x: SizingInput): SizingResult {
     { cap: 'max_leverage', limitUsd: Math.max(0, x.maxLeverage) * x.portfolioUsd },
     { cap: 'var_target', limitUsd: (Math.max(0, x.varTargetPct) / 100) * x.portfolioUsd / (Z_95 * x.dailyVol) },
   ];
+  if (x.varRoomPct) {
+    const room = uncapped > 0 ? x.varRoomPct.long : x.varRoomPct.short;
+    // A room that is not a finite number allows nothing: never size past a limit we could not compute.
+    const pct = Number.isFinite(room) ? Math.max(0, room) : 0;
+    limits.push({ cap: 'portfolio_var_limit', limitUsd: (pct / 100) * x.portfolioUsd / (Z_95 * x.dailyVol) });
+  }
   let size = Math.abs(uncapped);
   const caps: { cap: CapName; limitUsd: number }[] = [];
   const binding = Math.min(...limits.map((l) => l.limitUsd));
@@ -88,4 +98,31 @@ export function portfolioVarPct(signedVars: readonly number[], rho: (i: number, 
     }
   }
   return Math.sqrt(Math.max(0, total));
+}
+
+/**
+ * The largest VaR (percent, ≥ 0) one position may carry in direction `sign`
+ * so that portfolio VaR stays at or under `limitPct`, the other positions
+ * unchanged. With t = |v| and v = sign · t:
+ *
+ *   P² = t² + 2 · sign · b · t + R,  b = Σⱼ ρⱼ vⱼ,  R = the others' P²
+ *
+ * P ≤ L holds up to the larger root t = −sign · b + √(b² − R + L²). No real
+ * root, or a negative one, leaves no room in that direction: 0. When the
+ * others alone are over the limit, only a hedge (sign · b < 0) gets room, and
+ * never so much that P ends above R.
+ */
+export function portfolioVarRoomPct(
+  sign: 1 | -1,
+  others: readonly number[],
+  rhoWith: (j: number) => number,
+  rhoAmong: (i: number, j: number) => number,
+  limitPct: number,
+): number {
+  const rest = portfolioVarPct(others, rhoAmong);
+  let b = 0;
+  for (let j = 0; j < others.length; j++) b += rhoWith(j) * others[j]!;
+  const disc = b * b - rest * rest + limitPct * limitPct;
+  if (!(disc >= 0)) return 0;
+  return Math.max(0, -sign * b + Math.sqrt(disc));
 }

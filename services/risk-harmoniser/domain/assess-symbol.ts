@@ -58,9 +58,14 @@ export function assessSymbol(
   cfg: RiskHarmoniserConfig,
   kelly: KellyInEffect,
   now: number,
-  /** Models under a scoped kill or stop: their predictions carry no weight. */
-  excludedModels: ReadonlySet<string> = new Set(),
+  book: {
+    /** Models under a scoped kill or stop: their predictions carry no weight. */
+    excludedModels?: ReadonlySet<string>;
+    /** Room the portfolio VaR limit leaves this symbol, long and short (portfolioVarRoomPct). */
+    varRoomPct?: { long: number; short: number };
+  } = {},
 ): Assessment {
+  const excludedModels = book.excludedModels ?? new Set<string>();
   for (const s of signals) updateVol(state.vol, s.price, s.tick_ts, cfg.volatility.ewma_lambda);
   const latest = signals[signals.length - 1]!;
   const dailyVol = dailyVolOf(state.vol, cfg.volatility.seconds_per_day);
@@ -89,6 +94,7 @@ export function assessSymbol(
       maxLeverage: limits.max_leverage,
       maxPositionPct: limits.max_position_pct,
       varTargetPct: cfg.risk_limits.var_targets.daily_95pct,
+      varRoomPct: book.varRoomPct,
     });
   }
   reasons.push(sizing.reason);
