@@ -74,7 +74,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of started) if (c.exitCode === null && c.signalCode === null) process.kill(-c.pid!, 'SIGKILL');
+  // Each supervisor's whole group, even when the supervisor itself is gone: nothing may outlive the test.
+  for (const c of started) {
+    try {
+      process.kill(-c.pid!, 'SIGKILL');
+    } catch {
+      // group already empty
+    }
+  }
   const lock = join(dir, 'data', 'run.lock');
   try {
     const { redisPid } = JSON.parse(readFileSync(lock, 'utf8')) as { redisPid?: number };
