@@ -20,11 +20,16 @@ import { createTargetHandler } from './on-targets.ts';
 import { startSafetyMonitor } from './safety-monitor.ts';
 import { VenueBreaker } from './venue-breaker.ts';
 import { PaperVenue } from './venue/paper-venue.ts';
-import type { CancelFilter } from './venue/venue.ts';
+import type { CancelFilter, Venue } from './venue/venue.ts';
 
 const BREAKER_GAUGE: Record<BreakerState, number> = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 };
 
-export async function startExecutor(ctx: ServiceContext): Promise<RunningService> {
+export interface ExecutorOptions {
+  /** The execution venue (the plug-in point for a real one); the paper venue by default. */
+  venue?: Venue;
+}
+
+export async function startExecutor(ctx: ServiceContext, options: ExecutorOptions = {}): Promise<RunningService> {
   const path = process.env['RISK_PARAMS'] ?? DEFAULT_CONFIG_PATHS.risk_harmoniser;
   const loaded = await loadRiskParams(path, ctx.root);
   if (!loaded.ok) throw new Error(`cannot start: ${loaded.reason}`);
@@ -37,7 +42,7 @@ export async function startExecutor(ctx: ServiceContext): Promise<RunningService
     if (control.snapshot.breaker.state === 'OPEN') return;
     void control.moveBreaker({ kind: 'trip', cause });
   };
-  const venue = new PaperVenue(Number(process.env['PAPER_FAIL_RATE'] ?? 0), Number(process.env['PAPER_LATENCY_MS'] ?? 0));
+  const venue = options.venue ?? new PaperVenue(Number(process.env['PAPER_FAIL_RATE'] ?? 0), Number(process.env['PAPER_LATENCY_MS'] ?? 0));
   const breaker = new VenueBreaker(venue, () => config.current, trip);
 
   const onControl = (next: ControlSnapshot, prev: ControlSnapshot): void => {
