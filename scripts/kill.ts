@@ -11,12 +11,11 @@
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { loadRiskParams, projectRoot } from '../services/core/config/load.ts';
 import { DEFAULT_CONFIG_PATHS } from '../services/core/config/schemas.ts';
 import { parseScope } from '../services/core/domain/scopes.ts';
 import { checkKillReset, recordKillEvent, stateDir } from '../services/core/kill-switch.ts';
-import { redisKeys } from '../services/core/redis/keys.ts';
+import { connectRedis, redisKeysFor } from '../services/core/redis/connect.ts';
 import { unknownScopeSubject } from '../services/core/scope-subjects.ts';
 
 const USAGE = 'usage: npm run kill -- --reason <text> [--strategy <model> | --symbol <SYMBOL>] [--operator <name>] [--reset]';
@@ -31,9 +30,8 @@ if (!scope.ok) {
   process.exit(2);
 }
 const root = projectRoot();
-const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379/0', { maxRetriesPerRequest: 2 });
-redis.on('error', () => undefined);
-const keys = redisKeys(process.env['TP_NAMESPACE'] ?? '');
+const keys = redisKeysFor();
+const redis = connectRedis({ name: 'cli:kill', maxRetriesPerRequest: 2 });
 const by = values.operator ?? `cli:${userInfo().username}`;
 const audit = join(stateDir(root), 'kill_events.jsonl');
 try {

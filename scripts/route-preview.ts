@@ -6,10 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { parseRouterRules } from '../services/core/config/parse.ts';
 import { explainRoute, matchRoute } from '../services/core/domain/route-rules.ts';
-import { redisKeys } from '../services/core/redis/keys.ts';
+import { connectRedis, redisKeysFor } from '../services/core/redis/connect.ts';
 import { inferInstrument, instrumentFromHash } from '../services/strategist/domain/instrument.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { 'asset-class': { type: 'string' }, rules: { type: 'string', default: 'model_router_rules.yml' } } });
@@ -27,9 +26,8 @@ if (!parsed.ok) {
 let assetClass = values['asset-class'];
 let source = '--asset-class';
 if (!assetClass && process.env['REDIS_URL']) {
-  const r = new Redis(process.env['REDIS_URL'], { maxRetriesPerRequest: 1 });
-  r.on('error', () => undefined);
-  const h = await r.hgetall(redisKeys(process.env['TP_NAMESPACE'] ?? '').instrumentInfo(symbol)).catch(() => ({}));
+  const r = connectRedis({ name: 'cli:route-preview', maxRetriesPerRequest: 1 });
+  const h = await r.hgetall(redisKeysFor().instrumentInfo(symbol)).catch(() => ({}));
   r.disconnect();
   if (Object.keys(h).length > 0) {
     assetClass = instrumentFromHash(symbol, h).assetClass;

@@ -8,7 +8,7 @@
  * snapshot that could not be read is `known: false`, and order paths treat
  * that as closed (fail safe).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connect.ts';
 import { z } from 'zod';
 import { breakerTrigger, transitionFor, type BreakerMove, type BreakerState, type BreakerTransition } from './domain/breaker.ts';
 import { parseScopedControls, type ScopedControls } from './domain/scopes.ts';
@@ -58,7 +58,7 @@ export function executionModeOf(v: string | undefined): ExecutionMode {
   return v === 'DRY_RUN' || v === 'LIVE' ? v : 'PAPER';
 }
 
-export async function readControl(redis: Redis, keys: RedisKeys, now: number): Promise<ControlSnapshot> {
+export async function readControl(redis: RedisClient, keys: RedisKeys, now: number): Promise<ControlSnapshot> {
   const res = await redis
     .pipeline()
     .hgetall(keys.tradingState)
@@ -95,12 +95,12 @@ export async function readControl(redis: Redis, keys: RedisKeys, now: number): P
  * when a WATCH the caller set on this connection aborted the transaction.
  */
 export async function writeControl(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   key: string,
   fields: Record<string, string | number>,
   event: string,
-  extra?: (tx: ReturnType<Redis['multi']>) => void,
+  extra?: (tx: ReturnType<RedisClient['multi']>) => void,
 ): Promise<boolean> {
   const tx = redis.multi().hset(key, fields);
   extra?.(tx);
@@ -136,7 +136,7 @@ export class ControlWatcher {
     private readonly refreshMs = Number(process.env['CONTROL_REFRESH_MS'] ?? 1_000),
   ) {}
 
-  /** The latest snapshot; if it is older than maxAgeMs (Redis unreachable), the unknown (closed) one. */
+  /** The latest snapshot; if it is older than maxAgeMs (RedisClient unreachable), the unknown (closed) one. */
   get snapshot(): ControlSnapshot {
     if (!this.current.known || this.ctx.clock.now() - this.current.readAt > this.maxAgeMs) return { ...UNKNOWN_CONTROL, readAt: this.current.readAt };
     return this.current;
@@ -241,7 +241,7 @@ export class ControlWatcher {
 }
 
 /** Set the shared breaker to a state whatever it is now (drills, tests, benchmarks), recorded in the transitions stream. */
-export async function setBreakerState(redis: Redis, keys: RedisKeys, state: BreakerState, cause: string, by: string, now: number): Promise<void> {
+export async function setBreakerState(redis: RedisClient, keys: RedisKeys, state: BreakerState, cause: string, by: string, now: number): Promise<void> {
   await applyBreakerTransition(redis, keys, transitionFor({ kind: 'force', to: state, cause }), by, now);
 }
 

@@ -1,13 +1,13 @@
 /**
  * Kill switch engage/reset: the shared hash, a control event, an audit
  * stream entry (one transaction), and a line in <STATE_DIR>/kill_events.jsonl
- * (appended and fsynced), so the audit trail survives a Redis loss too.
+ * (appended and fsynced), so the audit trail survives a RedisClient loss too.
  * A kill scoped to a symbol or model is an entry of the scoped-controls hash
  * instead of the system hash; audit and dual-operator rule are the same.
  */
 import { mkdir, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connect.ts';
 import { writeControl } from './control.ts';
 import { parseScopedControls, type Scope, scopeKey, type ScopedControl } from './domain/scopes.ts';
 import type { RedisKeys } from './redis/keys.ts';
@@ -37,8 +37,8 @@ export async function appendJsonl(file: string, record: object): Promise<void> {
 }
 
 /** Returns false, writing nothing, when a WATCH the caller set aborted the transaction. */
-export async function recordKillEvent(redis: Redis, keys: RedisKeys, e: KillEvent, auditFile: string): Promise<boolean> {
-  const audit = (tx: ReturnType<Redis['multi']>): void => {
+export async function recordKillEvent(redis: RedisClient, keys: RedisKeys, e: KillEvent, auditFile: string): Promise<boolean> {
+  const audit = (tx: ReturnType<RedisClient['multi']>): void => {
     tx.xadd(keys.killSwitchAudit, '*', 'action', e.action, 'reason', e.reason, 'by', e.by, 'trigger', e.trigger, 'scope', e.scope, 'at', String(e.at));
   };
   if (e.scope === 'system') {
@@ -58,7 +58,7 @@ export async function recordKillEvent(redis: Redis, keys: RedisKeys, e: KillEven
 }
 
 /** Remove one scoped control and notify every instance, atomically. */
-export async function clearScoped(redis: Redis, keys: RedisKeys, scope: string, event: string, extra?: (tx: ReturnType<Redis['multi']>) => void): Promise<void> {
+export async function clearScoped(redis: RedisClient, keys: RedisKeys, scope: string, event: string, extra?: (tx: ReturnType<RedisClient['multi']>) => void): Promise<void> {
   const tx = redis.multi().hdel(keys.scopedControls, scope);
   extra?.(tx);
   tx.publish(keys.controlEvents, JSON.stringify({ event, key: keys.scopedControls, scope, at: Date.now() }));
@@ -69,7 +69,7 @@ export async function clearScoped(redis: Redis, keys: RedisKeys, scope: string, 
 export type ResetCheck = { ok: true; engagedBy: string } | { ok: false; error: string };
 
 /** May `by` reset the kill on `scope` now? (engaged, and a second operator when required) */
-export async function checkKillReset(redis: Redis, keys: RedisKeys, scope: Scope, by: string, requireSecondOperator: boolean): Promise<ResetCheck> {
+export async function checkKillReset(redis: RedisClient, keys: RedisKeys, scope: Scope, by: string, requireSecondOperator: boolean): Promise<ResetCheck> {
   const key = scopeKey(scope);
   let engagedBy: string;
   if (scope.kind === 'system') {

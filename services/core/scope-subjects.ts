@@ -4,14 +4,14 @@
  * Symbols: seen in market data or described by `instrument:info:<symbol>`.
  * Models: declared in the model router rules the strategists load.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connect.ts';
 import { loadRouterRules } from './config/load.ts';
 import { DEFAULT_CONFIG_PATHS } from './config/schemas.ts';
 import type { Scope } from './domain/scopes.ts';
 import type { RedisKeys } from './redis/keys.ts';
 
 /** undefined when the scope's subject is known, else the reason it is not. */
-export async function unknownScopeSubject(redis: Redis, keys: RedisKeys, scope: Scope, root: string): Promise<string | undefined> {
+export async function unknownScopeSubject(redis: RedisClient, keys: RedisKeys, scope: Scope, root: string): Promise<string | undefined> {
   if (scope.kind === 'symbol') {
     const [seen, info] = await Promise.all([redis.hexists(keys.marketDataSeen, scope.symbol), redis.exists(keys.instrumentInfo(scope.symbol))]);
     if (seen === 0 && info === 0) {

@@ -1,22 +1,21 @@
 /**
  * runService: the one way a service process starts and stops.
  *
- * Gives the service its logger, metrics registry, Redis connections and key
- * names; writes a heartbeat to Redis; serves /metrics; measures Redis round
+ * Gives the service its logger, metrics registry, RedisClient connections and key
+ * names; writes a heartbeat to RedisClient; serves /metrics; measures RedisClient round
  * trips (redis_latency_p99, µs); and on SIGTERM/SIGINT stops intake, lets
  * in-flight work finish (bounded by SHUTDOWN_TIMEOUT_MS), removes the
  * heartbeat and closes connections.
  */
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from './clock.ts';
 import { ControlWatcher, controlStatus } from './control.ts';
 import { projectRoot } from './config/load.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createRegistry, Gauge, type Registry } from './metrics.ts';
-import { connectRedis } from './redis/connect.ts';
-import { redisKeys, type RedisKeys, type ServiceName } from './redis/keys.ts';
+import { connectRedis, redisKeysFor, type RedisClient } from './redis/connect.ts';
+import type { RedisKeys, ServiceName } from './redis/keys.ts';
 import { heartbeatMember } from './heartbeats.ts';
 import { LatencyWindow } from './latency-window.ts';
 
@@ -29,9 +28,9 @@ export interface BaseContext {
   readonly clock: Clock;
   readonly root: string;
   /** Shared client for ordinary commands. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** A dedicated connection (blocking reads, WATCH/MULTI, subscriptions); closed on stop. */
-  connection(purpose: string): Redis;
+  connection(purpose: string): RedisClient;
 }
 
 /**
@@ -80,8 +79,9 @@ export async function startService(
   const log = createLogger(service, instance);
   const registry = createRegistry(service);
   const url = options.redisUrl ?? process.env['REDIS_URL'];
-  const connections: Redis[] = [];
-  const connection = (purpose: string): Redis => {
+  const keys = redisKeysFor(url, options.namespace ?? process.env['TP_NAMESPACE']);
+  const connections: RedisClient[] = [];
+  const connection = (purpose: string): RedisClient => {
     const c = connectRedis({ ...(url ? { url } : {}), name: `${service}:${purpose}`, log });
     connections.push(c);
     return c;
@@ -92,7 +92,7 @@ export async function startService(
     instance,
     log,
     registry,
-    keys: redisKeys(options.namespace ?? process.env['TP_NAMESPACE'] ?? ''),
+    keys,
     clock: options.clock ?? systemClock,
     root: projectRoot(),
     redis,
@@ -103,8 +103,8 @@ export async function startService(
   const ctx: ServiceContext = { ...base, control };
 
   const latency = new LatencyWindow(512);
-  const latencyP99 = new Gauge({ name: 'redis_latency_p99', help: 'p99 of Redis PING round trips over the last window, microseconds', registers: [registry] });
-  const latencyP50 = new Gauge({ name: 'redis_latency_p50', help: 'p50 of Redis PING round trips over the last window, microseconds', registers: [registry] });
+  const latencyP99 = new Gauge({ name: 'redis_latency_p99', help: 'p99 of RedisClient PING round trips over the last window, microseconds', registers: [registry] });
+  const latencyP50 = new Gauge({ name: 'redis_latency_p50', help: 'p50 of RedisClient PING round trips over the last window, microseconds', registers: [registry] });
   const up = new Gauge({ name: 'service_up', help: '1 while the service runs', registers: [registry] });
   up.set(1);
 
@@ -173,7 +173,7 @@ export async function startService(
       clearTimeout(timer);
       control.stop();
       if (result === 'timeout') log.warn({ event: 'service.stop_timeout', timeout_ms: timeoutMs }, 'in-flight work did not finish in time');
-      // Each step below is bounded: with Redis gone, shutdown must still finish.
+      // Each step below is bounded: with RedisClient gone, shutdown must still finish.
       await withTimeout(redis.multi().zrem(ctx.keys.heartbeats, member).hdel(ctx.keys.heartbeatDetail, member).exec(), 1_000);
       server?.closeAllConnections();
       await withTimeout(new Promise<void>((r) => (server ? server.close(() => r()) : r())), 1_000);

@@ -8,7 +8,7 @@
  * maps to the same order id (and a venue that deduplicates by it sees one
  * order).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis/connect.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ConfigHolder } from '../core/config/reloader.ts';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
@@ -26,7 +26,7 @@ import type { MarketQuote, VenueOrder, VenueResult } from './venue/venue.ts';
 export interface TargetHandlerDeps {
   keys: RedisKeys;
   clock: Clock;
-  redis: Redis;
+  redis: RedisClient;
   config: ConfigHolder<RiskHarmoniserConfig>;
   control: ControlWatcher;
   /** Venue submit wrapped by the circuit breaker. */

@@ -5,7 +5,7 @@
  * idempotent across replicas (WATCH on the kill-switch hash): one audit entry.
  */
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis/connect.ts';
 import type { ConfigHolder } from '../core/config/reloader.ts';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
 import { tradingStateOf, writeControl, type ControlWatcher } from '../core/control.ts';
@@ -27,7 +27,7 @@ return 0`;
 export const WATCHED_SERVICES = ['feed', 'strategist', 'risk-harmoniser'] as const;
 
 export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<RiskHarmoniserConfig>, control: ControlWatcher, intervalMs = Number(process.env['SAFETY_INTERVAL_MS'] ?? 1_000)): { stop(): Promise<void>; check(): Promise<KillDecision> } {
-  const conn: Redis = ctx.connection('safety');
+  const conn: RedisClient = ctx.connection('safety');
   const { keys } = ctx;
   const engaged = new Counter({ name: 'kill_switch_auto_engagements_total', help: 'Kill switch engaged by an automatic trigger', labelNames: ['trigger'], registers: [ctx.registry] });
   const reducing = new Counter({ name: 'trading_reduce_first_total', help: 'Trading moved to REDUCING by a loss limit before the kill switch', labelNames: ['trigger'], registers: [ctx.registry] });

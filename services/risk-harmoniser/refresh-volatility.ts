@@ -2,14 +2,14 @@
  * POST /api/risk/refresh-volatility ends here: recompute each symbol's EWMA
  * volatility from the ticks still in market_events and store it.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis/connect.ts';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
 import { dailyVolOf, volFromPrices } from '../core/domain/volatility.ts';
 import { fieldsFromArray } from '../core/messages.ts';
 import type { ServiceContext } from '../core/service.ts';
 import { parseRiskState } from './on-signals.ts';
 
-export async function refreshVolatility(ctx: ServiceContext, conn: Redis, cfg: RiskHarmoniserConfig, maxTicks = 20_000): Promise<number> {
+export async function refreshVolatility(ctx: ServiceContext, conn: RedisClient, cfg: RiskHarmoniserConfig, maxTicks = 20_000): Promise<number> {
   const raw = (await ctx.redis.xrevrange(ctx.keys.marketEvents, '+', '-', 'COUNT', maxTicks)) as [string, string[]][];
   const bySymbol = new Map<string, { price: number; ts: number }[]>();
   for (let i = raw.length - 1; i >= 0; i--) {

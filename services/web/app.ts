@@ -251,7 +251,13 @@ export function createApp(ctx: ServiceContext, o: AppOptions): express.Express {
   });
 
   app.post('/api/risk/refresh-volatility', requireAuth, async (_req, res) => {
-    const receivers = await redis.publish(keys.controlCommands, 'refresh-volatility');
+    let receivers = await redis.publish(keys.controlCommands, 'refresh-volatility');
+    if (receivers === 0) {
+      // On Redis Cluster PUBLISH counts only the subscribers of the node it went
+      // to (the message still reaches all); live risk-harmonisers say who listens.
+      const since = Date.now() - 3 * o.heartbeatIntervalMs;
+      receivers = parseHeartbeats(await redis.zrangebyscore(keys.heartbeats, since, '+inf', 'WITHSCORES')).filter((h) => h.service === 'risk-harmoniser').length;
+    }
     if (receivers === 0) {
       res.status(503).json({ error: 'no risk-harmoniser is listening' });
       return;

@@ -1,5 +1,5 @@
 /** Start and stop a throwaway redis-server on a free loopback port. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,10 +26,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(options: { port?: number; dir?: string; appendonly?: boolean } = {}): Promise<TestRedis> {
+export async function startRedis(options: { port?: number; dir?: string; appendonly?: boolean; extraArgs?: string[] } = {}): Promise<TestRedis> {
   const port = options.port ?? (await freePort());
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'tp-redis-'));
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', options.appendonly === false ? 'no' : 'yes', '--save', '', '--databases', '16'], { stdio: 'ignore' });
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', options.appendonly === false ? 'no' : 'yes', '--save', '', ...(options.extraArgs ?? ['--databases', '16'])], { stdio: 'ignore' });
   const url = `redis://127.0.0.1:${port}/0`;
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   probe.on('error', () => undefined);
@@ -58,4 +58,45 @@ export async function startRedis(options: { port?: number; dir?: string; appendo
       if (!options.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface TestRedisCluster {
+  /** redis-cluster://127.0.0.1:p1,127.0.0.1:p2,... */
+  url: string;
+  ports: number[];
+  stop(): Promise<void>;
+}
+
+/**
+ * A throwaway Redis Cluster: `masters` redis-server processes in cluster mode
+ * (no replicas), joined by `redis-cli --cluster create`, ready when every node
+ * reports cluster_state:ok.
+ */
+export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> {
+  const nodes: TestRedis[] = [];
+  for (let i = 0; i < masters; i++) nodes.push(await startClusterNode());
+  const stop = async (): Promise<void> => {
+    await Promise.all(nodes.map((n) => n.stop()));
+  };
+  try {
+    execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore', timeout: 30_000 });
+    const deadline = Date.now() + 20_000;
+    for (const n of nodes) {
+      for (;;) {
+        const info = execFileSync('redis-cli', ['-p', String(n.port), 'cluster', 'info'], { encoding: 'utf8' });
+        if (info.includes('cluster_state:ok')) break;
+        if (Date.now() > deadline) throw new Error(`cluster node ${n.port} not ok: ${info.split('\n')[0]}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const ports = nodes.map((n) => n.port);
+  return { url: `redis-cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, ports, stop };
+}
+
+function startClusterNode(): Promise<TestRedis> {
+  return startRedis({ appendonly: false, extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000'] });
 }

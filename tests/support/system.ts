@@ -2,22 +2,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import type { Clock } from '../../services/core/clock.ts';
+import { connectRedis, isClusterUrl, type RedisClient } from '../../services/core/redis/connect.ts';
 import { redisKeys, type RedisKeys, type ServiceName } from '../../services/core/redis/keys.ts';
 import { startService, type RunningService, type ServiceContext, type ServiceHandle } from '../../services/core/service.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
-export function uniqueNamespace(label: string): string {
-  return `t-${label}-${randomBytes(4).toString('hex')}:`;
+/** A namespace of its own per test file; on Redis Cluster it is a hash tag, so every key shares one slot. */
+export function uniqueNamespace(label: string, cluster = false): string {
+  const name = `t-${label}-${randomBytes(4).toString('hex')}`;
+  return cluster ? `{${name}}:` : `${name}:`;
 }
 
 export interface TestEnv {
   url: string;
   ns: string;
   keys: RedisKeys;
-  redis: Redis;
+  redis: RedisClient;
   handles: ServiceHandle[];
   children: ChildProcess[];
   start(service: ServiceName, fn: (ctx: ServiceContext) => Promise<RunningService>, instance?: string, options?: { clock?: Clock }): Promise<ServiceHandle>;
@@ -26,10 +28,10 @@ export interface TestEnv {
 }
 
 export function createTestEnv(url: string, label: string): TestEnv {
-  const ns = uniqueNamespace(label);
+  const cluster = isClusterUrl(url);
+  const ns = uniqueNamespace(label, cluster);
   const keys = redisKeys(ns);
-  const redis = new Redis(url);
-  redis.on('error', () => undefined);
+  const redis = connectRedis({ url, name: `test:${label}` });
   const env: TestEnv = {
     url,
     ns,
@@ -54,7 +56,8 @@ export function createTestEnv(url: string, label: string): TestEnv {
     async close() {
       for (const c of env.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
       await Promise.all(env.handles.reverse().map((h) => h.stop().catch(() => undefined)));
-      const stale = await redis.keys(`${ns}*`);
+      // On a cluster the test owns the whole cluster (and KEYS would ask one node only).
+      const stale = cluster ? [] : await redis.keys(`${ns}*`);
       if (stale.length > 0) await redis.del(...stale);
       redis.disconnect();
     },

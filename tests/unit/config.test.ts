@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfigPath } from '../../services/core/config/load.ts';
 import { changedRestartOnlyFields, lineOfPath, parseRiskParams } from '../../services/core/config/parse.ts';
 import { parseReloadPayload } from '../../services/core/config/reloader.ts';
+import { redisKeysFor } from '../../services/core/redis/connect.ts';
+import { namespaceFor, namespaceHashTag } from '../../services/core/redis/keys.ts';
 
 const shipped = readFileSync(new URL('../../conf/risk_params.yml', import.meta.url), 'utf8');
 const lineOf = (needle: string) => shipped.split('\n').findIndex((l) => l.includes(needle)) + 1;
@@ -84,7 +86,7 @@ describe('reload payloads and config paths', () => {
 });
 
 describe('REDIS_URL forms', async () => {
-  const { parseSentinelUrl, connectRedis } = await import('../../services/core/redis/connect.ts');
+  const { parseSentinelUrl, parseClusterUrl, connectRedis } = await import('../../services/core/redis/connect.ts');
   it('parses Sentinel URLs', () => {
     expect(parseSentinelUrl('redis-sentinel://pw@s1:26379,s2:26380/mymaster/2')).toEqual({
       sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }],
@@ -94,7 +96,36 @@ describe('REDIS_URL forms', async () => {
     });
     expect(parseSentinelUrl('redis://localhost:6379')).toBeUndefined();
   });
-  it('refuses a Cluster URL with a reason instead of half working', () => {
-    expect(() => connectRedis({ url: 'redis-cluster://a:7000,b:7001', name: 't' })).toThrow(/Cluster is not supported/);
+  it('parses Cluster URLs and refuses one it cannot read', () => {
+    expect(parseClusterUrl('redis-cluster://a:7000,b:7001')).toEqual({ nodes: [{ host: 'a', port: 7000 }, { host: 'b', port: 7001 }] });
+    expect(parseClusterUrl('redis-cluster://s%40cret@10.0.0.1:7000/')).toEqual({ nodes: [{ host: '10.0.0.1', port: 7000 }], password: 's@cret' });
+    expect(parseClusterUrl('redis-cluster://default:pw@a:7000')).toEqual({ nodes: [{ host: 'a', port: 7000 }], password: 'pw' });
+    expect(parseClusterUrl('redis-cluster://a:notaport')).toBeUndefined();
+    expect(parseClusterUrl('redis://a:7000')).toBeUndefined();
+    expect(() => connectRedis({ url: 'redis-cluster://a:99999', name: 't' })).toThrow(/cannot read .* as redis-cluster:\/\//);
+  });
+});
+
+describe('key names on Redis Cluster', () => {
+  it('takes the hash tag by Redis rule: first "{" to the next "}", not empty', () => {
+    expect(namespaceHashTag('{tp}')).toBe('tp');
+    expect(namespaceHashTag('desk{a}:{b}')).toBe('a');
+    expect(namespaceHashTag('{}x{tp}')).toBeUndefined();
+    expect(namespaceHashTag('{tp')).toBeUndefined();
+    expect(namespaceHashTag('tp:')).toBeUndefined();
+  });
+  it('keeps the contract names on standalone Redis and tags every key on Cluster', () => {
+    expect(namespaceFor(false, undefined)).toBe('');
+    expect(namespaceFor(false, 'x:')).toBe('x:');
+    expect(namespaceFor(true, undefined)).toBe('{tp}');
+    expect(namespaceFor(true, '')).toBe('{tp}');
+    expect(namespaceFor(true, '{desk1}:')).toBe('{desk1}:');
+    expect(() => namespaceFor(true, 'desk1:')).toThrow(/must contain a hash tag/);
+    expect(redisKeysFor('redis-cluster://a:7000', undefined).marketEvents).toBe('{tp}market_events');
+    // Channels are in no slot: the runbook's `PUBLISH param.reload` works on Cluster as written.
+    expect(redisKeysFor('redis-cluster://a:7000', undefined).paramReload).toBe('param.reload');
+    expect(redisKeysFor('redis-cluster://a:7000', '{d}:').controlEvents).toBe('{d}:control.events');
+    expect(redisKeysFor('redis://a:6379/0', undefined).marketEvents).toBe('market_events');
+    expect(redisKeysFor('redis-cluster://a:7000', '{d}:').edgeBlended('BTC-USD')).toBe('{d}:risk.edge_blended.BTC-USD');
   });
 });

@@ -14,7 +14,7 @@
  * is reported. Keys are not all declared to the script, so (like the
  * transactions before it) this needs a single-shard deployment.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connect.ts';
 
 export type Arg = string | number;
 
@@ -73,15 +73,18 @@ export class TxRecorder implements TxWriter {
 }
 
 /**
- * KEYS: the state keys. ARGV: a presence mask ('1' present, '0' missing, one
- * character per key), one expected value per key ('' when missing), the
+ * KEYS: the state keys, then one routing key (the input stream: on Redis
+ * Cluster the call goes to the node of the declared keys' slot, which must
+ * exist even when a batch has no state key). ARGV: a presence mask ('1'
+ * present, '0' missing, one character per state key), one expected value per
+ * state key ('' when missing), the
  * number of commands, then for each its argument count and arguments, then
  * the number of hashes to read back after the writes and their names.
  * Returns {0, mask, current...} on a mismatch, else
  * {1, {index, error, ...}, hash1 as HGETALL, hash2, ...}.
  */
 export const COMMIT_LUA = `
-local n = #KEYS
+local n = #KEYS - 1
 local mask = ARGV[1]
 for i = 1, n do
   local v = redis.call('GET', KEYS[i])
@@ -127,15 +130,15 @@ type CommitCommand = (numKeys: number, ...args: string[]) => Promise<unknown[]>;
  * Send one batch: expected state plus commands, one EVALSHA (EVAL on a script
  * cache miss). `readBack` hashes are read after the writes, in the same call.
  */
-export async function commitBatch(redis: Redis, expected: ReadonlyMap<string, string | null>, commands: readonly string[][], readBack: readonly string[] = []): Promise<CommitResult> {
+export async function commitBatch(redis: RedisClient, route: string, expected: ReadonlyMap<string, string | null>, commands: readonly string[][], readBack: readonly string[] = []): Promise<CommitResult> {
   const keys = [...expected.keys()];
   const values = keys.map((k) => expected.get(k) ?? null);
-  const args: string[] = [...keys, values.map((v) => (v === null ? '0' : '1')).join(''), ...values.map((v) => v ?? '')];
+  const args: string[] = [...keys, route, values.map((v) => (v === null ? '0' : '1')).join(''), ...values.map((v) => v ?? '')];
   args.push(String(commands.length));
   for (const c of commands) args.push(String(c.length), ...c);
   args.push(String(readBack.length), ...readBack);
   const run = commitCommandOf(redis);
-  const res = await run(keys.length, ...args);
+  const res = await run(keys.length + 1, ...args);
   if (res[0] === 0) {
     const current = new Map<string, string | null>();
     const mask = String(res[1]);
@@ -155,8 +158,8 @@ export async function commitBatch(redis: Redis, expected: ReadonlyMap<string, st
   return { ok: true, errors, hashes };
 }
 
-const defined = new WeakSet<Redis>();
-function commitCommandOf(redis: Redis): CommitCommand {
+const defined = new WeakSet<RedisClient>();
+function commitCommandOf(redis: RedisClient): CommitCommand {
   if (!defined.has(redis)) {
     redis.defineCommand('tpCommitBatch', { lua: COMMIT_LUA });
     defined.add(redis);

@@ -12,7 +12,7 @@
  *   dead instance cannot hold it) and the order count are taken together, so
  *   the count cap holds across replicas before any order reaches the venue.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connect.ts';
 import type { BreakerState, BreakerTransition } from '../domain/breaker.ts';
 import type { RedisKeys } from './keys.ts';
 
@@ -50,8 +50,8 @@ interface BreakerCommands {
   tpBreakerRelease: Script;
 }
 
-const defined = new WeakSet<Redis>();
-function commands(redis: Redis): BreakerCommands {
+const defined = new WeakSet<RedisClient>();
+function commands(redis: RedisClient): BreakerCommands {
   if (!defined.has(redis)) {
     redis.defineCommand('tpBreakerTransition', { numberOfKeys: 4, lua: TRANSITION_LUA });
     redis.defineCommand('tpBreakerReserve', { numberOfKeys: 3, lua: RESERVE_LUA });
@@ -74,7 +74,7 @@ export interface TransitionOutcome {
  * episode a move belongs to (required when `transition.episode`).
  */
 export async function applyBreakerTransition(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   transition: BreakerTransition,
   by: string,
@@ -94,7 +94,7 @@ export async function applyBreakerTransition(
 export type ProbeReservation = { ok: true; orders: number } | { ok: false; why: 'not_half_open' | 'busy' | 'cap' };
 
 /** Take the HALF_OPEN probe lease for `owner` (idempotent for the same owner) and count the order. */
-export async function reserveProbe(redis: Redis, keys: RedisKeys, o: { enteredAt: number; maxOrders: number; owner: string; ttlMs: number }): Promise<ProbeReservation> {
+export async function reserveProbe(redis: RedisClient, keys: RedisKeys, o: { enteredAt: number; maxOrders: number; owner: string; ttlMs: number }): Promise<ProbeReservation> {
   const res = (await commands(redis).tpBreakerReserve(keys.breaker, keys.breakerHalfOpenOrders, keys.breakerProbe, String(o.enteredAt), o.maxOrders, o.owner, Math.max(1, Math.round(o.ttlMs)))) as [number, string | number];
   if (res[0] === 1) return { ok: true, orders: Number(res[1]) };
   const why = res[1];
@@ -102,6 +102,6 @@ export async function reserveProbe(redis: Redis, keys: RedisKeys, o: { enteredAt
 }
 
 /** Give the lease back if `owner` still holds it. */
-export async function releaseProbe(redis: Redis, keys: RedisKeys, owner: string): Promise<void> {
+export async function releaseProbe(redis: RedisClient, keys: RedisKeys, owner: string): Promise<void> {
   await commands(redis).tpBreakerRelease(keys.breakerProbe, owner);
 }

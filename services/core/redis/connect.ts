@@ -2,12 +2,18 @@
  * ioredis connection factory. REDIS_URL forms:
  *   redis://host:port/db, rediss://..., with optional user:password@
  *   redis-sentinel://[password@]host1:port1,host2:port2/masterName[/db]
- *   redis-cluster://... is refused with a clear error (see docs/ARCHITECTURE.md)
+ *   redis-cluster://[password@]host1:port1,host2:port2   (Redis Cluster: every key
+ *     then carries one hash tag through the namespace, see namespaceFor in keys.ts
+ *     and docs/decisions/0007-redis-cluster-one-hash-slot.md)
  * Every client gets an `error` listener (an unhandled one crashes Node) and
  * reconnects with capped exponential backoff.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log.ts';
+import { namespaceFor, redisKeys, type RedisKeys } from './keys.ts';
+
+/** A standalone/Sentinel client or a Cluster client: the commands the services use behave alike on both. */
+export type RedisClient = Redis | Cluster;
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379/0';
 
@@ -21,6 +27,8 @@ export interface ConnectOptions {
   log?: Logger;
   /** Fail commands at once while disconnected instead of queueing them (safety checks use this). */
   failFast?: boolean;
+  /** Retries of a command across reconnects before it fails (default 20; command-line tools use fewer). */
+  maxRetriesPerRequest?: number;
 }
 
 export function parseSentinelUrl(url: string): RedisOptions | undefined {
@@ -35,20 +43,58 @@ export function parseSentinelUrl(url: string): RedisOptions | undefined {
   return options;
 }
 
-export function connectRedis(opts: ConnectOptions): Redis {
-  const url = opts.url ?? process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL;
+export function isClusterUrl(url: string): boolean {
+  return url.startsWith('redis-cluster://');
+}
+
+/** The URL a process connects to: REDIS_URL, else the local default. */
+export function redisUrl(url?: string): string {
+  return url ?? process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL;
+}
+
+/**
+ * The key names for a connection: TP_NAMESPACE (or `namespace`), hash-tagged on
+ * Cluster (namespaceFor); channels take the namespace as given.
+ */
+export function redisKeysFor(url?: string, namespace: string | undefined = process.env['TP_NAMESPACE']): RedisKeys {
+  return redisKeys(namespaceFor(isClusterUrl(redisUrl(url)), namespace), namespace ?? '');
+}
+
+export function parseClusterUrl(url: string): { nodes: { host: string; port: number }[]; password?: string } | undefined {
+  const m = /^redis-cluster:\/\/(?:([^@]*)@)?([^/@]+)\/?$/.exec(url);
+  if (!m) return undefined;
+  const nodes = m[2]!.split(',').map((hp) => {
+    const [host, port] = hp.split(':');
+    return { host: host || '127.0.0.1', port: Number(port ?? 6379) };
+  });
+  if (nodes.some((n) => !Number.isInteger(n.port) || n.port <= 0 || n.port > 65_535)) return undefined;
+  const password = m[1] ? decodeURIComponent(m[1].includes(':') ? m[1].slice(m[1].indexOf(':') + 1) : m[1]) : undefined;
+  return password ? { nodes, password } : { nodes };
+}
+
+export function connectRedis(opts: ConnectOptions): RedisClient {
+  const url = redisUrl(opts.url);
   const common: RedisOptions = {
     connectionName: opts.name,
     retryStrategy: retryDelay,
-    maxRetriesPerRequest: opts.failFast ? 0 : 20,
+    maxRetriesPerRequest: opts.failFast ? 0 : (opts.maxRetriesPerRequest ?? 20),
     enableOfflineQueue: !opts.failFast,
     lazyConnect: false,
   };
-  if (url.startsWith('redis-cluster://')) {
-    throw new Error('REDIS_URL: Redis Cluster is not supported yet (each batch commits in one Lua script across its streams and state keys, which Cluster cannot do without hash-tagging the contract key names; see docs/ARCHITECTURE.md). Use standalone Redis or Sentinel (redis-sentinel://host:26379/master).');
+  let client: RedisClient;
+  if (isClusterUrl(url)) {
+    const cluster = parseClusterUrl(url);
+    if (!cluster) throw new Error(`REDIS_URL: cannot read "${url}" as redis-cluster://[password@]host1:port1,host2:port2`);
+    const options: ClusterOptions = {
+      clusterRetryStrategy: retryDelay,
+      enableOfflineQueue: !opts.failFast,
+      redisOptions: { ...common, ...(cluster.password ? { password: cluster.password } : {}) },
+    };
+    client = new Cluster(cluster.nodes, options);
+  } else {
+    const sentinel = parseSentinelUrl(url);
+    client = sentinel ? new Redis({ ...common, ...sentinel }) : new Redis(url, common);
   }
-  const sentinel = parseSentinelUrl(url);
-  const client = sentinel ? new Redis({ ...common, ...sentinel }) : new Redis(url, common);
   let lastErrorLogged = 0;
   client.on('error', (err: Error) => {
     const now = Date.now();

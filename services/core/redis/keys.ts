@@ -7,8 +7,40 @@
  * with the default empty namespace every name below is the contract's own.
  *
  * Keys that one batch commit (Lua script) touches together are listed in docs/ARCHITECTURE.md
- * ("Transactions and Cluster").
+ * ("Transactions and Cluster"). On Redis Cluster they must share a hash slot,
+ * and they do because every name starts with the namespace, which then must
+ * carry a hash tag (namespaceFor; decision 0007).
  */
+
+/** The namespace on Redis Cluster when TP_NAMESPACE is not set: one hash tag for every key. */
+export const CLUSTER_NAMESPACE = '{tp}';
+
+/**
+ * The hash tag a namespace gives every key it prefixes, by Redis' rule (the
+ * text between the first "{" and the next "}", when not empty), or undefined
+ * when the namespace alone does not decide the key's slot.
+ */
+export function namespaceHashTag(namespace: string): string | undefined {
+  const open = namespace.indexOf('{');
+  if (open < 0) return undefined;
+  const close = namespace.indexOf('}', open + 1);
+  return close > open + 1 ? namespace.slice(open + 1, close) : undefined;
+}
+
+/**
+ * The namespace to use: as given on standalone Redis and Sentinel; on Redis
+ * Cluster it must carry a hash tag (default CLUSTER_NAMESPACE), else the
+ * batch commits, which span streams and state keys, could not run.
+ */
+export function namespaceFor(cluster: boolean, namespace: string | undefined): string {
+  const ns = namespace ?? '';
+  if (!cluster) return ns;
+  if (ns === '') return CLUSTER_NAMESPACE;
+  if (namespaceHashTag(ns) === undefined) {
+    throw new Error(`TP_NAMESPACE "${ns}": on Redis Cluster the namespace must contain a hash tag such as "{tp}" or "{desk1}:", so that every key lands in one hash slot (or leave TP_NAMESPACE unset for "${CLUSTER_NAMESPACE}")`);
+  }
+  return ns;
+}
 
 export type MetricName = 'edge_blended_bps' | 'position_size_usd' | 'var_pct';
 export const METRIC_NAMES: readonly MetricName[] = ['edge_blended_bps', 'position_size_usd', 'var_pct'];
@@ -107,11 +139,17 @@ export interface RedisKeys {
   instrumentInfo(symbol: string): string;
 }
 
-export function redisKeys(namespace = ''): RedisKeys {
+/**
+ * `channelNamespace` prefixes the pub/sub channels (default: the same as the
+ * keys). Channels belong to no hash slot, so on Cluster they keep the contract
+ * names when TP_NAMESPACE is unset, while the keys get CLUSTER_NAMESPACE.
+ */
+export function redisKeys(namespace = '', channelNamespace = namespace): RedisKeys {
   const n = (name: string): string => `${namespace}${name}`;
+  const c = (name: string): string => `${channelNamespace}${name}`;
   return {
     namespace,
-    paramReload: n('param.reload'),
+    paramReload: c('param.reload'),
     edgeBlended: (symbol) => n(`risk.edge_blended.${symbol}`),
     modelSwitchLog: n('model.switch.log'),
     timeSeries: (metric, symbol) => n(`${metric}:${symbol}`),
@@ -149,8 +187,8 @@ export function redisKeys(namespace = ''): RedisKeys {
     routerControl: n('control:router'),
     kellyOverride: n('control:kelly_override'),
     scopedControls: n('control:scoped'),
-    controlEvents: n('control.events'),
-    controlCommands: n('control.commands'),
+    controlEvents: c('control.events'),
+    controlCommands: c('control.commands'),
     instrumentInfo: (symbol) => n(`instrument:info:${symbol}`),
   };
 }

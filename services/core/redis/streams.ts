@@ -14,7 +14,7 @@
  * is re-decided on them. In the steady state a batch costs two round trips:
  * the read of the stream and the commit.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connect.ts';
 import type { Logger } from '../log.ts';
 import { Counter, Gauge, Histogram, type Registry } from '../metrics.ts';
 import type { Decoded } from '../messages.ts';
@@ -52,7 +52,7 @@ export interface StreamHandler<M> {
 }
 
 export interface ConsumerOptions<M> {
-  redis: Redis;
+  redis: RedisClient;
   stream: string;
   group: string;
   consumer: string;
@@ -97,7 +97,7 @@ export function isConnectionError(err: unknown): boolean {
   return /Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable|MaxRetriesPerRequest|ETIMEDOUT|LOADING|READONLY|CLUSTERDOWN/.test(msg);
 }
 
-export async function ensureGroup(redis: Redis, stream: string, group: string): Promise<void> {
+export async function ensureGroup(redis: RedisClient, stream: string, group: string): Promise<void> {
   try {
     await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
   } catch (err) {
@@ -275,7 +275,7 @@ export class StreamConsumer<M> {
       tx.xack(stream, group, ...ids);
       let result;
       try {
-        result = await commitBatch(redis, state, tx.commands, tracked);
+        result = await commitBatch(redis, stream, state, tx.commands, tracked);
       } catch (err) {
         // The outcome is unknown (e.g. the connection dropped): forget what this batch read.
         for (const k of keys) this.cache.delete(k);

@@ -4,7 +4,7 @@
  * trimmed to the same 7-day retention. The commands are built by pure
  * functions, so tests can assert exactly what each mode sends.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connect.ts';
 import type { TxWriter } from './batch-commit.ts';
 import type { Logger } from '../log.ts';
 import type { MetricName, RedisKeys } from './keys.ts';
@@ -29,7 +29,7 @@ export function addCommands(mode: TimeSeriesMode, key: string, ts: number, value
   return [add, ['ZREMRANGEBYSCORE', key, '-inf', `(${ts - RETENTION_MS}`], ['PEXPIRE', key, String(RETENTION_MS)]];
 }
 
-export async function detectTimeSeries(redis: Redis): Promise<TimeSeriesMode> {
+export async function detectTimeSeries(redis: RedisClient): Promise<TimeSeriesMode> {
   try {
     const modules = (await redis.call('MODULE', 'LIST')) as unknown[];
     const names = JSON.stringify(modules).toLowerCase();
@@ -44,15 +44,15 @@ export class TimeSeriesWriter {
   private readonly trimmedAt = new Map<string, number>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     readonly mode: TimeSeriesMode,
   ) {}
 
-  static async create(redis: Redis, keys: RedisKeys, log: Logger, forced?: TimeSeriesMode): Promise<TimeSeriesWriter> {
+  static async create(redis: RedisClient, keys: RedisKeys, log: Logger, forced?: TimeSeriesMode): Promise<TimeSeriesWriter> {
     const mode = forced ?? (await detectTimeSeries(redis));
-    if (mode === 'fallback') log.warn({ event: 'timeseries.fallback' }, `WARNING: Connected to Redis (${FALLBACK_WARNING})`);
-    else log.info({ event: 'timeseries.module' }, 'Connected to Redis (TimeSeries module available)');
+    if (mode === 'fallback') log.warn({ event: 'timeseries.fallback' }, `WARNING: Connected to RedisClient (${FALLBACK_WARNING})`);
+    else log.info({ event: 'timeseries.module' }, 'Connected to RedisClient (TimeSeries module available)');
     return new TimeSeriesWriter(redis, keys, mode);
   }
 
