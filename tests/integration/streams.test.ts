@@ -1,7 +1,10 @@
 /** The stream consumer's guarantees, shown on a real Redis with the real strategist handler. */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { encodeTick, fieldsFromArray } from '../../services/core/messages.ts';
-import { ensureGroup } from '../../services/core/redis/streams.ts';
+import { createLogger } from '../../services/core/log.ts';
+import { createRegistry } from '../../services/core/metrics.ts';
+import { connectRedis } from '../../services/core/redis/connect.ts';
+import { ensureGroup, StreamConsumer, type StreamHandler } from '../../services/core/redis/streams.ts';
 import { startStrategist } from '../../services/strategist/service.ts';
 import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
 
@@ -49,5 +52,55 @@ describe('stream consumer', () => {
     expect(JSON.parse(dead[0]!['fields']!)).toContain('abc');
     await eventually(async () => (JSON.parse((await env.redis.get(env.keys.strategistState('BTC-USD'))) ?? '{}') as { ticks: number }).ticks === 21, 10_000, 'valid tick processed');
     expect((await env.redis.xpending(env.keys.marketEvents, 'strategist'))[0]).toBe(0);
+  });
+
+  it('a consumer that stalls past the claim time cannot apply entries another consumer claimed and committed', async () => {
+    const stream = `${env.ns}stall:in`;
+    const counter = `${env.ns}stall:count`;
+    const applied = `${env.ns}stall:applied`;
+    for (let i = 0; i < 10; i++) await env.redis.xadd(stream, '*', 'n', String(i));
+    let release: () => void = () => undefined;
+    const stalled = new Promise<void>((r) => (release = r));
+    let stalls = 0;
+    // Counts entries into one state key and logs which consumer applied each.
+    const handler = (name: string, stall: boolean): StreamHandler<Record<string, string>> => ({
+      watchKeys: () => [counter],
+      handle: async (entries, ctx) => {
+        if (stall && stalls++ === 0) await stalled;
+        ctx.tx.set(counter, String(Number(ctx.state.get(counter) ?? 0) + entries.length));
+        for (const e of entries) ctx.tx.xadd(applied, '*', 'id', e.id, 'by', name);
+      },
+    });
+    const consumer = (name: string, stall: boolean, claimIdleMs: number): StreamConsumer<Record<string, string>> =>
+      new StreamConsumer({
+        redis: connectRedis({ url: env.url, name }),
+        stream,
+        group: 'g',
+        consumer: name,
+        deadLetter: `${env.ns}stall:dead`,
+        decode: (raw) => ({ ok: true, value: fieldsFromArray(raw) }),
+        handler: handler(name, stall),
+        log: createLogger('strategist', name),
+        registry: createRegistry('strategist'),
+        claimIdleMs,
+        claimEveryMs: 100,
+        blockMs: 100,
+      });
+    await ensureGroup(env.redis, stream, 'g');
+    await env.redis.xgroup('SETID', stream, 'g', '0');
+    const a = consumer('stalls', true, 60_000);
+    await a.start();
+    await eventually(() => stalls > 0, 5_000, 'A holds the batch');
+    const b = consumer('claims', false, 200);
+    await b.start();
+    await eventually(async () => Number(await env.redis.get(counter)) === 10, 10_000, 'B claimed and applied all 10');
+    release();
+    await eventually(async () => (await env.redis.xpending(stream, 'g'))[0] === 0, 5_000, 'nothing pending');
+    await a.stop();
+    await b.stop();
+    expect(Number(await env.redis.get(counter))).toBe(10);
+    const rows = ((await env.redis.xrange(applied, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+    expect(rows).toHaveLength(10);
+    expect(new Set(rows.map((r) => r['by']))).toEqual(new Set(['claims']));
   });
 });

@@ -1,6 +1,6 @@
 /** Start and stop a throwaway redis-server on a free loopback port. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,4 +99,63 @@ export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> 
 
 function startClusterNode(): Promise<TestRedis> {
   return startRedis({ appendonly: false, extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000'] });
+}
+
+export interface TestSentinelSet {
+  /** redis-sentinel://127.0.0.1:<sentinel port>/<master name> */
+  url: string;
+  master: TestRedis;
+  replica: TestRedis;
+  sentinelPort: number;
+  /** Port of the master as the sentinel names it now. */
+  masterPort(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A master, one replica and one sentinel watching them (quorum 1, down after
+ * 1 s), ready when the sentinel knows the replica, so a failover can promote it.
+ */
+export async function startSentinelSet(masterName = 'tpmaster'): Promise<TestSentinelSet> {
+  const master = await startRedis({ appendonly: false });
+  const replica = await startRedis({ appendonly: false, extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
+  const sentinelPort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'tp-sentinel-'));
+  const conf = join(dir, 'sentinel.conf');
+  writeFileSync(conf, [`port ${sentinelPort}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${masterName} 127.0.0.1 ${master.port} 1`, `sentinel down-after-milliseconds ${masterName} 1000`, `sentinel failover-timeout ${masterName} 10000`, ''].join('\n'));
+  const sentinel = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+  const stop = async (): Promise<void> => {
+    if (sentinel.exitCode === null) {
+      sentinel.kill('SIGTERM');
+      await new Promise((r) => sentinel.once('exit', r));
+    }
+    await Promise.all([master.stop(), replica.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const ask = (...args: string[]): string => execFileSync('redis-cli', ['-p', String(sentinelPort), ...args], { encoding: 'utf8' });
+  try {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      let replicas = '';
+      try {
+        replicas = ask('sentinel', 'replicas', masterName);
+      } catch {
+        // not listening yet
+      }
+      if (replicas.includes(String(replica.port)) && !replicas.includes('s_down')) break;
+      if (Date.now() > deadline) throw new Error(`sentinel on ${sentinelPort} does not see replica ${replica.port}: ${replicas}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    url: `redis-sentinel://127.0.0.1:${sentinelPort}/${masterName}`,
+    master,
+    replica,
+    sentinelPort,
+    masterPort: () => Number(ask('sentinel', 'get-master-addr-by-name', masterName).trim().split('\n')[1]),
+    stop,
+  };
 }

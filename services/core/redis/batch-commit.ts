@@ -73,14 +73,20 @@ export class TxRecorder implements TxWriter {
 }
 
 /**
- * KEYS: the state keys, then one routing key (the input stream: on Redis
- * Cluster the call goes to the node of the declared keys' slot, which must
- * exist even when a batch has no state key). ARGV: a presence mask ('1'
- * present, '0' missing, one character per state key), one expected value per
- * state key ('' when missing), the
- * number of commands, then for each its argument count and arguments, then
- * the number of hashes to read back after the writes and their names.
- * Returns {0, mask, current...} on a mismatch, else
+ * KEYS: the state keys, then the input stream (declared, so on Redis Cluster
+ * the call goes to its slot even when a batch has no state key). ARGV: a
+ * presence mask ('1' present, '0' missing, one character per state key), one
+ * expected value per state key ('' when missing); the group, the consumer,
+ * the number of entry ids and the ids in stream order; the number of
+ * commands, then for each its argument count and arguments; the number of
+ * hashes to read back after the writes and their names.
+ *
+ * Two checks before any write: every state key holds its expected value
+ * (else {0, mask, current...}: the batch is re-decided on those), and every
+ * entry of the batch is still pending to this consumer (else {2, {ids}}:
+ * those entries were claimed by another consumer while this one stalled, or
+ * do not exist on this server, e.g. read from a master that has since failed
+ * over; their effects must not be applied here). Then the writes:
  * {1, {index, error, ...}, hash1 as HGETALL, hash2, ...}.
  */
 export const COMMIT_LUA = `
@@ -100,6 +106,30 @@ for i = 1, n do
   end
 end
 local p = n + 2
+local group, consumer, k = ARGV[p], ARGV[p + 1], tonumber(ARGV[p + 2])
+p = p + 3
+if k > 0 then
+  local stream = KEYS[n + 1]
+  local room = k + 100
+  local owned = {}
+  local got = redis.pcall('XPENDING', stream, group, ARGV[p], ARGV[p + k - 1], room, consumer)
+  if type(got) == 'table' and not got.err then
+    for _, e in ipairs(got) do owned[e[1]] = true end
+  else
+    got = {}
+  end
+  local missing = {}
+  for i = 0, k - 1 do
+    local id = ARGV[p + i]
+    if not owned[id] and #got >= room then
+      local one = redis.pcall('XPENDING', stream, group, id, id, 1, consumer)
+      if type(one) == 'table' and not one.err and #one == 1 then owned[id] = true end
+    end
+    if not owned[id] then missing[#missing + 1] = id end
+  end
+  if #missing > 0 then return {2, missing} end
+end
+p = p + k
 local m = tonumber(ARGV[p])
 p = p + 1
 local errors = {}
@@ -119,21 +149,32 @@ for i = 1, h do
 end
 return result`;
 
-
 export type CommitResult =
-  | { ok: true; errors: { command: string[]; error: string }[]; hashes: Map<string, Record<string, string>> }
-  | { ok: false; current: Map<string, string | null> };
+  | { kind: 'committed'; errors: { command: string[]; error: string }[]; hashes: Map<string, Record<string, string>> }
+  | { kind: 'conflict'; current: Map<string, string | null> }
+  | { kind: 'fenced'; ids: string[] };
+
+/** Whose entries a batch commits: they must still be pending to this consumer of this group. */
+export interface BatchOwner {
+  stream: string;
+  group: string;
+  consumer: string;
+  /** The batch's entry ids, in stream order. */
+  ids: readonly string[];
+}
 
 type CommitCommand = (numKeys: number, ...args: string[]) => Promise<unknown[]>;
 
 /**
- * Send one batch: expected state plus commands, one EVALSHA (EVAL on a script
- * cache miss). `readBack` hashes are read after the writes, in the same call.
+ * Send one batch: expected state, ownership of its entries, and commands, in
+ * one EVALSHA (EVAL on a script cache miss). `readBack` hashes are read after
+ * the writes, in the same call.
  */
-export async function commitBatch(redis: RedisClient, route: string, expected: ReadonlyMap<string, string | null>, commands: readonly string[][], readBack: readonly string[] = []): Promise<CommitResult> {
+export async function commitBatch(redis: RedisClient, owner: BatchOwner, expected: ReadonlyMap<string, string | null>, commands: readonly string[][], readBack: readonly string[] = []): Promise<CommitResult> {
   const keys = [...expected.keys()];
   const values = keys.map((k) => expected.get(k) ?? null);
-  const args: string[] = [...keys, route, values.map((v) => (v === null ? '0' : '1')).join(''), ...values.map((v) => v ?? '')];
+  const args: string[] = [...keys, owner.stream, values.map((v) => (v === null ? '0' : '1')).join(''), ...values.map((v) => v ?? '')];
+  args.push(owner.group, owner.consumer, String(owner.ids.length), ...owner.ids);
   args.push(String(commands.length));
   for (const c of commands) args.push(String(c.length), ...c);
   args.push(String(readBack.length), ...readBack);
@@ -143,8 +184,9 @@ export async function commitBatch(redis: RedisClient, route: string, expected: R
     const current = new Map<string, string | null>();
     const mask = String(res[1]);
     keys.forEach((k, i) => current.set(k, mask[i] === '1' ? String(res[i + 2]) : null));
-    return { ok: false, current };
+    return { kind: 'conflict', current };
   }
+  if (res[0] === 2) return { kind: 'fenced', ids: ((res[1] ?? []) as unknown[]).map(String) };
   const errors: { command: string[]; error: string }[] = [];
   const raw = (res[1] ?? []) as unknown[];
   for (let i = 0; i + 1 < raw.length; i += 2) errors.push({ command: commands[Number(raw[i]) - 1] ?? [], error: String(raw[i + 1]) });
@@ -155,7 +197,7 @@ export async function commitBatch(redis: RedisClient, route: string, expected: R
     for (let j = 0; j + 1 < flat.length; j += 2) h[flat[j]!] = flat[j + 1]!;
     hashes.set(key, h);
   });
-  return { ok: true, errors, hashes };
+  return { kind: 'committed', errors, hashes };
 }
 
 const defined = new WeakSet<RedisClient>();

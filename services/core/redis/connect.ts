@@ -93,7 +93,13 @@ export function connectRedis(opts: ConnectOptions): RedisClient {
     client = new Cluster(cluster.nodes, options);
   } else {
     const sentinel = parseSentinelUrl(url);
-    client = sentinel ? new Redis({ ...common, ...sentinel }) : new Redis(url, common);
+    // Through Sentinel: move to the new master as soon as the sentinels announce
+    // it (+switch-master), not when the demoted one finally drops us (about 10 s
+    // later, writes meanwhile lost), and on a READONLY reply (we reached a
+    // replica) reconnect and resend: the command did not run there.
+    client = sentinel
+      ? new Redis({ ...common, ...sentinel, failoverDetector: true, reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false) })
+      : new Redis(url, common);
   }
   let lastErrorLogged = 0;
   client.on('error', (err: Error) => {

@@ -11,8 +11,11 @@
  * (after a crash, or claimed from a dead consumer with XAUTOCLAIM) never had
  * an effect before. A concurrent writer of the same state key (another
  * replica) makes the commit refuse and return the current values; the batch
- * is re-decided on them. In the steady state a batch costs two round trips:
- * the read of the stream and the commit.
+ * is re-decided on them. The commit also refuses entries that are no longer
+ * pending to this consumer (claimed by another while this one stalled, or
+ * not on this server after a failover): they are dropped from the batch and
+ * the rest re-decided (decision 0008). In the steady state a batch costs two
+ * round trips: the read of the stream and the commit.
  */
 import type { RedisClient } from './connect.ts';
 import type { Logger } from '../log.ts';
@@ -79,6 +82,7 @@ function makeMetrics(registry: Registry) {
     processed: new Counter({ name: 'stream_entries_processed_total', help: 'Stream entries committed (effect + ack)', labelNames: ['stream', 'group'], registers: [registry] }),
     deadLettered: new Counter({ name: 'stream_entries_dead_lettered_total', help: 'Entries moved to the dead-letter stream', labelNames: ['stream', 'group'], registers: [registry] }),
     claimed: new Counter({ name: 'stream_entries_claimed_total', help: 'Entries claimed from idle consumers (XAUTOCLAIM)', labelNames: ['stream', 'group'], registers: [registry] }),
+    fenced: new Counter({ name: 'stream_entries_fenced_total', help: 'Entries dropped from a batch at commit because they were no longer pending to this consumer (claimed by another, or gone after a failover)', labelNames: ['stream', 'group'], registers: [registry] }),
     conflicts: new Counter({ name: 'stream_tx_conflicts_total', help: 'Batches re-decided because a state key changed (another replica wrote it)', labelNames: ['stream', 'group'], registers: [registry] }),
     failures: new Counter({ name: 'stream_batch_failures_total', help: 'Batches left pending after an error', labelNames: ['stream', 'group'], registers: [registry] }),
     lag: new Gauge({ name: 'stream_consumer_group_lag', help: 'Entries not yet delivered to the group (XINFO GROUPS lag)', labelNames: ['stream', 'group'], registers: [registry] }),
@@ -90,6 +94,13 @@ function metricsFor(registry: Registry) {
   let m = metricCache.get(registry);
   if (!m) { m = makeMetrics(registry); metricCache.set(registry, m); }
   return m;
+}
+
+/** Order of stream ids ("<ms>-<seq>"). */
+export function compareStreamIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am - bm || as - bs;
 }
 
 export function isConnectionError(err: unknown): boolean {
@@ -238,10 +249,10 @@ export class StreamConsumer<M> {
   }
 
   private async commit(good: StreamEntry<M>[], bad: { id: string; fields: readonly string[]; reason: string }[]): Promise<void> {
-    const { redis, stream, group, deadLetter, handler } = this.o;
-    const ids = [...good.map((e) => e.id), ...bad.map((b) => b.id)];
-    if (ids.length === 0) return;
+    const { redis, stream, group, consumer, deadLetter, handler } = this.o;
     for (let attempt = 0; attempt <= this.o.maxConflictRetries; attempt++) {
+      const ids = [...good.map((e) => e.id), ...bad.map((b) => b.id)].sort(compareStreamIds);
+      if (ids.length === 0) return;
       const keys = good.length > 0 ? handler.watchKeys(good) : [];
       const tracked = good.length > 0 ? (handler.trackedHashes?.(good) ?? []) : [];
       const hashes = new Map<string, Record<string, string>>();
@@ -275,16 +286,27 @@ export class StreamConsumer<M> {
       tx.xack(stream, group, ...ids);
       let result;
       try {
-        result = await commitBatch(redis, stream, state, tx.commands, tracked);
+        result = await commitBatch(redis, { stream, group, consumer, ids }, state, tx.commands, tracked);
       } catch (err) {
         // The outcome is unknown (e.g. the connection dropped): forget what this batch read.
         for (const k of keys) this.cache.delete(k);
         for (const h of tracked) this.hashCache.delete(h);
         throw err;
       }
-      if (!result.ok) {
+      if (result.kind === 'conflict') {
         for (const [k, v] of result.current) this.remember(k, v);
         this.m.conflicts.inc(this.labels);
+        continue;
+      }
+      if (result.kind === 'fenced') {
+        // Not ours any more (claimed by another consumer while this one
+        // stalled) or not on this server (read before a failover): nothing was
+        // written; decide the rest of the batch without them.
+        const gone = new Set(result.ids);
+        good = good.filter((e) => !gone.has(e.id));
+        bad = bad.filter((b) => !gone.has(b.id));
+        this.m.fenced.inc(this.labels, gone.size);
+        this.o.log.warn({ event: 'stream.entries_fenced', stream, group, count: gone.size, first: result.ids[0] }, 'entries no longer pending to this consumer were dropped from the batch');
         continue;
       }
       for (const e of result.errors) {
