@@ -1,11 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { fieldsFromArray } from '../../services/core/messages.ts';
-import { startExecutor } from '../../services/executor/service.ts';
-import { startFeed } from '../../services/feed/service.ts';
-import { startRiskHarmoniser } from '../../services/risk-harmoniser/service.ts';
-import { startStrategist } from '../../services/strategist/service.ts';
-import { startWeb } from '../../services/web/service.ts';
-import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+import { createTestEnv, eventually, startAllServices, type TestEnv } from '../support/system.ts';
 
 describe('the pipeline end to end on real Redis', () => {
   let env: TestEnv;
@@ -13,17 +8,7 @@ describe('the pipeline end to end on real Redis', () => {
 
   beforeAll(async () => {
     env = createTestEnv(inject('redisUrl'), 'pipeline');
-    await env.start('risk-harmoniser', startRiskHarmoniser);
-    await env.start('executor', startExecutor);
-    await env.start('strategist', startStrategist);
-    let port = 0;
-    await env.start('web', async (ctx) => {
-      const web = await startWeb(ctx, { host: '127.0.0.1', port: 0, token: undefined, requiredServices: ['feed', 'strategist', 'risk-harmoniser', 'executor', 'web'] });
-      port = web.port;
-      return web;
-    });
-    base = `http://127.0.0.1:${port}`;
-    await env.start('feed', (ctx) => startFeed(ctx, { rate: 1_000, seed: 11, maxTicks: 3_000, streamMaxLen: 100_000 }));
+    ({ base } = await startAllServices(env, { rate: 1_000, seed: 11, maxTicks: 3_000, streamMaxLen: 100_000 }));
   });
 
   afterAll(async () => {

@@ -9,13 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setBreakerState } from '../../services/core/control.ts';
 import { fieldsFromArray } from '../../services/core/messages.ts';
 import { startService, type ServiceHandle } from '../../services/core/service.ts';
-import { startExecutor } from '../../services/executor/service.ts';
-import { startFeed } from '../../services/feed/service.ts';
-import { startRiskHarmoniser } from '../../services/risk-harmoniser/service.ts';
-import { startStrategist } from '../../services/strategist/service.ts';
-import { startWeb } from '../../services/web/service.ts';
 import { startRedisCluster, type TestRedisCluster } from '../support/redis-server.ts';
-import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+import { createTestEnv, eventually, startAllServices, type TestEnv } from '../support/system.ts';
 
 const TICKS = 2_000;
 
@@ -30,17 +25,7 @@ describe('the system on a 3-master Redis Cluster', () => {
   beforeAll(async () => {
     cluster = await startRedisCluster(3);
     env = createTestEnv(cluster.url, 'cluster');
-    await env.start('risk-harmoniser', startRiskHarmoniser);
-    executor = await env.start('executor', startExecutor);
-    await env.start('strategist', startStrategist);
-    let port = 0;
-    await env.start('web', async (ctx) => {
-      const web = await startWeb(ctx, { host: '127.0.0.1', port: 0, token: undefined, requiredServices: ['feed', 'strategist', 'risk-harmoniser', 'executor', 'web'] });
-      port = web.port;
-      return web;
-    });
-    base = `http://127.0.0.1:${port}`;
-    await env.start('feed', (ctx) => startFeed(ctx, { rate: 1_000, seed: 5, maxTicks: TICKS, streamMaxLen: 100_000 }));
+    ({ base, executor } = await startAllServices(env, { rate: 1_000, seed: 5, maxTicks: TICKS, streamMaxLen: 100_000 }));
   }, 60_000);
 
   afterAll(async () => {

@@ -6,6 +6,11 @@ import type { Clock } from '../../services/core/clock.ts';
 import { connectRedis, isClusterUrl, type RedisClient } from '../../services/core/redis/connect.ts';
 import { redisKeys, type RedisKeys, type ServiceName } from '../../services/core/redis/keys.ts';
 import { startService, type RunningService, type ServiceContext, type ServiceHandle } from '../../services/core/service.ts';
+import { startExecutor } from '../../services/executor/service.ts';
+import { startFeed, type FeedOptions } from '../../services/feed/service.ts';
+import { startRiskHarmoniser } from '../../services/risk-harmoniser/service.ts';
+import { startStrategist } from '../../services/strategist/service.ts';
+import { startWeb } from '../../services/web/service.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -86,4 +91,23 @@ export async function eventually<T>(check: () => Promise<T | null | undefined | 
 export async function waitForExit(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   await new Promise((r) => child.once('exit', r));
+}
+
+/**
+ * The five services in this process, in the runbook's order (risk-harmoniser,
+ * executor, strategist, web on an ephemeral port, the feed last). Returns the
+ * web base URL and each handle.
+ */
+export async function startAllServices(env: TestEnv, feed: FeedOptions): Promise<{ base: string; executor: ServiceHandle }> {
+  await env.start('risk-harmoniser', startRiskHarmoniser);
+  const executor = await env.start('executor', startExecutor);
+  await env.start('strategist', startStrategist);
+  let port = 0;
+  await env.start('web', async (ctx) => {
+    const web = await startWeb(ctx, { host: '127.0.0.1', port: 0, token: undefined, requiredServices: ['feed', 'strategist', 'risk-harmoniser', 'executor', 'web'] });
+    port = web.port;
+    return web;
+  });
+  await env.start('feed', (ctx) => startFeed(ctx, feed));
+  return { base: `http://127.0.0.1:${port}`, executor };
 }
