@@ -46,8 +46,15 @@ describe('the pipeline end to end on real Redis', () => {
     expect(Number(fill['qty'])).toBeGreaterThan(0);
     const order = await env.redis.hgetall(env.keys.order(fill['client_order_id']!));
     expect(order['status']).toBe('FILLED');
-    const position = JSON.parse((await env.redis.get(env.keys.position(fill['symbol']!))) ?? '{}') as { qty: number };
-    expect(position.qty).not.toBe(0);
+    // The position is the sum of the symbol's fills (read in one transaction:
+    // a fill and its position are committed together). It may be back at 0.
+    const symbol = fill['symbol']!;
+    const [[, rawReports], [, rawPosition]] = (await env.redis.multi().xrange(env.keys.execReports, '-', '+').get(env.keys.position(symbol)).exec()) as [[null, [string, string[]][]], [null, string | null]];
+    const fills = rawReports.map(([, f]) => fieldsFromArray(f)).filter((r) => r['symbol'] === symbol && r['status'] === 'FILLED');
+    const signed = fills.reduce((sum, r) => sum + (r['side'] === 'BUY' ? 1 : -1) * Number(r['qty']), 0);
+    const position = JSON.parse(rawPosition ?? '{}') as { qty: number };
+    expect(position.qty).toBeCloseTo(signed, 9);
+    expect(position.qty).toBeCloseTo(Number(fills.at(-1)!['position_qty']), 9);
   });
 
   it('logs the initial model choice per symbol to model.switch.log', async () => {
