@@ -60,32 +60,60 @@ export async function startRedis(options: { port?: number; dir?: string; appendo
   };
 }
 
+export interface ClusterNode {
+  port: number;
+  id: string;
+  role: 'master' | 'replica';
+  /** The master's id, for a replica. */
+  masterId?: string;
+  /** Slot ranges served, for a master. */
+  slots: [number, number][];
+}
+
 export interface TestRedisCluster {
   /** redis-cluster://127.0.0.1:p1,127.0.0.1:p2,... */
   url: string;
   ports: number[];
+  /** CLUSTER NODES as seen now. */
+  nodes(): ClusterNode[];
   stop(): Promise<void>;
 }
 
 /**
- * A throwaway Redis Cluster: `masters` redis-server processes in cluster mode
- * (no replicas), joined by `redis-cli --cluster create`, ready when every node
- * reports cluster_state:ok.
+ * A throwaway Redis Cluster: `masters` redis-server processes in cluster mode,
+ * each with `replicas` replicas, joined by `redis-cli --cluster create`, ready
+ * when every node reports cluster_state:ok and every replica is in sync.
  */
-export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> {
+export async function startRedisCluster(masters = 3, replicas = 0): Promise<TestRedisCluster> {
   const nodes: TestRedis[] = [];
-  for (let i = 0; i < masters; i++) nodes.push(await startClusterNode());
+  for (let i = 0; i < masters * (1 + replicas); i++) nodes.push(await startClusterNode());
   const stop = async (): Promise<void> => {
     await Promise.all(nodes.map((n) => n.stop()));
   };
+  const cli = (port: number, ...args: string[]): string => execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' });
+  const list = (): ClusterNode[] =>
+    cli(nodes[0]!.port, 'cluster', 'nodes')
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const [id = '', addr = '', flags = '', master = '-', , , , , ...slots] = line.split(' ');
+        return {
+          id,
+          port: Number(addr.split('@')[0]!.split(':')[1]),
+          role: flags.includes('master') ? ('master' as const) : ('replica' as const),
+          ...(master !== '-' ? { masterId: master } : {}),
+          slots: slots.filter((r) => /^\d/.test(r)).map((r) => r.split('-').map(Number) as [number, number]).map(([a, b]) => [a, b ?? a] as [number, number]),
+        };
+      });
   try {
-    execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore', timeout: 30_000 });
-    const deadline = Date.now() + 20_000;
+    execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { stdio: 'ignore', timeout: 30_000 });
+    const deadline = Date.now() + 30_000;
     for (const n of nodes) {
       for (;;) {
-        const info = execFileSync('redis-cli', ['-p', String(n.port), 'cluster', 'info'], { encoding: 'utf8' });
-        if (info.includes('cluster_state:ok')) break;
-        if (Date.now() > deadline) throw new Error(`cluster node ${n.port} not ok: ${info.split('\n')[0]}`);
+        const info = cli(n.port, 'cluster', 'info');
+        const repl = cli(n.port, 'info', 'replication');
+        if (info.includes('cluster_state:ok') && (repl.includes('role:master') || repl.includes('master_link_status:up'))) break;
+        if (Date.now() > deadline) throw new Error(`cluster node ${n.port} not ready: ${info.split('\n')[0]}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }
@@ -94,7 +122,7 @@ export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> 
     throw err;
   }
   const ports = nodes.map((n) => n.port);
-  return { url: `redis-cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, ports, stop };
+  return { url: `redis-cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, ports, nodes: list, stop };
 }
 
 function startClusterNode(): Promise<TestRedis> {

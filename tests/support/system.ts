@@ -3,6 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Clock } from '../../services/core/clock.ts';
+import { parseHeartbeats } from '../../services/core/heartbeats.ts';
+import { fieldsFromArray } from '../../services/core/messages.ts';
 import { connectRedis, isClusterUrl, type RedisClient } from '../../services/core/redis/connect.ts';
 import { redisKeys, type RedisKeys, type ServiceName } from '../../services/core/redis/keys.ts';
 import { startService, type RunningService, type ServiceContext, type ServiceHandle } from '../../services/core/service.ts';
@@ -93,15 +95,21 @@ export async function waitForExit(child: ChildProcess): Promise<void> {
   await new Promise((r) => child.once('exit', r));
 }
 
+/** The three stages that consume streams (risk-harmoniser, executor, strategist); returns the executor. */
+export async function startProcessors(env: TestEnv): Promise<ServiceHandle> {
+  await env.start('risk-harmoniser', startRiskHarmoniser);
+  const executor = await env.start('executor', startExecutor);
+  await env.start('strategist', startStrategist);
+  return executor;
+}
+
 /**
  * The five services in this process, in the runbook's order (risk-harmoniser,
  * executor, strategist, web on an ephemeral port, the feed last). Returns the
  * web base URL and each handle.
  */
 export async function startAllServices(env: TestEnv, feed: FeedOptions): Promise<{ base: string; executor: ServiceHandle }> {
-  await env.start('risk-harmoniser', startRiskHarmoniser);
-  const executor = await env.start('executor', startExecutor);
-  await env.start('strategist', startStrategist);
+  const executor = await startProcessors(env);
   let port = 0;
   await env.start('web', async (ctx) => {
     const web = await startWeb(ctx, { host: '127.0.0.1', port: 0, token: undefined, requiredServices: ['feed', 'strategist', 'risk-harmoniser', 'executor', 'web'] });
@@ -110,4 +118,48 @@ export async function startAllServices(env: TestEnv, feed: FeedOptions): Promise
   });
   await env.start('feed', (ctx) => startFeed(ctx, feed));
   return { base: `http://127.0.0.1:${port}`, executor };
+}
+
+/** Ticks the strategist has counted into its per-symbol state. */
+export async function ticksCounted(env: TestEnv, symbols: readonly string[] = ['BTC-USD', 'ETH-USD', 'AAPL']): Promise<number> {
+  let n = 0;
+  for (const s of symbols) n += (JSON.parse((await env.redis.get(env.keys.strategistState(s))) ?? '{}') as { ticks?: number }).ticks ?? 0;
+  return n;
+}
+
+/** Ticks a feed instance reports as published (its heartbeat detail). */
+export async function ticksPublished(env: TestEnv, instance: string): Promise<number> {
+  const raw = await env.redis.hget(env.keys.heartbeatDetail, `feed|${instance}`);
+  return raw ? Number((JSON.parse(raw) as { ticks_published?: number }).ticks_published ?? 0) : 0;
+}
+
+/**
+ * Wait until market_events is drained (nothing pending or unread for the
+ * strategist) and every tick in it is counted exactly once; returns its length.
+ */
+export async function drainedExactlyOnce(env: TestEnv): Promise<number> {
+  return eventually(async () => {
+    const groups = ((await env.redis.xinfo('GROUPS', env.keys.marketEvents)) as unknown[][]).map((g) => fieldsFromArray(g.map(String)));
+    const g = groups.find((x) => x['name'] === 'strategist');
+    const [len, seen] = [await env.redis.xlen(env.keys.marketEvents), await ticksCounted(env)];
+    if (g?.['pending'] === '0' && g['lag'] === '0' && len === seen) return len;
+    throw new Error(`pending ${g?.['pending']}, lag ${g?.['lag']}, length ${len}, counted ${seen}`);
+  }, 30_000, 'market_events drained, each tick counted once');
+}
+
+/** Client order ids in exec_reports, and whether any kill switch was engaged (state or audit). */
+export async function ordersAndKills(env: TestEnv): Promise<{ orderIds: string[]; filled: number; killEngaged: boolean; killAudit: number }> {
+  const reports = ((await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+  return {
+    orderIds: reports.map((r) => r['client_order_id'] ?? ''),
+    filled: reports.filter((r) => r['status'] === 'FILLED').length,
+    killEngaged: ((await env.redis.hgetall(env.keys.killSwitch))['engaged'] ?? '0') === '1',
+    killAudit: await env.redis.xlen(env.keys.killSwitchAudit),
+  };
+}
+
+/** True once every one of `services` has a heartbeat newer than `since` (ms). */
+export async function allBeatSince(env: TestEnv, since: number, services: readonly ServiceName[] = ['strategist', 'risk-harmoniser', 'executor', 'feed']): Promise<boolean> {
+  const fresh = new Set(parseHeartbeats(await env.redis.zrange(env.keys.heartbeats, '0', '-1', 'WITHSCORES')).filter((h) => h.ts > since).map((h) => h.service));
+  return services.every((x) => fresh.has(x));
 }
