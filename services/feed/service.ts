@@ -36,6 +36,7 @@ export function feedOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): FeedOp
 export async function startFeed(ctx: ServiceContext, options: FeedOptions = feedOptionsFromEnv()): Promise<RunningService> {
   const { redis, keys, log } = ctx;
   const published = new Counter({ name: 'feed_ticks_published_total', help: 'Ticks written to market_events', labelNames: ['symbol'], registers: [ctx.registry] });
+  const publishErrors = new Counter({ name: 'feed_publish_errors_total', help: 'Publish rounds in which some ticks were not written (see feed.publish_failed)', registers: [ctx.registry] });
   // One tick per symbol every (symbols / rate) seconds of wall time: scale volatility to that.
   const market = new SyntheticMarket({ seed: options.seed, secondsPerTick: DEFAULT_INSTRUMENTS.length / Math.max(1, options.rate) });
 
@@ -64,6 +65,8 @@ export async function startFeed(ctx: ServiceContext, options: FeedOptions = feed
   }
 
   let sent = 0;
+  let written = 0;
+  let failed = 0;
   let running = true;
   let inFlight: Promise<void> = Promise.resolve();
   const startedAt = performance.now();
@@ -74,6 +77,7 @@ export async function startFeed(ctx: ServiceContext, options: FeedOptions = feed
     if (limit <= 0) return;
     const pipe = redis.pipeline();
     const latest = new Map<string, MarketTick>();
+    const symbols: string[] = [];
     let n = 0;
     for (; n < limit; n++) {
       const tick = source();
@@ -83,7 +87,7 @@ export async function startFeed(ctx: ServiceContext, options: FeedOptions = feed
       }
       pipe.xadd(keys.marketEvents, 'MAXLEN', '~', options.streamMaxLen, '*', ...encodeTick(tick));
       latest.set(tick.symbol, tick);
-      published.inc({ symbol: tick.symbol });
+      symbols.push(tick.symbol);
     }
     const seenAt = ctx.clock.now();
     for (const [symbol, tick] of latest) {
@@ -91,10 +95,27 @@ export async function startFeed(ctx: ServiceContext, options: FeedOptions = feed
       pipe.hset(keys.marketDataSeen, symbol, seenAt);
     }
     sent += n;
-    await pipe.exec();
+    // A pipeline reports errors per command (READONLY during a failover, OOM):
+    // count what was written and say what was not. Market data is not retried.
+    const res = (await pipe.exec()) ?? [];
+    const errors: Error[] = [];
+    for (let i = 0; i < symbols.length; i++) {
+      const err = res[i]?.[0];
+      if (err) {
+        errors.push(err);
+      } else {
+        written++;
+        published.inc({ symbol: symbols[i]! });
+      }
+    }
+    if (errors.length > 0) {
+      failed += errors.length;
+      publishErrors.inc();
+      log.warn({ event: 'feed.publish_failed', err: String(errors[0]), ticks_lost: errors.length }, 'ticks not written to market_events');
+    }
     if (options.maxTicks !== undefined && sent >= options.maxTicks) {
       running = false;
-      log.info({ event: 'feed.done', ticks: sent }, `feed published ${sent} ticks`);
+      log.info({ event: 'feed.done', ticks: written, failed }, `feed published ${written} ticks`);
     }
   };
 
@@ -111,7 +132,7 @@ export async function startFeed(ctx: ServiceContext, options: FeedOptions = feed
 
   log.info({ event: 'feed.configured', rate: options.rate, seed: options.seed, csv: options.csvPath ?? null, max_ticks: options.maxTicks ?? null }, 'feed configured');
   return {
-    status: () => ({ ticks_published: sent, rate: options.rate, source: options.csvPath ? 'csv' : 'synthetic' }),
+    status: () => ({ ticks_published: written, ticks_failed: failed, done: !running, rate: options.rate, source: options.csvPath ? 'csv' : 'synthetic' }),
     stop: async () => {
       running = false;
       clearInterval(timer);

@@ -127,10 +127,11 @@ export async function ticksCounted(env: TestEnv, symbols: readonly string[] = ['
   return n;
 }
 
-/** Ticks a feed instance reports as published (its heartbeat detail). */
-export async function ticksPublished(env: TestEnv, instance: string): Promise<number> {
+/** What a feed instance reports in its heartbeat detail: ticks written, ticks that failed, and whether it is done. */
+export async function feedStatus(env: TestEnv, instance: string): Promise<{ published: number; failed: number; done: boolean }> {
   const raw = await env.redis.hget(env.keys.heartbeatDetail, `feed|${instance}`);
-  return raw ? Number((JSON.parse(raw) as { ticks_published?: number }).ticks_published ?? 0) : 0;
+  const d = raw ? (JSON.parse(raw) as { ticks_published?: number; ticks_failed?: number; done?: boolean }) : {};
+  return { published: d.ticks_published ?? 0, failed: d.ticks_failed ?? 0, done: d.done === true };
 }
 
 /**
