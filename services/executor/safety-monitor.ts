@@ -14,7 +14,7 @@ import { Counter } from '../core/metrics.ts';
 import { HEARTBEAT_INTERVAL_MS, type ServiceContext } from '../core/service.ts';
 import { newestHeartbeatByService, parseHeartbeats } from '../core/heartbeats.ts';
 import { markDay, tradingDay, unrealizedPnl } from './domain/daily-pnl.ts';
-import { evaluateKillTriggers, evaluateReduceTrigger, type KillDecision } from './domain/kill-triggers.ts';
+import { evaluateBlindMonitor, evaluateKillTriggers, evaluateReduceTrigger, type KillDecision } from './domain/kill-triggers.ts';
 import { parsePosition } from './on-targets.ts';
 
 /** Raise a hash field to `value` if it is higher (or missing). KEYS[1] hash; ARGV field, value. */
@@ -45,6 +45,10 @@ export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<Ris
     pipe.get(keys.venueErrors(minute)).get(keys.venueErrors(minute - 1));
     pipe.zrange(keys.heartbeats, '0', '-1', 'WITHSCORES');
     const res = (await pipe.exec()) ?? [];
+    // Decide on a whole picture or not at all: a position that cannot be read
+    // is not a flat one (it would mark a drawdown that is not there).
+    const unreadable = res.find(([err]) => err);
+    if (unreadable) throw new Error(`safety read failed: ${unreadable[0]!.message}`);
     const v = (i: number): unknown => res[i]?.[1];
     const marks = symbols.map((_, i) => {
       const raw = v(i * 2) as string | null;
@@ -59,6 +63,8 @@ export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<Ris
     const unrealized = unrealizedPnl(marks);
     // Day rollover: the first instance to see a new UTC day fixes its starting point.
     const rolled = await conn.multi().hsetnx(dailyKey, 'unrealized_start', String(unrealized)).hsetnx(dailyKey, 'started_at', String(now)).expire(dailyKey, 30 * 86_400).hgetall(dailyKey).exec();
+    const rollError = rolled ? rolled.find(([err]) => err) : [new Error('transaction aborted')];
+    if (rollError) throw new Error(`safety read failed: ${String(rollError[0])}`);
     const day = (rolled?.[3]?.[1] ?? {}) as Record<string, string>;
     const mark = markDay(cfg.position_sizing.portfolio_value_usd, Number(day['realized_pnl'] ?? 0), unrealized, Number(day['unrealized_start'] ?? 0), day['peak_equity'] ? Number(day['peak_equity']) : undefined);
     await conn
@@ -90,7 +96,11 @@ export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<Ris
       if (snapshot.trading.state === 'ACTIVE') await reduceFirst(mark.drawdownPct, mark.netPnlUsd, now);
       return null;
     }
-    // Engage once across replicas: WATCH the hash, re-check, then write.
+    return engage(decision, now);
+  }
+
+  /** Engage the kill switch once across replicas: WATCH the hash, re-check, then write. */
+  async function engage(decision: NonNullable<KillDecision>, now: number): Promise<KillDecision> {
     await conn.watch(keys.killSwitch);
     if ((await conn.hget(keys.killSwitch, 'engaged')) === '1') {
       await conn.unwatch();
@@ -134,12 +144,27 @@ export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<Ris
     await control.refresh();
   }
 
+  let lastCompleteAt = ctx.clock.now();
+  /** A round that failed: nothing decided on it; blind for too long stops trading (safety_blind). */
+  async function failed(err: unknown): Promise<void> {
+    ctx.log.warn({ event: 'safety.check_failed', err: String(err) }, 'safety check failed');
+    const snapshot = control.snapshot;
+    if (!snapshot.known || snapshot.killSwitch.engaged) return;
+    const now = ctx.clock.now();
+    const blind = evaluateBlindMonitor({ now, tradingHalted: snapshot.trading.state === 'HALTED', lastCompleteAt, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, missedCycles: config.current.kill_switch.heartbeat_missed_cycles, error: String(err) });
+    if (blind) await engage(blind, now);
+  }
+
   let running: Promise<unknown> = Promise.resolve();
   let busy = false;
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
     running = check()
+      .then(() => {
+        lastCompleteAt = ctx.clock.now();
+      })
+      .catch((err: unknown) => failed(err))
       .catch((err: unknown) => ctx.log.warn({ event: 'safety.check_failed', err: String(err) }, 'safety check failed'))
       .finally(() => {
         busy = false;

@@ -90,6 +90,26 @@ describe('automatic kill-switch triggers', () => {
     expect(Number(day['net_pnl'])).toBeCloseTo(-250_000, 6);
   });
 
+  it('not on a partial read: a position Redis cannot return is not marked as flat; blind for 3 cycles, it stops trading', async () => {
+    await twoExecutors('kill-partial');
+    // Up 350,000 (10 BTC from 65,000 to 100,000): equity peaks at 1,350,000.
+    const now = await longBtcMarkedAt(100_000);
+    const day = env.keys.dailyStats(tradingDay(now));
+    await eventually(async () => Number(await env.redis.hget(day, 'peak_equity')) > 1_349_000, 5_000, 'peak marked');
+    // The position key now holds a hash: GET fails for it alone. Marking it flat would read as a
+    // 26 % drawdown from the peak and kill trading; the check must skip the round instead.
+    await env.redis.del(env.keys.position('BTC-USD'));
+    await env.redis.hset(env.keys.position('BTC-USD'), 'qty', '10');
+    await new Promise((r) => setTimeout(r, 1_000)); // ten safety rounds on each executor
+    expect((await env.redis.hgetall(env.keys.killSwitch))['engaged'] ?? '0').toBe('0');
+    expect(Number(await env.redis.hget(day, 'max_drawdown_pct'))).toBe(0);
+    // Blind for longer than 3 heartbeat cycles: trading stops, with the reason.
+    const r = await engagedBy();
+    expect(r.trigger).toBe('safety_blind');
+    expect(r.reason).toContain('WRONGTYPE');
+    expect(r.audit).toHaveLength(1);
+  });
+
   it('daily PnL below its floor', async () => {
     await twoExecutors('kill-pnl');
     const now = Date.now();

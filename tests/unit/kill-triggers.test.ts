@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { markDay, tradingDay, unrealizedPnl } from '../../services/executor/domain/daily-pnl.ts';
-import { evaluateKillTriggers, evaluateReduceTrigger, type KillTriggerInputs } from '../../services/executor/domain/kill-triggers.ts';
+import { evaluateBlindMonitor, evaluateKillTriggers, evaluateReduceTrigger, type KillTriggerInputs } from '../../services/executor/domain/kill-triggers.ts';
 
 const NOW = 10_000_000;
 const QUIET: KillTriggerInputs = {
@@ -39,6 +39,13 @@ describe('automatic kill-switch triggers', () => {
     const halted = { ...QUIET, tradingHalted: true, marketDataSeen: { X: 0 }, newestHeartbeat: { feed: 0 } };
     expect(evaluateKillTriggers(halted)).toBeNull();
     expect(evaluateKillTriggers({ ...halted, drawdownPct: 30 })?.trigger).toBe('max_dd_exceeded');
+  });
+
+  it('a monitor blind for longer than the missed-heartbeat grace stops trading, and says why', () => {
+    const blind = { now: 10_000, tradingHalted: false, lastCompleteAt: 7_000, heartbeatIntervalMs: 1_000, missedCycles: 3, error: 'WRONGTYPE' };
+    expect(evaluateBlindMonitor(blind)).toBeNull(); // exactly the grace
+    expect(evaluateBlindMonitor({ ...blind, now: 10_001 })).toEqual({ trigger: 'safety_blind', reason: 'safety checks could not read their inputs for 3001 ms (3 cycles): WRONGTYPE' });
+    expect(evaluateBlindMonitor({ ...blind, now: 60_000, tradingHalted: true })).toBeNull();
   });
 });
 

@@ -6,11 +6,13 @@
  *   ws_stale_60s           a symbol with no tick for market_data_stale_ms
  *   heartbeat_missing      a trading service whose newest heartbeat is older than
  *                          heartbeat_missed_cycles × interval
+ *   safety_blind           (evaluateBlindMonitor) the monitor itself could not read a
+ *                          whole picture for as long: it acts on none, and then stops trading
  * Staleness and heartbeat triggers apply only while trading is not HALTED, so
  * the runbook's restart sequence (stop-trading first) does not trip them.
  */
 
-export type KillTriggerName = 'max_dd_exceeded' | 'pnl_floor' | 'excessive_venue_errors' | 'ws_stale_60s' | 'heartbeat_missing';
+export type KillTriggerName = 'max_dd_exceeded' | 'pnl_floor' | 'excessive_venue_errors' | 'ws_stale_60s' | 'heartbeat_missing' | 'safety_blind';
 
 export interface KillTriggerInputs {
   now: number;
@@ -47,6 +49,31 @@ export function evaluateKillTriggers(x: KillTriggerInputs): KillDecision {
     if (ts !== undefined && x.now - ts > maxAge) return { trigger: 'heartbeat_missing', reason: `no heartbeat from ${service} for ${x.now - ts} ms (${x.missedCycles} cycles)` };
   }
   return null;
+}
+
+export interface BlindMonitorInputs {
+  now: number;
+  tradingHalted: boolean;
+  /** When the monitor last read every input it decides on (its start, before the first). */
+  lastCompleteAt: number;
+  heartbeatIntervalMs: number;
+  missedCycles: number;
+  /** Why the latest round could not read its inputs. */
+  error: string;
+}
+
+/**
+ * A monitor that cannot read its inputs (a key of the wrong type, a command
+ * refused) must not decide on part of them, nor stay blind: after the same
+ * grace a missing heartbeat gets, it stops trading and says why. Redis being
+ * unreachable is handled before this: executors refuse orders once the
+ * control snapshot is older than 5 s.
+ */
+export function evaluateBlindMonitor(x: BlindMonitorInputs): KillDecision {
+  if (x.tradingHalted) return null;
+  const blindMs = x.now - x.lastCompleteAt;
+  const maxAge = x.heartbeatIntervalMs * x.missedCycles;
+  return blindMs > maxAge ? { trigger: 'safety_blind', reason: `safety checks could not read their inputs for ${blindMs} ms (${x.missedCycles} cycles): ${x.error}` } : null;
 }
 
 export interface ReduceTriggerInputs {
