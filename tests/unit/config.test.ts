@@ -99,7 +99,8 @@ describe('REDIS_URL forms', async () => {
   it('parses Cluster URLs and refuses one it cannot read', () => {
     expect(parseClusterUrl('redis-cluster://a:7000,b:7001')).toEqual({ nodes: [{ host: 'a', port: 7000 }, { host: 'b', port: 7001 }] });
     expect(parseClusterUrl('redis-cluster://s%40cret@10.0.0.1:7000/')).toEqual({ nodes: [{ host: '10.0.0.1', port: 7000 }], password: 's@cret' });
-    expect(parseClusterUrl('redis-cluster://default:pw@a:7000')).toEqual({ nodes: [{ host: 'a', port: 7000 }], password: 'pw' });
+    expect(parseClusterUrl('redis-cluster://trader:pw@a:7000')).toEqual({ nodes: [{ host: 'a', port: 7000 }], username: 'trader', password: 'pw' });
+    expect(parseClusterUrl('redis-cluster://:pw@a:7000')).toEqual({ nodes: [{ host: 'a', port: 7000 }], password: 'pw' });
     expect(parseClusterUrl('redis-cluster://a:notaport')).toBeUndefined();
     expect(parseClusterUrl('redis://a:7000')).toBeUndefined();
     expect(() => connectRedis({ url: 'redis-cluster://a:99999', name: 't' })).toThrow(/cannot read .* as redis-cluster:\/\//);

@@ -2,7 +2,7 @@
  * ioredis connection factory. REDIS_URL forms:
  *   redis://host:port/db, rediss://..., with optional user:password@
  *   redis-sentinel://[password@]host1:port1,host2:port2/masterName[/db]
- *   redis-cluster://[password@]host1:port1,host2:port2   (Redis Cluster: every key
+ *   redis-cluster://[[user:]password@]host1:port1,host2:port2   (Redis Cluster: every key
  *     then carries one hash tag through the namespace, see namespaceFor in keys.ts
  *     and docs/decisions/0007-redis-cluster-one-hash-slot.md)
  * Every client gets an `error` listener (an unhandled one crashes Node) and
@@ -60,7 +60,7 @@ export function redisKeysFor(url?: string, namespace: string | undefined = proce
   return redisKeys(namespaceFor(isClusterUrl(redisUrl(url)), namespace), namespace ?? '');
 }
 
-export function parseClusterUrl(url: string): { nodes: { host: string; port: number }[]; password?: string } | undefined {
+export function parseClusterUrl(url: string): { nodes: { host: string; port: number }[]; username?: string; password?: string } | undefined {
   const m = /^redis-cluster:\/\/(?:([^@]*)@)?([^/@]+)\/?$/.exec(url);
   if (!m) return undefined;
   const nodes = m[2]!.split(',').map((hp) => {
@@ -68,8 +68,12 @@ export function parseClusterUrl(url: string): { nodes: { host: string; port: num
     return { host: host || '127.0.0.1', port: Number(port ?? 6379) };
   });
   if (nodes.some((n) => !Number.isInteger(n.port) || n.port <= 0 || n.port > 65_535)) return undefined;
-  const password = m[1] ? decodeURIComponent(m[1].includes(':') ? m[1].slice(m[1].indexOf(':') + 1) : m[1]) : undefined;
-  return password ? { nodes, password } : { nodes };
+  if (!m[1]) return { nodes };
+  // [user:]password, as in redis:// URLs (ACL user, else the default user).
+  const colon = m[1].indexOf(':');
+  const username = colon > 0 ? decodeURIComponent(m[1].slice(0, colon)) : undefined;
+  const password = decodeURIComponent(colon >= 0 ? m[1].slice(colon + 1) : m[1]);
+  return { nodes, ...(username ? { username } : {}), ...(password ? { password } : {}) };
 }
 
 export function connectRedis(opts: ConnectOptions): RedisClient {
@@ -88,7 +92,7 @@ export function connectRedis(opts: ConnectOptions): RedisClient {
     const options: ClusterOptions = {
       clusterRetryStrategy: retryDelay,
       enableOfflineQueue: !opts.failFast,
-      redisOptions: { ...common, ...(cluster.password ? { password: cluster.password } : {}) },
+      redisOptions: { ...common, ...(cluster.username ? { username: cluster.username } : {}), ...(cluster.password ? { password: cluster.password } : {}) },
     };
     client = new Cluster(cluster.nodes, options);
   } else {
