@@ -136,7 +136,7 @@ export class ControlWatcher {
     private readonly refreshMs = Number(process.env['CONTROL_REFRESH_MS'] ?? 1_000),
   ) {}
 
-  /** The latest snapshot; if it is older than maxAgeMs (RedisClient unreachable), the unknown (closed) one. */
+  /** The latest snapshot; if it is older than maxAgeMs (Redis unreachable), the unknown (closed) one. */
   get snapshot(): ControlSnapshot {
     if (!this.current.known || this.ctx.clock.now() - this.current.readAt > this.maxAgeMs) return { ...UNKNOWN_CONTROL, readAt: this.current.readAt };
     return this.current;

@@ -1,7 +1,7 @@
 /**
  * Kill switch engage/reset: the shared hash, a control event, an audit
  * stream entry (one transaction), and a line in <STATE_DIR>/kill_events.jsonl
- * (appended and fsynced), so the audit trail survives a RedisClient loss too.
+ * (appended and fsynced), so the audit trail survives a Redis loss too.
  * A kill scoped to a symbol or model is an entry of the scoped-controls hash
  * instead of the system hash; audit and dual-operator rule are the same.
  */

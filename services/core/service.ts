@@ -1,8 +1,8 @@
 /**
  * runService: the one way a service process starts and stops.
  *
- * Gives the service its logger, metrics registry, RedisClient connections and key
- * names; writes a heartbeat to RedisClient; serves /metrics; measures RedisClient round
+ * Gives the service its logger, metrics registry, Redis connections and key
+ * names; writes a heartbeat to Redis; serves /metrics; measures Redis round
  * trips (redis_latency_p99, µs); and on SIGTERM/SIGINT stops intake, lets
  * in-flight work finish (bounded by SHUTDOWN_TIMEOUT_MS), removes the
  * heartbeat and closes connections.
@@ -103,8 +103,8 @@ export async function startService(
   const ctx: ServiceContext = { ...base, control };
 
   const latency = new LatencyWindow(512);
-  const latencyP99 = new Gauge({ name: 'redis_latency_p99', help: 'p99 of RedisClient PING round trips over the last window, microseconds', registers: [registry] });
-  const latencyP50 = new Gauge({ name: 'redis_latency_p50', help: 'p50 of RedisClient PING round trips over the last window, microseconds', registers: [registry] });
+  const latencyP99 = new Gauge({ name: 'redis_latency_p99', help: 'p99 of Redis PING round trips over the last window, microseconds', registers: [registry] });
+  const latencyP50 = new Gauge({ name: 'redis_latency_p50', help: 'p50 of Redis PING round trips over the last window, microseconds', registers: [registry] });
   const up = new Gauge({ name: 'service_up', help: '1 while the service runs', registers: [registry] });
   up.set(1);
 
@@ -173,7 +173,7 @@ export async function startService(
       clearTimeout(timer);
       control.stop();
       if (result === 'timeout') log.warn({ event: 'service.stop_timeout', timeout_ms: timeoutMs }, 'in-flight work did not finish in time');
-      // Each step below is bounded: with RedisClient gone, shutdown must still finish.
+      // Each step below is bounded: with Redis gone, shutdown must still finish.
       await withTimeout(redis.multi().zrem(ctx.keys.heartbeats, member).hdel(ctx.keys.heartbeatDetail, member).exec(), 1_000);
       server?.closeAllConnections();
       await withTimeout(new Promise<void>((r) => (server ? server.close(() => r()) : r())), 1_000);

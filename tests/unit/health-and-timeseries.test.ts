@@ -1,6 +1,9 @@
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import type { RedisClient } from '../../services/core/redis/connect.ts';
 import { UNKNOWN_CONTROL } from '../../services/core/control.ts';
 import { ALL_CLEAR } from '../support/control-fixture.ts';
+import { redisKeys } from '../../services/core/redis/keys.ts';
 import { addCommands, createCommand, RETENTION_MS } from '../../services/core/redis/timeseries.ts';
 import { evaluateHealth, evaluateReady, type HealthInputs } from '../../services/web/domain/health.ts';
 
@@ -67,7 +70,6 @@ describe('TimeSeries commands', () => {
 
 describe('TimeSeriesWriter (module reported present)', async () => {
   const { TimeSeriesWriter } = await import('../../services/core/redis/timeseries.ts');
-  const { redisKeys } = await import('../../services/core/redis/keys.ts');
   type Redis = import('ioredis').Redis;
   type Tx = import('../../services/core/redis/batch-commit.ts').TxWriter;
 
@@ -100,5 +102,15 @@ describe('TimeSeriesWriter (module reported present)', async () => {
     w.add(fakeTx, 'var_pct', 'AAPL', 1_000_030_000, 0.6);
     w.add(fakeTx, 'var_pct', 'AAPL', 1_000_060_000, 0.7);
     expect(sent.map((c) => c[0])).toEqual(['ZADD', 'ZREMRANGEBYSCORE', 'PEXPIRE', 'ZADD', 'ZADD', 'ZREMRANGEBYSCORE', 'PEXPIRE']);
+  });
+});
+
+describe('the runbook\'s TimeSeries log line', () => {
+  it('says exactly "WARNING: Connected to Redis (TimeSeries module not available - using fallback)"', async () => {
+    const { TimeSeriesWriter } = await import('../../services/core/redis/timeseries.ts');
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    await TimeSeriesWriter.create({} as RedisClient, redisKeys(''), log, 'fallback');
+    expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['WARNING: Connected to Redis (TimeSeries module not available - using fallback)']);
   });
 });

@@ -51,8 +51,8 @@ export class TimeSeriesWriter {
 
   static async create(redis: RedisClient, keys: RedisKeys, log: Logger, forced?: TimeSeriesMode): Promise<TimeSeriesWriter> {
     const mode = forced ?? (await detectTimeSeries(redis));
-    if (mode === 'fallback') log.warn({ event: 'timeseries.fallback' }, `WARNING: Connected to RedisClient (${FALLBACK_WARNING})`);
-    else log.info({ event: 'timeseries.module' }, 'Connected to RedisClient (TimeSeries module available)');
+    if (mode === 'fallback') log.warn({ event: 'timeseries.fallback' }, `WARNING: Connected to Redis (${FALLBACK_WARNING})`);
+    else log.info({ event: 'timeseries.module' }, 'Connected to Redis (TimeSeries module available)');
     return new TimeSeriesWriter(redis, keys, mode);
   }
 
