@@ -255,7 +255,7 @@ export function createApp(ctx: ServiceContext, o: AppOptions): express.Express {
     if (receivers === 0) {
       // On Redis Cluster PUBLISH counts only the subscribers of the node it went
       // to (the message still reaches all); live risk-harmonisers say who listens.
-      const since = Date.now() - 3 * o.heartbeatIntervalMs;
+      const since = ctx.clock.now() - 3 * o.heartbeatIntervalMs;
       receivers = parseHeartbeats(await redis.zrangebyscore(keys.heartbeats, since, '+inf', 'WITHSCORES')).filter((h) => h.service === 'risk-harmoniser').length;
     }
     if (receivers === 0) {
