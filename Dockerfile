@@ -3,12 +3,14 @@ FROM node:20.20.2-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --no-audit --no-fund
+RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 COPY tsconfig.json model_router_rules.yml ./
 COPY conf ./conf
 COPY models ./models
 COPY services ./services
 COPY scripts ./scripts
+# The kill-switch audit file's folder (a named volume is created from it, owner included).
+RUN mkdir -p /app/state && chown node:node /app/state
 USER node
 # SERVICE = feed | strategist | risk-harmoniser | executor | web
 ENV SERVICE=web

@@ -26,7 +26,8 @@ import { blendEdges, blendParamsFrom } from '../services/core/domain/blend-edges
 import { matchRoute } from '../services/core/domain/route-rules.ts';
 import { sizePosition } from '../services/core/domain/size-position.ts';
 import { initialVol, updateVol } from '../services/core/domain/volatility.ts';
-import { encodeTick, fieldsFromArray } from '../services/core/messages.ts';
+import { fieldsFromArray } from '../services/core/messages.ts';
+import { encodeTick } from '../services/core/domain/market-data.ts';
 import { redisKeys } from '../services/core/redis/keys.ts';
 import { setBreakerState, type ControlWatcher } from '../services/core/control.ts';
 import { startService } from '../services/core/service.ts';

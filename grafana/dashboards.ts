@@ -108,7 +108,7 @@ export function modelRouterDashboard(): Dashboard {
     panel('timeseries', 'Switch rate (per minute)', { x: 16, y: 0, w: 8, h: 8 }, [prom('sum by (symbol) (rate(model_switch_total[5m])) * 60', '{{symbol}}')]),
     panel('timeseries', 'Reload events', { x: 0, y: 8, w: 8, h: 8 }, [prom('sum by (component) (increase(model_router_reload_duration_ms_count[5m]))', '{{component}}')]),
     panel('timeseries', 'Rule matches (per second)', { x: 8, y: 8, w: 8, h: 8 }, [prom('sum by (rule_index, model) (rate(model_router_rule_matches_total[1m]))', 'rule {{rule_index}} → {{model}}')]),
-    panel('timeseries', 'Fallbacks', { x: 16, y: 8, w: 8, h: 8 }, [prom('sum by (from, why) (increase(model_router_fallbacks_total[5m]))', '{{from}}: {{why}}')]),
+    panel('timeseries', 'Fallbacks', { x: 16, y: 8, w: 8, h: 8 }, [prom('sum by (symbol, why) (increase(model_router_fallbacks_total[5m]))', '{{symbol}}: {{why}}')]),
   ]);
 }
 

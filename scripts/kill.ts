@@ -4,19 +4,21 @@
  *   npm run kill -- --reset --reason <text> [--strategy <model> | --symbol <SYMBOL>] [--operator <name>]
  * A strategy is a router model here: `--strategy momentum` kills what the
  * momentum model trades and nothing else; no scope kills the whole system.
- * Same rules and audit trail as POST/DELETE /admin/kill-switch: the scope
- * must name a known symbol or model, and a reset may need a second operator.
- * Exit 0 done, 1 refused or failed, 2 usage.
+ * Same rules, audit trail and log wording as POST/DELETE /admin/kill-switch:
+ * the scope must name a known symbol or model, and a reset may need a
+ * second operator. With kill_switch.require_second_operator the CLI's
+ * identity is the login running it (`<user>@<host>`), not a name it is given.
+ * Exit 0 done, 1 refused or failed, 2 usage, 78 bad settings.
  */
-import { join } from 'node:path';
-import { userInfo } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { loadRiskParams, projectRoot } from '../services/core/config/load.ts';
-import { DEFAULT_CONFIG_PATHS } from '../services/core/config/schemas.ts';
+import { loadInstruments, loadRiskParams } from '../services/core/config/load.ts';
 import { parseScope } from '../services/core/domain/scopes.ts';
-import { checkKillReset, recordKillEvent, stateDir } from '../services/core/kill-switch.ts';
+import { EXIT_CONFIG } from '../services/core/errors.ts';
+import { auditFileIn, checkKillReset, killEventMessage, recordKillEvent, type KillEvent } from '../services/core/kill-switch.ts';
 import { connectRedis, redisKeysFor } from '../services/core/redis/connect.ts';
 import { unknownScopeSubject } from '../services/core/scope-subjects.ts';
+import { settingsFromEnvironment } from '../services/core/settings.ts';
 
 const USAGE = 'usage: npm run kill -- --reason <text> [--strategy <model> | --symbol <SYMBOL>] [--operator <name>] [--reset]';
 const { values } = parseArgs({ options: { strategy: { type: 'string' }, symbol: { type: 'string' }, reason: { type: 'string' }, operator: { type: 'string' }, reset: { type: 'boolean', default: false } } });
@@ -29,24 +31,36 @@ if (!scope.ok) {
   console.error(scope.reason);
   process.exit(2);
 }
-const root = projectRoot();
-const keys = redisKeysFor();
-const redis = connectRedis({ name: 'cli:kill', maxRetriesPerRequest: 2 });
-const by = values.operator ?? `cli:${userInfo().username}`;
-const audit = join(stateDir(root), 'kill_events.jsonl');
+const parsed = settingsFromEnvironment();
+if (!parsed.ok) {
+  console.error(`settings: ${parsed.errors.join('; ')}`);
+  process.exit(EXIT_CONFIG);
+}
+const settings = parsed.settings;
+const root = settings.root;
+const keys = redisKeysFor(settings.redisUrl, settings.namespace);
+const redis = connectRedis({ ...(settings.redisUrl ? { url: settings.redisUrl } : {}), name: 'cli:kill', maxRetriesPerRequest: 2 });
+const login = `${userInfo().username}@${hostname()}`;
 try {
-  if (values.reset) {
-    const risk = await loadRiskParams(DEFAULT_CONFIG_PATHS.risk_harmoniser, root);
-    const check = await checkKillReset(redis, keys, scope.scope, by, risk.ok ? risk.config.kill_switch.require_second_operator : true);
-    if (!check.ok) throw new Error(check.error);
-    await recordKillEvent(redis, keys, { action: 'reset', reason: values.reason, by, trigger: 'manual', scope: scope.key, at: Date.now() }, audit);
-    console.log(`kill switch reset for ${scope.key} by ${by}: ${values.reason}`);
-  } else {
-    const unknown = await unknownScopeSubject(redis, keys, scope.scope, root);
-    if (unknown) throw new Error(unknown);
-    await recordKillEvent(redis, keys, { action: 'engage', reason: values.reason, by, trigger: 'manual', scope: scope.key, at: Date.now() }, audit);
-    console.log(`Kill-switch triggered for ${scope.key} due to ${values.reason}`);
+  const risk = await loadRiskParams(settings.configPaths.risk_harmoniser, root);
+  const dual = risk.ok ? risk.config.kill_switch.require_second_operator : true;
+  if (dual && values.operator !== undefined && values.operator !== login) {
+    throw new Error(`kill_switch.require_second_operator is set: the CLI acts as your login (${login}); --operator ${values.operator} is not accepted`);
   }
+  const by = dual ? login : (values.operator ?? `cli:${userInfo().username}`);
+  const event: KillEvent = { action: values.reset ? 'reset' : 'engage', reason: values.reason, by, trigger: 'manual', scope: scope.key, at: Date.now() };
+  if (values.reset) {
+    const check = await checkKillReset(redis, keys, scope.scope, by, dual);
+    if (!check.ok) throw new Error(check.error);
+  } else {
+    const universe = await loadInstruments(settings.configPaths.instruments, root);
+    if (!universe.ok) throw new Error(universe.reason);
+    const unknown = await unknownScopeSubject({ redis, keys, universe: universe.config, root, routerRulesPath: settings.configPaths.model_router }, scope.scope);
+    if (unknown) throw new Error(unknown);
+  }
+  const outcome = await recordKillEvent(redis, keys, event, auditFileIn(settings.stateDir));
+  console.log(`${killEventMessage(event)} by ${by}`);
+  if (outcome.written && outcome.auditFileError) console.error(`warning: audit file not written (${outcome.auditFileError}); the event is in Redis`);
 } catch (err) {
   console.error(`kill refused: ${err instanceof Error ? err.message : String(err)}`);
   process.exitCode = 1;

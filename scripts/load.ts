@@ -29,12 +29,13 @@ const paths = ['/health', '/api/status', '/api/ready', '/metrics'];
 const result = await autocannon({
   url: base,
   connections: 10,
-  duration: seconds,
+  // Exactly rate × seconds requests, paced at `rate` (a duration alone ends early: 431 of 500 at 50 rps for 10 s).
+  amount: rate * seconds,
   overallRate: rate,
   requests: paths.map((path) => ({ method: 'GET', path })),
 });
 const l = result.latency;
-console.log(`\nload: ${rate} req/s for ${seconds} s on ${paths.join(', ')}`);
+console.log(`\nload: ${rate} req/s for ${seconds} s on ${paths.join(', ')} (${rate * seconds} requests wanted, ${(result.duration).toFixed(1)} s taken)`);
 console.log(`requests ${result.requests.total}, non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts}`);
 console.log(`latency ms: p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  max ${l.max}`);
 if (child) {

@@ -10,12 +10,18 @@
 // deregister before the supervisor stops it. Services also stop when the
 // supervisor dies (their IPC channel closes); a redis-server left by a killed
 // supervisor is stopped by the next `npm start` before it starts its own.
-// Environment: REDIS_URL, WEB_PORT (8080), EMBEDDED_REDIS_PORT (6379),
-// METRICS_PORT_BASE (9101; 0 = ephemeral ports), DATA_DIR (.data),
-// LOGS_DIR (logs), START_QUIET=1 (no service logs on stdout).
+// Before anything starts, scripts/preflight.ts checks the settings, the
+// config files and the API's exposure rule: a problem stops npm start with
+// the reason (exit 78) and nothing trades. A service that later exits with
+// 78 (a configuration error) stops everything the same way instead of being
+// restarted. The Redis password is never printed; .data/run.lock is 0600.
+// Environment (README, "npm start"): REDIS_URL, WEB_PORT (8080),
+// EMBEDDED_REDIS_PORT (6379), METRICS_PORT_BASE (9101; 0 = ephemeral ports),
+// DATA_DIR (.data), LOGS_DIR (logs), START_QUIET=1 (no service logs on
+// stdout), and every service setting (services/core/settings.ts).
 // Plain JavaScript on purpose: it must run before `npm ci` has installed tsx.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +31,9 @@ const dataDir = resolve(root, process.env.DATA_DIR ?? '.data');
 const logsDir = resolve(root, process.env.LOGS_DIR ?? 'logs');
 const lockFile = join(dataDir, 'run.lock');
 const say = (msg) => process.stdout.write(`[start] ${msg}\n`);
+const EXIT_CONFIG = 78;
+/** A Redis URL as it may be shown: the password replaced (redis://user:***@host, redis-cluster://***@h1,h2). */
+const redact = (url) => (url ? url.replace(/\/\/([^@/]*)@/, (_m, cred) => `//${cred.includes(':') ? `${cred.slice(0, cred.indexOf(':'))}:***` : '***'}@`) : url);
 
 mkdirSync(dataDir, { recursive: true });
 mkdirSync(logsDir, { recursive: true });
@@ -62,6 +71,17 @@ if (!existsSync(marker) || statSync(lockJson).mtimeMs > statSync(marker).mtimeMs
     env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
   });
   if (r.status !== 0) fail('npm ci failed');
+}
+
+// 2b. Settings and config files, before anything starts.
+const preflight = spawnSync(process.execPath, ['--import', 'tsx', join('scripts', 'preflight.ts')], {
+  cwd: root,
+  encoding: 'utf8',
+  env: { ...process.env, TP_ROOT: root, STATE_DIR: process.env.STATE_DIR ?? join(dataDir, 'state') },
+});
+if (preflight.status !== 0) {
+  process.stderr.write(`[start] configuration error; nothing was started:\n${preflight.stderr}`);
+  process.exit(preflight.status === EXIT_CONFIG ? EXIT_CONFIG : 1);
 }
 
 // 3. Redis.
@@ -119,10 +139,25 @@ function startChild(svc) {
       if (process.env.START_QUIET !== '1') process.stdout.write(chunk);
     });
   }
+  let lastFatal = '';
+  child.stdout.on('data', (chunk) => {
+    for (const line of String(chunk).split('\n')) if (line.includes('"config_error":true')) lastFatal = line;
+  });
   child.on('exit', (code, signal) => {
     running.delete(svc.name);
     own.end();
     if (stopping) return;
+    if (code === EXIT_CONFIG) {
+      let msg = lastFatal;
+      try {
+        msg = JSON.parse(lastFatal).msg ?? lastFatal;
+      } catch {
+        // keep the raw line
+      }
+      process.stderr.write(`[start] ${svc.name} stopped with a configuration error: ${msg || 'see logs/' + svc.name + '.log'}\n`);
+      void shutdown('configuration error', 1);
+      return;
+    }
     say(`${svc.name} exited (${signal ?? code}); restarting in 1 s`);
     setTimeout(() => !stopping && startChild(svc), 1_000).unref();
   });
@@ -130,10 +165,13 @@ function startChild(svc) {
 }
 
 for (const svc of services) startChild(svc);
-const lock = { pid: process.pid, redisPid: redisProc?.pid, redisUrl, webPort, metricsBase, startedAt: new Date().toISOString() };
-writeFileSync(lockFile, JSON.stringify(lock));
+// The lock holds no secret (the URL is redacted) and is readable by its owner only.
+const lock = { pid: process.pid, redisPid: redisProc?.pid, redisUrl: redact(redisUrl), webPort, metricsBase, startedAt: new Date().toISOString() };
+writeFileSync(lockFile, JSON.stringify(lock), { mode: 0o600 });
+chmodSync(lockFile, 0o600);
 
 const ready = await waitFor(async () => {
+  if (stopping) return true;
   try {
     const r = await fetch(`http://127.0.0.1:${webPort}/api/ready`);
     return r.status === 200;
@@ -141,11 +179,13 @@ const ready = await waitFor(async () => {
     return false;
   }
 }, 60_000);
-say(ready ? 'all services ready.' : 'services started but /api/ready is not 200 yet (see logs/).');
-printUrls(lock);
+if (!stopping) {
+  say(ready ? 'all services ready.' : 'services started but /api/ready is not 200 yet (see logs/).');
+  printUrls(lock);
+}
 
 // 5. Clean stop: web first, then the data plane, strategy, risk, execution, Redis last.
-async function shutdown(signal) {
+async function shutdown(signal, exitCode = 0) {
   if (stopping) return;
   stopping = true;
   say(`${signal}: stopping...`);
@@ -163,7 +203,7 @@ async function shutdown(signal) {
   rmSync(lockFile, { force: true });
   combined.end();
   say('stopped.');
-  process.exit(0);
+  process.exit(exitCode);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

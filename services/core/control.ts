@@ -58,7 +58,8 @@ export function executionModeOf(v: string | undefined): ExecutionMode {
   return v === 'DRY_RUN' || v === 'LIVE' ? v : 'PAPER';
 }
 
-export async function readControl(redis: RedisClient, keys: RedisKeys, now: number): Promise<ControlSnapshot> {
+/** `defaultMode`: the execution mode when none is stored (settings.executionMode). */
+export async function readControl(redis: RedisClient, keys: RedisKeys, now: number, defaultMode: ExecutionMode = 'PAPER'): Promise<ControlSnapshot> {
   const res = await redis
     .pipeline()
     .hgetall(keys.tradingState)
@@ -81,7 +82,7 @@ export async function readControl(redis: RedisClient, keys: RedisKeys, now: numb
   return {
     known: true,
     readAt: now,
-    trading: { state: tradingStateOf(t['state']), reason: t['reason'] ?? '', by: t['by'] ?? '', at: num(t['at']), mode: executionModeOf(t['mode'] ?? process.env['EXECUTION_MODE']), trigger: t['trigger'] ?? '' },
+    trading: { state: tradingStateOf(t['state']), reason: t['reason'] ?? '', by: t['by'] ?? '', at: num(t['at']), mode: executionModeOf(t['mode'] ?? defaultMode), trigger: t['trigger'] ?? '' },
     killSwitch: { engaged: k['engaged'] === '1', reason: k['reason'] ?? '', by: k['by'] ?? '', at: num(k['at']), trigger: k['trigger'] ?? '' },
     breaker: { state: breakerStateOf(b['state']), cause: b['cause'] ?? '', at: num(b['at']), halfOpenOrders, seq: num(b['seq']) },
     router: { paused: r['paused'] === '1', by: r['by'] ?? '', at: num(r['at']), reason: r['reason'] ?? '' },
@@ -130,11 +131,12 @@ export class ControlWatcher {
    * refreshMs: the periodic re-read (CONTROL_REFRESH_MS, default 1 s); maxAgeMs: a snapshot not
    * refreshed for this long reads as unknown (CONTROL_MAX_AGE_MS, default 5 s; keep it above refreshMs).
    */
-  constructor(
-    private readonly ctx: BaseContext,
-    private readonly maxAgeMs = Number(process.env['CONTROL_MAX_AGE_MS'] ?? 5_000),
-    private readonly refreshMs = Number(process.env['CONTROL_REFRESH_MS'] ?? 1_000),
-  ) {}
+  private readonly maxAgeMs: number;
+  private readonly refreshMs: number;
+  constructor(private readonly ctx: BaseContext) {
+    this.maxAgeMs = ctx.settings.controlMaxAgeMs;
+    this.refreshMs = ctx.settings.controlRefreshMs;
+  }
 
   /** The latest snapshot; if it is older than maxAgeMs (Redis unreachable), the unknown (closed) one. */
   get snapshot(): ControlSnapshot {
@@ -222,7 +224,7 @@ export class ControlWatcher {
         this.pending = false;
         try {
           const applied = this.breakerEvents;
-          let next = await readControl(this.ctx.redis, this.ctx.keys, this.ctx.clock.now());
+          let next = await readControl(this.ctx.redis, this.ctx.keys, this.ctx.clock.now(), this.ctx.settings.executionMode);
           const prev = this.current;
           // A read sent before a transition's message arrived must not undo it (the
           // message also queued another read, which will be current).

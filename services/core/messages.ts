@@ -1,28 +1,15 @@
 /**
- * Messages on the streams, their validation and their stream-field encoding.
- * Flat fields where the message is flat (readable with redis-cli XRANGE),
- * one JSON field for nested parts.
+ * Messages on the internal streams (strategy_signals, order_intents,
+ * exec_reports), their validation and their stream-field encoding. Flat
+ * fields where the message is flat (readable with redis-cli XRANGE), one
+ * JSON field for nested parts. Market data (market_events) is decoded
+ * strictly by core/domain/market-data.ts.
  */
 import { z } from 'zod';
 
 const finite = z.coerce.number().finite();
 const positiveFinite = z.coerce.number().finite().positive();
 const symbol = z.string().regex(/^[A-Z0-9][A-Z0-9._-]{0,31}$/, 'symbol must be 1-32 chars of A-Z, 0-9, ".", "_" or "-"');
-
-// --- market_events --------------------------------------------------------
-export const tickSchema = z
-  .strictObject({
-    symbol,
-    ts: z.coerce.number().int().positive(),
-    bid: positiveFinite,
-    ask: positiveFinite,
-    bid_size: z.coerce.number().finite().min(0),
-    ask_size: z.coerce.number().finite().min(0),
-    last: positiveFinite,
-    volume: z.coerce.number().finite().min(0),
-  })
-  .refine((t) => t.ask >= t.bid, { message: 'ask must be >= bid', path: ['ask'] });
-export type Tick = z.infer<typeof tickSchema>;
 
 // --- strategy_signals -----------------------------------------------------
 export const predictionSchema = z.strictObject({
@@ -109,7 +96,8 @@ export function toFieldArray(record: Record<string, string | number | boolean>):
   return out;
 }
 
-export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
+/** A refused entry: `check` is a bounded label for counting (stream_entries_dead_lettered_total). */
+export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string; check?: string };
 
 export function decodeWith<T>(schema: z.ZodType<T>, raw: readonly string[]): Decoded<T> {
   const parsed = schema.safeParse(fieldsFromArray(raw));
@@ -117,10 +105,6 @@ export function decodeWith<T>(schema: z.ZodType<T>, raw: readonly string[]): Dec
   const issue = parsed.error.issues[0];
   const field = issue?.path.join('.') || '(message)';
   return { ok: false, reason: `${field}: ${issue?.message ?? 'invalid'}` };
-}
-
-export function encodeTick(t: Tick): string[] {
-  return ['symbol', t.symbol, 'ts', String(t.ts), 'bid', String(t.bid), 'ask', String(t.ask), 'bid_size', String(t.bid_size), 'ask_size', String(t.ask_size), 'last', String(t.last), 'volume', String(t.volume)];
 }
 
 export function encodeSignal(s: Signal): string[] {

@@ -1,27 +1,40 @@
 /**
  * runService: the one way a service process starts and stops.
  *
- * Gives the service its logger, metrics registry, Redis connections and key
- * names; writes a heartbeat to Redis; serves /metrics; measures Redis round
- * trips (redis_latency_p99, µs); and on SIGTERM/SIGINT stops intake, lets
- * in-flight work finish (bounded by SHUTDOWN_TIMEOUT_MS), removes the
- * heartbeat and closes connections.
+ * Gives the service its settings, logger, metrics registry, Redis
+ * connections and key names; writes a heartbeat to Redis (and removes the
+ * heartbeats of instances dead for longer than HEARTBEAT_EXPIRY_MS, which a
+ * SIGKILL leaves behind); serves /metrics; exports Redis' own command
+ * latency (redis_latency_p99, µs, from LATENCY HISTOGRAM); and on
+ * SIGTERM/SIGINT stops intake, lets in-flight work finish (bounded by
+ * SHUTDOWN_TIMEOUT_MS), removes the heartbeat and closes connections.
+ * A configuration error exits with 78 (EX_CONFIG): the supervisor stops
+ * everything instead of restarting the service.
  */
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { systemClock, type Clock } from './clock.ts';
 import { ControlWatcher, controlStatus } from './control.ts';
-import { projectRoot } from './config/load.ts';
+import { EXIT_CONFIG, isConfigurationError } from './errors.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createRegistry, Gauge, type Registry } from './metrics.ts';
 import { connectRedis, redisKeysFor, type RedisClient } from './redis/connect.ts';
-import type { RedisKeys, ServiceName } from './redis/keys.ts';
+import { CONFIG_COMPONENTS, type RedisKeys, type ServiceName } from './redis/keys.ts';
 import { heartbeatMember } from './heartbeats.ts';
 import { LatencyWindow } from './latency-window.ts';
+import { luaScript, runLua } from './redis/lua-scripts.ts';
+import { RedisLatencySampler } from './redis/redis-latency.ts';
+import { settingsFrom, settingsFromEnvironment, type Settings } from './settings.ts';
+
+const PRUNE_HEARTBEATS = luaScript('prune-heartbeats-n.lua');
+/** A heartbeat not renewed for this long belongs to a dead instance and is removed. */
+export const HEARTBEAT_EXPIRY_MS = 30_000;
 
 export interface BaseContext {
   readonly service: ServiceName;
   readonly instance: string;
+  /** Settings parsed once from the environment (core/settings.ts); frozen. */
+  readonly settings: Settings;
   readonly log: Logger;
   readonly registry: Registry;
   readonly keys: RedisKeys;
@@ -54,9 +67,10 @@ export interface ServiceHandle {
   readonly metricsPort: number;
 }
 
-export const HEARTBEAT_INTERVAL_MS = Number(process.env['HEARTBEAT_INTERVAL_MS'] ?? 1_000);
-
 export interface StartOptions {
+  /** Default: the built-in defaults (settingsFrom({})); runService passes the environment's. */
+  settings?: Settings;
+  /** Overrides of settings.redisUrl / namespace / metricsPort / instanceId (tests). */
   redisUrl?: string;
   namespace?: string;
   /** 0 → an ephemeral port; -1 → no metrics server. */
@@ -65,8 +79,8 @@ export interface StartOptions {
   instance?: string;
 }
 
-export function instanceId(service: string): string {
-  return process.env['INSTANCE_ID'] ?? `${service}-${hostname()}-${process.pid}`;
+export function instanceId(service: string, settings?: Settings): string {
+  return settings?.instanceId ?? `${service}-${hostname()}-${process.pid}`;
 }
 
 /** Start a service in this process (tests call this directly; main.ts goes through runService). */
@@ -75,11 +89,12 @@ export async function startService(
   start: (ctx: ServiceContext) => Promise<RunningService>,
   options: StartOptions = {},
 ): Promise<ServiceHandle> {
-  const instance = options.instance ?? instanceId(service);
-  const log = createLogger(service, instance);
+  const settings = options.settings ?? settingsFrom({});
+  const instance = options.instance ?? instanceId(service, settings);
+  const log = createLogger(service, instance, settings.logLevel);
   const registry = createRegistry(service);
-  const url = options.redisUrl ?? process.env['REDIS_URL'];
-  const keys = redisKeysFor(url, options.namespace ?? process.env['TP_NAMESPACE']);
+  const url = options.redisUrl ?? settings.redisUrl;
+  const keys = redisKeysFor(url, options.namespace ?? settings.namespace);
   const connections: RedisClient[] = [];
   const connection = (purpose: string): RedisClient => {
     const c = connectRedis({ ...(url ? { url } : {}), name: `${service}:${purpose}`, log });
@@ -90,11 +105,12 @@ export async function startService(
   const base: BaseContext = {
     service,
     instance,
+    settings,
     log,
     registry,
     keys,
     clock: options.clock ?? systemClock,
-    root: projectRoot(),
+    root: settings.root,
     redis,
     connection,
   };
@@ -102,9 +118,9 @@ export async function startService(
   await control.start();
   const ctx: ServiceContext = { ...base, control };
 
-  const latency = new LatencyWindow(512);
-  const latencyP99 = new Gauge({ name: 'redis_latency_p99', help: 'p99 of Redis PING round trips over the last window, microseconds', registers: [registry] });
-  const latencyP50 = new Gauge({ name: 'redis_latency_p50', help: 'p50 of Redis PING round trips over the last window, microseconds', registers: [registry] });
+  const roundTrips = new LatencyWindow(512);
+  const roundTripP99 = new Gauge({ name: 'redis_roundtrip_p99_microseconds', help: 'p99 of PING round trips from this process over the last 512 beats, microseconds (includes this process\'s event-loop delay; see nodejs_eventloop_lag_p99_seconds)', registers: [registry] });
+  const serverLatency = new RedisLatencySampler(redis, registry, log);
   const up = new Gauge({ name: 'service_up', help: '1 while the service runs', registers: [registry] });
   up.set(1);
 
@@ -113,7 +129,7 @@ export async function startService(
 
   let server: Server | undefined;
   let metricsPort = 0;
-  const wantPort = options.metricsPort ?? Number(process.env['METRICS_PORT'] ?? -1);
+  const wantPort = options.metricsPort ?? settings.metricsPort;
   if (wantPort >= 0) {
     server = createServer((req, res) => {
       if (req.url === '/metrics') {
@@ -135,20 +151,28 @@ export async function startService(
         res.end();
       }
     });
-    await new Promise<void>((resolve) => server!.listen(wantPort, process.env['METRICS_HOST'] ?? '127.0.0.1', resolve));
+    const srv = server;
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot serve /metrics on ${settings.metricsHost}:${wantPort}: ${err.code ?? err.message}`)));
+      srv.listen(wantPort, settings.metricsHost, resolve);
+    });
     const addr = server.address();
     metricsPort = typeof addr === 'object' && addr ? addr.port : 0;
   }
 
   const member = heartbeatMember(service, instance);
   const startedAt = ctx.clock.now();
+  let beats = 0;
   const beat = async (): Promise<void> => {
     const t0 = process.hrtime.bigint();
     await redis.ping();
-    latency.add(Number(process.hrtime.bigint() - t0) / 1_000);
-    latencyP99.set(latency.quantile(0.99));
-    latencyP50.set(latency.quantile(0.5));
+    roundTrips.add(Number(process.hrtime.bigint() - t0) / 1_000);
+    roundTripP99.set(roundTrips.quantile(0.99));
     const now = ctx.clock.now();
+    if (beats++ % 5 === 0) {
+      await serverLatency.sample(now);
+      await runLua(redis, PRUNE_HEARTBEATS, [ctx.keys.heartbeats, ctx.keys.heartbeatDetail, ...CONFIG_COMPONENTS.map((c) => ctx.keys.configApplied(c))], [now - HEARTBEAT_EXPIRY_MS]);
+    }
     const detail = { service, instance, pid: process.pid, host: hostname(), started_at: startedAt, ts: now, ...(server ? { metrics_port: metricsPort } : {}), control: controlStatus(control.snapshot), ...(running.status?.() ?? {}) };
     await redis
       .multi()
@@ -158,7 +182,7 @@ export async function startService(
   };
   const heartbeatTimer = setInterval(() => {
     beat().catch((err: unknown) => log.warn({ event: 'heartbeat.failed', err: String(err) }, 'heartbeat failed'));
-  }, HEARTBEAT_INTERVAL_MS);
+  }, settings.heartbeatIntervalMs);
   heartbeatTimer.unref();
   await beat().catch(() => undefined);
 
@@ -166,7 +190,7 @@ export async function startService(
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       clearInterval(heartbeatTimer);
-      const timeoutMs = Number(process.env['SHUTDOWN_TIMEOUT_MS'] ?? 10_000);
+      const timeoutMs = settings.shutdownTimeoutMs;
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); timer.unref(); });
       const result = await Promise.race([running.stop().then(() => 'ok' as const), timedOut]);
@@ -199,9 +223,15 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | unde
   }
 }
 
-/** Entry point for a service process: start, then stop cleanly on SIGTERM/SIGINT. */
+/** Entry point for a service process: settings from the environment, start, then stop cleanly on SIGTERM/SIGINT. */
 export function runService(service: ServiceName, start: (ctx: ServiceContext) => Promise<RunningService>): void {
-  startService(service, start)
+  const parsed = settingsFromEnvironment();
+  if (!parsed.ok) {
+    createLogger(service, `${service}-${process.pid}`, 'info').fatal({ event: 'service.start_failed', config_error: true, errors: parsed.errors }, `${service} cannot start: ${parsed.errors.join('; ')}`);
+    process.exit(EXIT_CONFIG);
+  }
+  const settings = parsed.settings;
+  startService(service, start, { settings })
     .then((handle) => {
       const shutdown = (signal: string): void => {
         handle.ctx.log.info({ event: 'service.stopping', signal }, `${service} stopping on ${signal}`);
@@ -222,7 +252,12 @@ export function runService(service: ServiceName, start: (ctx: ServiceContext) =>
       }
     })
     .catch((err: unknown) => {
-      createLogger(service, instanceId(service)).fatal({ event: 'service.start_failed', err: err instanceof Error ? err.stack : String(err) }, `${service} failed to start`);
-      process.exit(1);
+      const config = isConfigurationError(err);
+      const message = err instanceof Error ? err.message : String(err);
+      createLogger(service, instanceId(service, settings), settings.logLevel).fatal(
+        { event: 'service.start_failed', config_error: config, err: config ? message : err instanceof Error ? err.stack : message },
+        `${service} ${config ? 'cannot start' : 'failed to start'}: ${message}`,
+      );
+      process.exit(config ? EXIT_CONFIG : 1);
     });
 }

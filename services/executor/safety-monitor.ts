@@ -4,17 +4,16 @@
  * and engages the kill switch when an automatic trigger fires. Engaging is
  * idempotent across replicas (WATCH on the kill-switch hash): one audit entry.
  */
-import { join } from 'node:path';
 import type { RedisClient } from '../core/redis/connect.ts';
 import type { ConfigHolder } from '../core/config/reloader.ts';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
 import { tradingStateOf, writeControl, type ControlWatcher } from '../core/control.ts';
-import { recordKillEvent, stateDir } from '../core/kill-switch.ts';
+import { auditFileIn, logKillEvent, recordKillEvent, type KillEvent } from '../core/kill-switch.ts';
 import { Counter } from '../core/metrics.ts';
-import { HEARTBEAT_INTERVAL_MS, type ServiceContext } from '../core/service.ts';
+import type { ServiceContext } from '../core/service.ts';
 import { newestHeartbeatByService, parseHeartbeats } from '../core/heartbeats.ts';
 import { markDay, tradingDay, unrealizedPnl } from './domain/daily-pnl.ts';
-import { evaluateBlindMonitor, evaluateKillTriggers, evaluateReduceTrigger, type KillDecision } from './domain/kill-triggers.ts';
+import { evaluateBlindMonitor, evaluateKillTriggers, evaluateReduceTrigger, KILL_TRIGGER_NAMES, type KillDecision } from './domain/kill-triggers.ts';
 import { parsePosition } from './on-targets.ts';
 
 /** Raise a hash field to `value` if it is higher (or missing). KEYS[1] hash; ARGV field, value. */
@@ -26,12 +25,15 @@ return 0`;
 
 export const WATCHED_SERVICES = ['feed', 'strategist', 'risk-harmoniser'] as const;
 
-export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<RiskHarmoniserConfig>, control: ControlWatcher, intervalMs = Number(process.env['SAFETY_INTERVAL_MS'] ?? 1_000)): { stop(): Promise<void>; check(): Promise<KillDecision> } {
+export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<RiskHarmoniserConfig>, control: ControlWatcher, intervalMs = ctx.settings.safetyIntervalMs): { stop(): Promise<void>; check(): Promise<KillDecision> } {
   const conn: RedisClient = ctx.connection('safety');
+  const heartbeatIntervalMs = ctx.settings.heartbeatIntervalMs;
+  const startedAt = ctx.clock.now();
   const { keys } = ctx;
   const engaged = new Counter({ name: 'kill_switch_auto_engagements_total', help: 'Kill switch engaged by an automatic trigger', labelNames: ['trigger'], registers: [ctx.registry] });
+  for (const trigger of KILL_TRIGGER_NAMES) engaged.inc({ trigger }, 0);
   const reducing = new Counter({ name: 'trading_reduce_first_total', help: 'Trading moved to REDUCING by a loss limit before the kill switch', labelNames: ['trigger'], registers: [ctx.registry] });
-  const auditFile = join(stateDir(ctx.root), 'kill_events.jsonl');
+  const auditFile = auditFileIn(ctx.settings.stateDir);
 
   async function check(): Promise<KillDecision> {
     const cfg = config.current;
@@ -89,8 +91,10 @@ export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<Ris
       staleMs: cfg.kill_switch.market_data_stale_ms,
       newestHeartbeat,
       watchedServices: WATCHED_SERVICES,
-      heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+      heartbeatIntervalMs,
       missedCycles: cfg.kill_switch.heartbeat_missed_cycles,
+      monitorStartedAt: startedAt,
+      startupGraceMs: cfg.kill_switch.startup_grace_ms,
     });
     if (!decision) {
       if (snapshot.trading.state === 'ACTIVE') await reduceFirst(mark.drawdownPct, mark.netPnlUsd, now);
@@ -106,13 +110,14 @@ export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<Ris
       await conn.unwatch();
       return null;
     }
-    const written = await recordKillEvent(conn, keys, { action: 'engage', reason: decision.reason, by: `auto:${ctx.instance}`, trigger: decision.trigger, scope: 'system', at: now }, auditFile).catch(async (err: unknown) => {
+    const event: KillEvent = { action: 'engage', reason: decision.reason, by: `auto:${ctx.instance}`, trigger: decision.trigger, scope: 'system', at: now };
+    const outcome = await recordKillEvent(conn, keys, event, auditFile).catch(async (err: unknown) => {
       await conn.unwatch();
       throw err;
     });
-    if (!written) return null; // another replica engaged it first
+    if (!outcome.written) return null; // another replica engaged it first
     engaged.inc({ trigger: decision.trigger });
-    ctx.log.error({ event: 'kill_switch.engaged', trigger: decision.trigger, reason: decision.reason, by: `auto:${ctx.instance}` }, `Kill-switch activated: ${decision.trigger} (${decision.reason})`);
+    logKillEvent(ctx.log, event, outcome);
     await control.refresh();
     return decision;
   }
@@ -151,7 +156,7 @@ export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<Ris
     const snapshot = control.snapshot;
     if (!snapshot.known || snapshot.killSwitch.engaged) return;
     const now = ctx.clock.now();
-    const blind = evaluateBlindMonitor({ now, tradingHalted: snapshot.trading.state === 'HALTED', lastCompleteAt, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, missedCycles: config.current.kill_switch.heartbeat_missed_cycles, error: String(err) });
+    const blind = evaluateBlindMonitor({ now, tradingHalted: snapshot.trading.state === 'HALTED', lastCompleteAt, heartbeatIntervalMs, missedCycles: config.current.kill_switch.heartbeat_missed_cycles, error: String(err) });
     if (blind) await engage(blind, now);
   }
 

@@ -3,10 +3,12 @@
  * targets into orders on the venue (paper by default) through the shared
  * circuit breaker, keeps orders and positions in Redis, writes exec_reports.
  */
+import { instrumentsReloadTarget, loadInstrumentsAtStart, universeOf } from '../core/config/instruments.ts';
 import { loadRiskParams } from '../core/config/load.ts';
 import { ConfigHolder, startReloader } from '../core/config/reloader.ts';
 import { riskReloadTarget } from '../core/config/risk-reload.ts';
-import { DEFAULT_CONFIG_PATHS, type RiskHarmoniserConfig } from '../core/config/schemas.ts';
+import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
+import { ConfigurationError } from '../core/errors.ts';
 import { UNKNOWN_CONTROL, type BreakerState, type ControlSnapshot } from '../core/control.ts';
 import { probationPassed } from '../core/domain/breaker.ts';
 import { parseScope } from '../core/domain/scopes.ts';
@@ -30,10 +32,12 @@ export interface ExecutorOptions {
 }
 
 export async function startExecutor(ctx: ServiceContext, options: ExecutorOptions = {}): Promise<RunningService> {
-  const path = process.env['RISK_PARAMS'] ?? DEFAULT_CONFIG_PATHS.risk_harmoniser;
+  const path = ctx.settings.configPaths.risk_harmoniser;
   const loaded = await loadRiskParams(path, ctx.root);
-  if (!loaded.ok) throw new Error(`cannot start: ${loaded.reason}`);
+  if (!loaded.ok) throw new ConfigurationError(`cannot start: ${loaded.reason}`);
   const config = new ConfigHolder<RiskHarmoniserConfig>(loaded.config, loaded.version, path, ctx.clock.now());
+  const instruments = await loadInstrumentsAtStart(ctx);
+  const universe = universeOf(instruments);
   const control = ctx.control;
   const metrics = createExecutorMetrics(ctx.registry);
   const latencies = new LatencyWindow(config.current.circuit_breaker.latency_window);
@@ -42,7 +46,7 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
     if (control.snapshot.breaker.state === 'OPEN') return;
     void control.moveBreaker({ kind: 'trip', cause });
   };
-  const venue = options.venue ?? new PaperVenue(Number(process.env['PAPER_FAIL_RATE'] ?? 0), Number(process.env['PAPER_LATENCY_MS'] ?? 0));
+  const venue = options.venue ?? new PaperVenue(ctx.settings.paper.failRate, ctx.settings.paper.latencyMs);
   const breaker = new VenueBreaker(venue, () => config.current, trip);
 
   const onControl = (next: ControlSnapshot, prev: ControlSnapshot): void => {
@@ -89,7 +93,12 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
     group: 'executor',
     consumer: ctx.instance,
     deadLetter: ctx.keys.deadLetter,
-    decode: (raw) => decodeWith(targetSchema, raw),
+    decode: (raw) => {
+      const d = decodeWith(targetSchema, raw);
+      // Defense in depth: the harmoniser already drops symbols outside the universe.
+      return d.ok && !universe.has(d.value.symbol) ? { ok: false, reason: `unknown_symbol: ${d.value.symbol} is not in the tradable universe`, check: 'unknown_symbol' } : d;
+    },
+    deadLetterChecks: ['unknown_symbol'],
     handler: createTargetHandler({
       keys: ctx.keys,
       clock: ctx.clock,
@@ -120,11 +129,11 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
     }),
     log: ctx.log,
     registry: ctx.registry,
-    batchSize: Number(process.env['BATCH_SIZE'] ?? 200),
-    claimIdleMs: Number(process.env['CLAIM_IDLE_MS'] ?? 5_000),
+    batchSize: ctx.settings.batchSize ?? 200,
+    claimIdleMs: ctx.settings.claimIdleMs,
   });
 
-  const reloader = await startReloader(ctx, [riskReloadTarget(ctx, config)]);
+  const reloader = await startReloader(ctx, [riskReloadTarget(ctx, config), instrumentsReloadTarget(ctx, instruments)]);
   const safety = startSafetyMonitor(ctx, config, control);
 
   await consumer.start();

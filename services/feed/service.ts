@@ -3,16 +3,22 @@
  * keeps the latest tick per symbol for the executor's paper fills, and the
  * last-seen time per symbol for staleness checks.
  *
- * FEED_RATE ticks/s (default 200) from the seeded synthetic market
- * (FEED_SEED, default 42), or FEED_CSV=<path> to replay a file.
- * FEED_MAX_TICKS stops publishing after that many ticks.
+ * FEED_RATE ticks/s (default 200) from the seeded synthetic market for the
+ * instruments of conf/instruments.yml that carry a `synthetic` block
+ * (FEED_SEED, default 42), each walk resuming from the last price in Redis,
+ * so a restart does not jump; or FEED_CSV=<path> to replay a file, each row
+ * stamped with the time it is sent. FEED_MAX_TICKS stops after that many.
  */
 import { readFile } from 'node:fs/promises';
+import { instrumentsReloadTarget, loadInstrumentsAtStart } from '../core/config/instruments.ts';
+import { startReloader } from '../core/config/reloader.ts';
+import type { InstrumentsConfig } from '../core/config/schemas.ts';
+import { encodeTick } from '../core/domain/market-data.ts';
 import { Counter } from '../core/metrics.ts';
-import { encodeTick } from '../core/messages.ts';
 import type { RunningService, ServiceContext } from '../core/service.ts';
+import type { Settings } from '../core/settings.ts';
 import { parseTickCsv } from './domain/csv-ticks.ts';
-import { DEFAULT_INSTRUMENTS, SyntheticMarket, type MarketTick } from './domain/synthetic-market.ts';
+import { SyntheticMarket, type InstrumentSpec, type MarketTick } from './domain/synthetic-market.ts';
 
 export interface FeedOptions {
   rate: number;
@@ -22,43 +28,69 @@ export interface FeedOptions {
   streamMaxLen: number;
 }
 
-export function feedOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): FeedOptions {
-  const options: FeedOptions = {
-    rate: Number(env['FEED_RATE'] ?? 200),
-    seed: Number(env['FEED_SEED'] ?? 42),
-    streamMaxLen: Number(env['FEED_STREAM_MAXLEN'] ?? 500_000),
-  };
-  if (env['FEED_CSV']) options.csvPath = env['FEED_CSV'];
-  if (env['FEED_MAX_TICKS']) options.maxTicks = Number(env['FEED_MAX_TICKS']);
-  return options;
+export function feedOptionsFrom(settings: Settings): FeedOptions {
+  const f = settings.feed;
+  return { rate: f.rate, seed: f.seed, streamMaxLen: f.streamMaxLen, ...(f.csvPath ? { csvPath: f.csvPath } : {}), ...(f.maxTicks !== undefined ? { maxTicks: f.maxTicks } : {}) };
 }
 
-export async function startFeed(ctx: ServiceContext, options: FeedOptions = feedOptionsFromEnv()): Promise<RunningService> {
+/** The universe's instruments the synthetic market makes ticks for. */
+export function syntheticSpecs(cfg: InstrumentsConfig): InstrumentSpec[] {
+  return Object.entries(cfg.symbols).flatMap(([symbol, s]) =>
+    s.synthetic
+      ? [{ symbol, assetClass: s.asset_class, exchange: s.exchange, price: s.synthetic.price, dailyVol: s.synthetic.daily_vol_pct / 100, tickSize: s.tick_size, lotSize: s.lot_size, spreadBps: s.synthetic.spread_bps, marketHours: s.market_hours }]
+      : [],
+  );
+}
+
+export async function startFeed(ctx: ServiceContext, options: FeedOptions = feedOptionsFrom(ctx.settings)): Promise<RunningService> {
   const { redis, keys, log } = ctx;
   const published = new Counter({ name: 'feed_ticks_published_total', help: 'Ticks written to market_events', labelNames: ['symbol'], registers: [ctx.registry] });
   const publishErrors = new Counter({ name: 'feed_publish_errors_total', help: 'Publish rounds in which some ticks were not written (see feed.publish_failed)', registers: [ctx.registry] });
+  const instruments = await loadInstrumentsAtStart(ctx);
+  /** Mid of the last tick in Redis per symbol: where a restarted walk resumes. */
+  const lastPrices = async (symbols: readonly string[]): Promise<Record<string, number>> => {
+    const out: Record<string, number> = {};
+    const quotes = await Promise.all(symbols.map((s) => redis.hmget(keys.lastTick(s), 'bid', 'ask')));
+    symbols.forEach((s, i) => {
+      const [bid, ask] = (quotes[i] ?? []).map(Number);
+      if (bid! > 0 && ask! > 0) out[s] = (bid! + ask!) / 2;
+    });
+    return out;
+  };
+  const specs = syntheticSpecs(instruments.current);
+  const resumed = await lastPrices(specs.map((s) => s.symbol));
   // One tick per symbol every (symbols / rate) seconds of wall time: scale volatility to that.
-  const market = new SyntheticMarket({ seed: options.seed, secondsPerTick: DEFAULT_INSTRUMENTS.length / Math.max(1, options.rate) });
-
-  for (const spec of market.instruments) {
-    const key = keys.instrumentInfo(spec.symbol);
-    if ((await redis.exists(key)) === 0) {
-      await redis.hset(key, { asset_class: spec.assetClass, exchange: spec.exchange, tick_size: spec.tickSize, lot_size: spec.lotSize, market_hours: spec.marketHours });
-    }
-  }
+  const market = new SyntheticMarket({ seed: options.seed, instruments: specs, startPrices: resumed, secondsPerTick: Math.max(1, specs.length) / Math.max(1, options.rate) });
+  if (Object.keys(resumed).length > 0) log.info({ event: 'feed.resumed', prices: resumed }, `synthetic market resumes from the last prices in Redis (${Object.keys(resumed).join(', ')})`);
+  const reloader = await startReloader(ctx, [
+    instrumentsReloadTarget(ctx, instruments, (next) => {
+      const nextSpecs = syntheticSpecs(next);
+      void lastPrices(nextSpecs.map((s) => s.symbol)).then((prices) => {
+        market.setInstruments(nextSpecs, prices);
+        log.info({ event: 'feed.instruments_changed', symbols: nextSpecs.map((s) => s.symbol) }, `synthetic market now makes ${nextSpecs.map((s) => s.symbol).join(', ') || 'no'} ticks`);
+      });
+    }),
+  ]);
 
   let source: () => MarketTick | undefined;
   if (options.csvPath) {
     const parsed = parseTickCsv(await readFile(options.csvPath, 'utf8'));
     if (!parsed.ok) throw new Error(`${options.csvPath}: ${parsed.reason}`);
+    const outside = new Set<string>();
     const rows = parsed.rows.filter((r) => {
       if (!r.ok) log.warn({ event: 'feed.csv_row_rejected', line: r.line, reason: r.reason }, `CSV line ${r.line} rejected: ${r.reason}`);
+      else if (!Object.hasOwn(instruments.current.symbols, r.tick.symbol)) {
+        if (!outside.has(r.tick.symbol)) log.warn({ event: 'feed.csv_row_rejected', line: r.line, reason: 'symbol not in the tradable universe' }, `CSV rows for ${r.tick.symbol} skipped: not in the tradable universe`);
+        outside.add(r.tick.symbol);
+        return false;
+      }
       return r.ok;
     });
     let i = 0;
+    // Replayed as live: each row is stamped with the time it is sent (the strategist refuses stale timestamps).
     source = () => {
       const row = rows[i++];
-      return row && row.ok ? row.tick : undefined;
+      return row && row.ok ? { ...row.tick, ts: ctx.clock.now() } : undefined;
     };
   } else {
     source = () => market.next(ctx.clock.now());
@@ -75,6 +107,7 @@ export async function startFeed(ctx: ServiceContext, options: FeedOptions = feed
     const due = Math.floor(((performance.now() - startedAt) / 1000) * options.rate) - sent;
     const limit = options.maxTicks !== undefined ? Math.min(due, options.maxTicks - sent) : due;
     if (limit <= 0) return;
+    if (!options.csvPath && market.instruments.length === 0) return; // no synthetic instrument (yet): nothing to make
     const pipe = redis.pipeline();
     const latest = new Map<string, MarketTick>();
     const symbols: string[] = [];
@@ -132,11 +165,12 @@ export async function startFeed(ctx: ServiceContext, options: FeedOptions = feed
 
   log.info({ event: 'feed.configured', rate: options.rate, seed: options.seed, csv: options.csvPath ?? null, max_ticks: options.maxTicks ?? null }, 'feed configured');
   return {
-    status: () => ({ ticks_published: written, ticks_failed: failed, done: !running, rate: options.rate, source: options.csvPath ? 'csv' : 'synthetic' }),
+    status: () => ({ ticks_published: written, ticks_failed: failed, done: !running, rate: options.rate, source: options.csvPath ? 'csv' : 'synthetic', config_version: { instruments: instruments.version } }),
     stop: async () => {
       running = false;
       clearInterval(timer);
       await inFlight;
+      await reloader.stop();
     },
   };
 }

@@ -102,7 +102,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
         const vars = others.map((s) => varBySymbol.get(s)!);
         const rhoWith = (j: number): number => correlationOf(correlation, symbol, others[j]!, minSamples);
         const rhoAmong = (i: number, j: number): number => correlationOf(correlation, others[i]!, others[j]!, minSamples);
-        const limit = cfg.risk_limits.var_limit_pct;
+        const limit = cfg.risk_limits.var_budget_pct;
         return { long: portfolioVarRoomPct(1, vars, rhoWith, rhoAmong, limit), short: portfolioVarRoomPct(-1, vars, rhoWith, rhoAmong, limit) };
       };
       const prevPortfolioVar = portfolioVar();

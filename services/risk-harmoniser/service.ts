@@ -3,10 +3,12 @@
  * group; hot-reloads conf/risk_params.yml (refused above the runbook's VaR
  * limit unless forced); answers "refresh volatility" commands.
  */
+import { instrumentsReloadTarget, loadInstrumentsAtStart, universeOf } from '../core/config/instruments.ts';
 import { loadRiskParams } from '../core/config/load.ts';
 import { ConfigHolder, startReloader } from '../core/config/reloader.ts';
 import { riskReloadTarget } from '../core/config/risk-reload.ts';
-import { DEFAULT_CONFIG_PATHS, type RiskHarmoniserConfig } from '../core/config/schemas.ts';
+import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
+import { ConfigurationError } from '../core/errors.ts';
 import { decodeWith, signalSchema } from '../core/messages.ts';
 import { Counter, Gauge, Histogram } from '../core/metrics.ts';
 import { StreamConsumer } from '../core/redis/streams.ts';
@@ -16,10 +18,12 @@ import { createSignalHandler, type RiskMetrics } from './on-signals.ts';
 import { refreshVolatility } from './refresh-volatility.ts';
 
 export async function startRiskHarmoniser(ctx: ServiceContext): Promise<RunningService> {
-  const path = process.env['RISK_PARAMS'] ?? DEFAULT_CONFIG_PATHS.risk_harmoniser;
+  const path = ctx.settings.configPaths.risk_harmoniser;
   const loaded = await loadRiskParams(path, ctx.root);
-  if (!loaded.ok) throw new Error(`cannot start: ${loaded.reason}`);
+  if (!loaded.ok) throw new ConfigurationError(`cannot start: ${loaded.reason}`);
   const config = new ConfigHolder<RiskHarmoniserConfig>(loaded.config, loaded.version, path, ctx.clock.now());
+  const instruments = await loadInstrumentsAtStart(ctx);
+  const universe = universeOf(instruments);
   const control = ctx.control;
   const timeseries = await TimeSeriesWriter.create(ctx.redis, ctx.keys, ctx.log);
 
@@ -41,7 +45,12 @@ export async function startRiskHarmoniser(ctx: ServiceContext): Promise<RunningS
     group: 'risk-harmoniser',
     consumer: ctx.instance,
     deadLetter: ctx.keys.deadLetter,
-    decode: (raw) => decodeWith(signalSchema, raw),
+    decode: (raw) => {
+      const d = decodeWith(signalSchema, raw);
+      // Defense in depth: the strategist already dead-letters ticks outside the universe.
+      return d.ok && !universe.has(d.value.symbol) ? { ok: false, reason: `unknown_symbol: ${d.value.symbol} is not in the tradable universe`, check: 'unknown_symbol' } : d;
+    },
+    deadLetterChecks: ['unknown_symbol'],
     handler: createSignalHandler({
       keys: ctx.keys,
       instance: ctx.instance,
@@ -64,8 +73,8 @@ export async function startRiskHarmoniser(ctx: ServiceContext): Promise<RunningS
     }),
     log: ctx.log,
     registry: ctx.registry,
-    batchSize: Number(process.env['BATCH_SIZE'] ?? 200),
-    claimIdleMs: Number(process.env['CLAIM_IDLE_MS'] ?? 5_000),
+    batchSize: ctx.settings.batchSize ?? 200,
+    claimIdleMs: ctx.settings.claimIdleMs,
   });
 
   // An operator Kelly override lasts "until reset or reload".
@@ -73,23 +82,28 @@ export async function startRiskHarmoniser(ctx: ServiceContext): Promise<RunningS
     await ctx.redis.del(ctx.keys.kellyOverride);
     await control.refresh();
   });
-  const reloader = await startReloader(ctx, [target]);
+  const reloader = await startReloader(ctx, [target, instrumentsReloadTarget(ctx, instruments)]);
 
   const volConn = ctx.connection('vol-refresh');
   const commands = ctx.connection('commands');
+  let refreshing: Promise<unknown> = Promise.resolve();
   commands.on('message', (_ch: string, message: string) => {
-    if (message !== 'refresh-volatility') return;
-    refreshVolatility(ctx, volConn, config.current)
-      .then((n) => ctx.log.info({ event: 'risk.volatility_refreshed', symbols: n }, `volatility refreshed for ${n} symbols`))
+    const m = /^refresh-volatility:([\w-]{1,64})$/.exec(message);
+    if (!m) return;
+    refreshing = refreshVolatility(ctx, volConn, config, instruments, m[1]!)
+      .then((o) => {
+        if (o) ctx.log.info({ event: 'risk.volatility_refreshed', ...o }, `volatility refreshed for ${o.symbols} symbols from ${o.ticks_used} ticks in ${o.duration_ms} ms`);
+      })
       .catch((err: unknown) => ctx.log.error({ event: 'risk.volatility_refresh_failed', err: String(err) }, 'volatility refresh failed'));
   });
   await commands.subscribe(ctx.keys.controlCommands);
 
   await consumer.start();
   return {
-    status: () => ({ config_version: { risk_harmoniser: config.version }, timeseries: timeseries.mode }),
+    status: () => ({ config_version: { risk_harmoniser: config.version, instruments: instruments.version }, timeseries: timeseries.mode }),
     stop: async () => {
       await commands.unsubscribe().catch(() => undefined);
+      await refreshing;
       await consumer.stop();
       await reloader.stop();
     },

@@ -7,11 +7,15 @@ export interface StrategistMetrics {
   ruleMatches: Counter<'rule_index' | 'model'>;
   modelErrors: Counter<'model'>;
   modelLatency: Histogram<'model' | 'kind'>;
-  fallbacks: Counter<'symbol' | 'from' | 'why'>;
+  /** By symbol and why (error, latency, expired); the model it left is in the switch log. */
+  fallbacks: Counter<'symbol' | 'why'>;
   setActive(symbol: string, model: string): void;
 }
 
-export function createStrategistMetrics(registry: Registry): StrategistMetrics {
+export const FALLBACK_WHYS = ['error', 'latency', 'expired'] as const;
+
+/** `symbols`: the universe at start, whose fallback series are created at 0. */
+export function createStrategistMetrics(registry: Registry, symbols: readonly string[] = []): StrategistMetrics {
   const active = new Gauge({ name: 'model_router_active_model', help: '1 for the active model of each symbol', labelNames: ['symbol', 'model'], registers: [registry] });
   const current = new Map<string, string>();
   return {
@@ -24,7 +28,7 @@ export function createStrategistMetrics(registry: Registry): StrategistMetrics {
       registers: [registry],
     }),
     ruleMatches: new Counter({ name: 'model_router_rule_matches_total', help: 'Routing decisions by rule (-1 = default model)', labelNames: ['rule_index', 'model'], registers: [registry] }),
-    fallbacks: new Counter({ name: 'model_router_fallbacks_total', help: 'Fallbacks from an unhealthy model', labelNames: ['symbol', 'from', 'why'], registers: [registry] }),
+    fallbacks: initialised(new Counter({ name: 'model_router_fallbacks_total', help: 'Fallbacks from an unhealthy model, by symbol and why (error, latency, expired)', labelNames: ['symbol', 'why'], registers: [registry] }), symbols),
     modelErrors: new Counter({ name: 'model_errors_total', help: 'Model inference errors', labelNames: ['model'], registers: [registry] }),
     modelLatency: new Histogram({
       name: 'model_inference_duration_seconds',
@@ -41,4 +45,9 @@ export function createStrategistMetrics(registry: Registry): StrategistMetrics {
       current.set(symbol, model);
     },
   };
+}
+
+function initialised(counter: Counter<'symbol' | 'why'>, symbols: readonly string[]): Counter<'symbol' | 'why'> {
+  for (const symbol of symbols) for (const why of FALLBACK_WHYS) counter.inc({ symbol, why }, 0);
+  return counter;
 }

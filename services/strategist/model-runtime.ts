@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { loadRouterRules, projectRoot } from '../core/config/load.ts';
+import { loadRouterRules } from '../core/config/load.ts';
 import { versionOf, type ParseResult, type RouterConfigBundle } from '../core/config/parse.ts';
 import type { ModelSpec } from '../core/config/schemas.ts';
 import { ALPHAS, bounded, ZERO, type AlphaOutput } from './domain/alpha-models.ts';
@@ -168,7 +168,7 @@ export async function loadModelRunners(models: Readonly<Record<string, ModelSpec
  * YAML and every ONNX file, so replacing a model file and reloading counts
  * as a change.
  */
-export async function loadStrategistBundle(configPath: string, root = projectRoot(), cache = new OnnxSessionCache()): Promise<ParseResult<StrategistBundle>> {
+export async function loadStrategistBundle(configPath: string, root: string, cache = new OnnxSessionCache()): Promise<ParseResult<StrategistBundle>> {
   const rules = await loadRouterRules(configPath, root);
   if (!rules.ok) return rules;
   const models = await loadModelRunners(rules.config.config.models, root, cache);

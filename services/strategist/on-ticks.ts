@@ -1,12 +1,17 @@
 /**
- * onTicks: market_events → features → route → predictions → strategy_signals.
- * Load (per-symbol state, WATCHed) → decide (pure domain) → persist (state,
- * signal, switch log) → ack, in one transaction.
+ * onTicks: market_events → price band → features → route → predictions →
+ * strategy_signals. Load (per-symbol state, checked at commit) → decide
+ * (pure domain) → persist (state, signal, switch log, dead letters for
+ * quarantined ticks) → ack, in one commit.
  */
 import type { ConfigHolder } from '../core/config/reloader.ts';
+import type { InstrumentsConfig } from '../core/config/schemas.ts';
+import { instrumentSpec } from '../core/config/instruments.ts';
+import { EMPTY_BAND, screenPrice, type BandState } from '../core/domain/price-band.ts';
+import type { Tick } from '../core/domain/market-data.ts';
 import type { ControlWatcher } from '../core/control.ts';
 import { matchRoute } from '../core/domain/route-rules.ts';
-import { encodeSignal, type Prediction, type Tick } from '../core/messages.ts';
+import { encodeSignal, type Prediction } from '../core/messages.ts';
 import type { RedisKeys } from '../core/redis/keys.ts';
 import type { BatchContext, StreamEntry, StreamHandler } from '../core/redis/streams.ts';
 import type { Clock } from '../core/clock.ts';
@@ -16,7 +21,6 @@ import type { AlphaOutput } from './domain/alpha-models.ts';
 import { horizonFor, initialFeatures, updateFeatures, type FeatureState } from './domain/features.ts';
 import { healthOf, newModelStats, recordModelCall, type ModelStats } from './domain/model-health.ts';
 import { decideSwitch, type RoutingState } from './domain/switching.ts';
-import type { InstrumentCache } from './instrument-cache.ts';
 import type { StrategistBundle } from './model-runtime.ts';
 import type { StrategistMetrics } from './metrics.ts';
 
@@ -28,6 +32,8 @@ export interface SymbolState {
   horizonMs: number;
   assetClass: string;
   explanation: string;
+  /** The price sanity band (core/domain/price-band.ts). */
+  band: BandState;
 }
 
 export interface TickHandlerDeps {
@@ -35,7 +41,7 @@ export interface TickHandlerDeps {
   clock: Clock;
   rules: ConfigHolder<StrategistBundle>;
   control: ControlWatcher;
-  instruments: InstrumentCache;
+  instruments: ConfigHolder<InstrumentsConfig>;
   metrics: StrategistMetrics;
   signalsMaxLen: number;
   log?: Logger;
@@ -46,12 +52,15 @@ const DAY_MS = 86_400_000;
 export function parseSymbolState(raw: string | null | undefined): SymbolState {
   if (raw) {
     try {
-      return JSON.parse(raw) as SymbolState;
+      const st = JSON.parse(raw) as SymbolState;
+      // A state written before the band existed starts it at the last mid seen.
+      st.band ??= { ref: st.features.mid > 0 ? st.features.mid : null, candidate: null, count: 0 };
+      return st;
     } catch {
       // fall through: a corrupt state is rebuilt from scratch
     }
   }
-  return { features: initialFeatures(), routing: { active: null, since: 0, reason: '', ruleIndex: -1 }, ticks: 0, lastTickId: '', horizonMs: 0, assetClass: '', explanation: '' };
+  return { features: initialFeatures(), routing: { active: null, since: 0, reason: '', ruleIndex: -1 }, ticks: 0, lastTickId: '', horizonMs: 0, assetClass: '', explanation: '', band: { ...EMPTY_BAND } };
 }
 
 export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
@@ -85,9 +94,11 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
       return [...symbols].map((s) => deps.keys.strategistState(s));
     },
 
-    async handle(entries: readonly StreamEntry<Tick>[], { state, tx, afterCommit }: BatchContext): Promise<void> {
+    async handle(entries: readonly StreamEntry<Tick>[], { state, tx, afterCommit, deadLetter }: BatchContext): Promise<void> {
       const bundle = deps.rules.current;
       const cfg = bundle.config;
+      const universe = deps.instruments.current;
+      const band = { bandPct: universe.market_data.price_band_pct, confirmTicks: universe.market_data.confirm_ticks };
       const control = deps.control.snapshot;
       const now = deps.clock.now();
       const bySymbol = new Map<string, StreamEntry<Tick>[]>();
@@ -96,16 +107,32 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
         if (!list) bySymbol.set(e.value.symbol, (list = []));
         list.push(e);
       }
-      await deps.instruments.refresh(bySymbol.keys());
 
-      for (const [symbol, list] of bySymbol) {
+      for (const [symbol, all] of bySymbol) {
+        const spec = instrumentSpec(universe, symbol);
         const st = parseSymbolState(state.get(deps.keys.strategistState(symbol)));
+        // Quarantine prints outside the sanity band; only accepted ticks move the features.
+        const list: StreamEntry<Tick>[] = [];
+        for (const e of all) {
+          const d = screenPrice(st.band, (e.value.bid + e.value.ask) / 2, band);
+          st.band = d.next;
+          if (d.accept) {
+            list.push(e);
+            if (d.confirmed) afterCommit(() => deps.log?.warn({ event: 'market_data.level_confirmed', symbol, mid: d.next.ref, ticks: band.confirmTicks }, `${symbol}: new price level ${d.next.ref} confirmed by ${band.confirmTicks} ticks`));
+          } else {
+            deadLetter(e.id, d.reason, 'price_band');
+          }
+        }
+        st.lastTickId = all[all.length - 1]!.id;
+        if (list.length === 0 || !spec) {
+          tx.set(deps.keys.strategistState(symbol), JSON.stringify(st));
+          continue;
+        }
         for (const e of list) updateFeatures(st.features, e.value);
         const last = list[list.length - 1]!;
         st.ticks += list.length;
-        st.lastTickId = last.id;
 
-        const info = deps.instruments.get(symbol);
+        const info = { assetClass: spec.asset_class, marketHours: spec.market_hours };
         const horizonMs = horizonFor(st.features, cfg.defaults.horizon_ms);
         const t0 = process.hrtime.bigint();
         const route = matchRoute(bundle.compiled, info.assetClass, horizonMs);
@@ -150,7 +177,7 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
           );
           afterCommit(() => {
             deps.metrics.switches.inc({ symbol, from: decision.from ?? 'none', to: decision.to });
-            if (decision.reason.startsWith('fallback:')) deps.metrics.fallbacks.inc({ symbol, from: decision.from ?? 'none', why: decision.reason.slice(9) });
+            if (decision.reason.startsWith('fallback:')) deps.metrics.fallbacks.inc({ symbol, why: decision.reason.slice(9) });
           });
         }
         const active = st.routing.active ?? route.model;

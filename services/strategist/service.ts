@@ -1,15 +1,19 @@
 /**
  * The strategist (signal mux + model router): consumes market_events in the
- * `strategist` consumer group, so replicas share the ticks; hot-reloads
- * model_router_rules.yml; `kill -HUP` pauses the router for every replica.
+ * `strategist` consumer group, so replicas share the ticks; decodes each tick
+ * strictly against the tradable universe (conf/instruments.yml) and the
+ * market-data checks (core/domain/market-data.ts), dead-lettering what fails;
+ * hot-reloads model_router_rules.yml and the universe; `kill -HUP` pauses the
+ * router for every replica.
  */
+import { instrumentsReloadTarget, loadInstrumentsAtStart, universeOf } from '../core/config/instruments.ts';
 import { ConfigHolder, startReloader, type ReloadTarget } from '../core/config/reloader.ts';
-import { DEFAULT_CONFIG_PATHS } from '../core/config/schemas.ts';
 import { writeControl } from '../core/control.ts';
-import { decodeWith, tickSchema } from '../core/messages.ts';
+import { decodeTick, streamIdMs, TICK_CHECKS, type Tick } from '../core/domain/market-data.ts';
+import { ConfigurationError } from '../core/errors.ts';
+import type { Decoded } from '../core/messages.ts';
 import { StreamConsumer } from '../core/redis/streams.ts';
 import type { RunningService, ServiceContext } from '../core/service.ts';
-import { InstrumentCache } from './instrument-cache.ts';
 import { createStrategistMetrics } from './metrics.ts';
 import { createTickHandler } from './on-ticks.ts';
 import { loadStrategistBundle, OnnxSessionCache, type StrategistBundle } from './model-runtime.ts';
@@ -19,28 +23,34 @@ export async function pauseRouter(ctx: ServiceContext, paused: boolean, by: stri
 }
 
 export async function startStrategist(ctx: ServiceContext): Promise<RunningService> {
-  const path = process.env['ROUTER_RULES'] ?? DEFAULT_CONFIG_PATHS.model_router;
+  const path = ctx.settings.configPaths.model_router;
   const sessions = new OnnxSessionCache();
   const loaded = await loadStrategistBundle(path, ctx.root, sessions);
-  if (!loaded.ok) throw new Error(`cannot start: ${loaded.reason}`);
+  if (!loaded.ok) throw new ConfigurationError(`cannot start: ${loaded.reason}`);
   const rules = new ConfigHolder<StrategistBundle>(loaded.config, loaded.version, path, ctx.clock.now());
+  const instruments = await loadInstrumentsAtStart(ctx);
+  const universe = universeOf(instruments);
 
   const control = ctx.control;
-  const metrics = createStrategistMetrics(ctx.registry);
-  const instruments = new InstrumentCache(ctx, () => rules.current.config.defaults.instrument_cache_ttl_ms);
+  const metrics = createStrategistMetrics(ctx.registry, Object.keys(instruments.current.symbols));
 
+  const decode = (raw: readonly string[], id: string): Decoded<Tick> => {
+    const r = decodeTick(raw, streamIdMs(id), universe, instruments.current.market_data);
+    return r.ok ? { ok: true, value: r.tick } : { ok: false, reason: `${r.check}: ${r.reason}`, check: r.check };
+  };
   const consumer = new StreamConsumer({
     redis: ctx.connection('consumer'),
     stream: ctx.keys.marketEvents,
     group: 'strategist',
     consumer: ctx.instance,
     deadLetter: ctx.keys.deadLetter,
-    decode: (raw) => decodeWith(tickSchema, raw),
-    handler: createTickHandler({ keys: ctx.keys, clock: ctx.clock, rules, control, instruments, metrics, signalsMaxLen: 200_000, log: ctx.log }),
+    decode,
+    deadLetterChecks: TICK_CHECKS,
+    handler: createTickHandler({ keys: ctx.keys, clock: ctx.clock, rules, instruments, control, metrics, signalsMaxLen: 200_000, log: ctx.log }),
     log: ctx.log,
     registry: ctx.registry,
-    batchSize: Number(process.env['BATCH_SIZE'] ?? 500),
-    claimIdleMs: Number(process.env['CLAIM_IDLE_MS'] ?? 5_000),
+    batchSize: ctx.settings.batchSize ?? 500,
+    claimIdleMs: ctx.settings.claimIdleMs,
   });
 
   const target: ReloadTarget<StrategistBundle> = {
@@ -54,7 +64,7 @@ export async function startStrategist(ctx: ServiceContext): Promise<RunningServi
     },
     afterApply: (next) => sessions.retainOnly(next.modelKeys),
   };
-  const reloader = await startReloader(ctx, [target], 'model_router_reload_duration_ms');
+  const reloader = await startReloader(ctx, [target, instrumentsReloadTarget(ctx, instruments)], 'model_router_reload_duration_ms');
 
   const onHup = (): void => {
     ctx.log.info({ event: 'router.pause_requested', signal: 'SIGHUP' }, 'SIGHUP: pausing the model router');
@@ -64,7 +74,7 @@ export async function startStrategist(ctx: ServiceContext): Promise<RunningServi
 
   await consumer.start();
   return {
-    status: () => ({ config_version: { model_router: rules.version }, router_paused: control.snapshot.router.paused }),
+    status: () => ({ config_version: { model_router: rules.version, instruments: instruments.version }, router_paused: control.snapshot.router.paused }),
     stop: async () => {
       process.off('SIGHUP', onHup);
       await consumer.stop();

@@ -1,65 +1,68 @@
 /**
  * The web service: the operator API on WEB_HOST:WEB_PORT (127.0.0.1:8080).
- * On loopback, mutations need no token (the runbook's plain curl works);
- * on any other address WEB_TOKEN is required and every mutation must carry
- * `Authorization: Bearer <token>`.
+ * Loopback (decided on resolved addresses, auth.ts): mutations need no
+ * token, so the runbook's plain curl works. Any other address: WEB_TOKEN or
+ * WEB_OPERATOR_TOKENS is required and every mutation must carry
+ * `Authorization: Bearer <token>`. A port that cannot be bound, or a host
+ * that cannot be resolved, stops the service with the reason.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import { instrumentsReloadTarget, loadInstrumentsAtStart } from '../core/config/instruments.ts';
 import { loadRiskParams } from '../core/config/load.ts';
 import { ConfigHolder, startReloader } from '../core/config/reloader.ts';
 import { riskReloadTarget } from '../core/config/risk-reload.ts';
-import { DEFAULT_CONFIG_PATHS, type RiskHarmoniserConfig } from '../core/config/schemas.ts';
-import { SERVICE_NAMES } from '../core/redis/keys.ts';
-import { HEARTBEAT_INTERVAL_MS, type RunningService, type ServiceContext } from '../core/service.ts';
+import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
+import { ConfigurationError } from '../core/errors.ts';
+import { auditFileIn } from '../core/kill-switch.ts';
+import type { RunningService, ServiceContext } from '../core/service.ts';
 import { createApp } from './app.ts';
+import { decideExposure, isLoopbackAddress } from './auth.ts';
 import { registerControlMetrics } from './control-metrics.ts';
+import { createRateLimits } from './rate-limits.ts';
 
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
-
-export interface WebOptions {
-  host: string;
-  port: number;
-  token: string | undefined;
-  requiredServices: readonly string[];
-}
-
-export function webOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): WebOptions {
-  return {
-    host: env['WEB_HOST'] ?? '127.0.0.1',
-    port: Number(env['WEB_PORT'] ?? 8080),
-    token: env['WEB_TOKEN'] || undefined,
-    requiredServices: env['REQUIRED_SERVICES'] ? env['REQUIRED_SERVICES'].split(',').map((s) => s.trim()).filter(Boolean) : SERVICE_NAMES,
-  };
-}
-
-export async function startWeb(ctx: ServiceContext, options: WebOptions = webOptionsFromEnv()): Promise<RunningService & { port: number }> {
-  const loopback = isLoopback(options.host);
-  if (!loopback && !options.token) throw new Error(`WEB_HOST=${options.host} is not loopback: set WEB_TOKEN so mutating requests can be authenticated`);
-  const path = process.env['RISK_PARAMS'] ?? DEFAULT_CONFIG_PATHS.risk_harmoniser;
+export async function startWeb(ctx: ServiceContext): Promise<RunningService & { port: number }> {
+  const { settings } = ctx;
+  const exposure = await decideExposure(settings);
+  if (!exposure.ok) throw new ConfigurationError(exposure.reason);
+  const path = settings.configPaths.risk_harmoniser;
   const loaded = await loadRiskParams(path, ctx.root);
-  if (!loaded.ok) throw new Error(`cannot start: ${loaded.reason}`);
+  if (!loaded.ok) throw new ConfigurationError(`cannot start: ${loaded.reason}`);
   const risk = new ConfigHolder<RiskHarmoniserConfig>(loaded.config, loaded.version, path, ctx.clock.now());
-  const reloader = await startReloader(ctx, [riskReloadTarget(ctx, risk)]);
-  registerControlMetrics(ctx, options.requiredServices);
-  const app = createApp(ctx, {
-    token: loopback ? undefined : options.token,
-    requiredServices: options.requiredServices,
-    heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+  const instruments = await loadInstrumentsAtStart(ctx);
+  registerControlMetrics(ctx, settings.web.requiredServices);
+  const limits = createRateLimits(ctx.redis, ctx.keys, settings, ctx.registry, () => ctx.clock.now());
+  const app = createApp({
+    ctx,
     risk,
-    versions: () => ({ risk_harmoniser: risk.version }),
+    instruments,
+    loopback: exposure.loopback,
+    auditFile: auditFileIn(settings.stateDir),
+    limits,
+    versions: () => ({ risk_harmoniser: risk.version, instruments: instruments.version }),
+    rateLimits: () => limits.report(),
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(options.port, options.host, () => resolve(s));
-    s.once('error', reject);
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => reject(new ConfigurationError(`web cannot listen on ${settings.web.host}:${settings.web.port}: ${err.code ?? err.message}${err.code === 'EADDRINUSE' ? ' (port in use: another web, or set WEB_PORT)' : ''}`));
+    server.once('error', onError);
+    server.listen(settings.web.port, settings.web.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
   });
   const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : options.port;
-  ctx.log.info({ event: 'web.listening', host: options.host, port, auth: !loopback }, `web listening on http://${options.host}:${port}`);
+  const port = typeof addr === 'object' && addr ? addr.port : settings.web.port;
+  const bound = typeof addr === 'object' && addr ? addr.address : '';
+  if (exposure.loopback && !isLoopbackAddress(bound)) {
+    server.close();
+    throw new ConfigurationError(`WEB_HOST=${settings.web.host} resolved to loopback but the API is bound to ${bound}; refusing to serve without authentication`);
+  }
+  // Reload subscriptions only once the port is ours: a web that cannot start records nothing.
+  const reloader = await startReloader(ctx, [riskReloadTarget(ctx, risk), instrumentsReloadTarget(ctx, instruments)]);
+  ctx.log.info({ event: 'web.listening', host: settings.web.host, address: bound, port, auth: !exposure.loopback }, `web listening on http://${settings.web.host}:${port}${exposure.loopback ? ' (loopback: no token needed)' : ' (tokens required for changes)'}`);
   return {
     port,
-    status: () => ({ port, config_version: { risk_harmoniser: risk.version } }),
+    status: () => ({ port, config_version: { risk_harmoniser: risk.version, instruments: instruments.version } }),
     stop: async () => {
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();

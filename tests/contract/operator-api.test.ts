@@ -25,26 +25,22 @@ const curlPost = (path: string, body?: string, method = 'POST', headers: Record<
   fetch(`${base}${path}`, { method, headers: body === undefined ? headers : { 'content-type': 'application/x-www-form-urlencoded', ...headers }, ...(body === undefined ? {} : { body }) });
 
 beforeAll(async () => {
-  env = createTestEnv(inject('redisUrl'), 'contract');
   // A private copy of the config folder, so reload tests can edit files.
   projectDir = makeProjectDir('project');
   stateDir = join(projectDir, 'state');
-  process.env['TP_ROOT'] = projectDir;
-  process.env['STATE_DIR'] = stateDir;
+  env = createTestEnv(inject('redisUrl'), 'contract', { TP_ROOT: projectDir, STATE_DIR: stateDir });
   await env.start('risk-harmoniser', startRiskHarmoniser, 'risk-1');
   await env.start('strategist', startStrategist, 'strat-1');
   let port = 0;
   await env.start('web', async (ctx) => {
-    const web = await startWeb(ctx, { host: '127.0.0.1', port: 0, token: undefined, requiredServices: ['strategist', 'risk-harmoniser', 'web'] });
+    const web = await startWeb(ctx);
     port = web.port;
     return web;
-  }, 'web-1');
+  }, 'web-1', { settings: { REQUIRED_SERVICES: 'strategist,risk-harmoniser,web' } });
   base = `http://127.0.0.1:${port}`;
 });
 
 afterAll(async () => {
-  delete process.env['TP_ROOT'];
-  delete process.env['STATE_DIR'];
   await env.close();
 });
 
@@ -208,17 +204,17 @@ describe('authentication off loopback', () => {
   it('refuses to start on a non-loopback address without a token, and demands it with one', async () => {
     const env2 = createTestEnv(inject('redisUrl'), 'auth');
     try {
-      await expect(env2.start('web', (ctx) => startWeb(ctx, { host: '0.0.0.0', port: 0, token: undefined, requiredServices: [] }))).rejects.toThrow(/WEB_TOKEN/);
+      await expect(env2.start('web', (ctx) => startWeb(ctx), undefined, { settings: { REQUIRED_SERVICES: 'none', WEB_HOST: '0.0.0.0' } })).rejects.toThrow(/WEB_TOKEN/);
       let port = 0;
       await env2.start('web', async (ctx) => {
-        const w = await startWeb(ctx, { host: '0.0.0.0', port: 0, token: 's3cret', requiredServices: [] });
+        const w = await startWeb(ctx);
         port = w.port;
         return w;
-      });
+      }, undefined, { settings: { REQUIRED_SERVICES: 'none', WEB_HOST: '0.0.0.0', WEB_TOKEN: 's3cret-token-0123456789' } });
       const url = `http://127.0.0.1:${port}/api/stop-trading`;
       expect((await fetch(url, { method: 'POST' })).status).toBe(401);
       expect((await readControl(env2.redis, env2.keys, Date.now())).trading.state).toBe('ACTIVE');
-      expect((await fetch(url, { method: 'POST', headers: { authorization: 'Bearer s3cret' } })).status).toBe(200);
+      expect((await fetch(url, { method: 'POST', headers: { authorization: 'Bearer s3cret-token-0123456789' } })).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
     } finally {
       await env2.close();

@@ -9,20 +9,20 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { readControl, setBreakerState } from '../../services/core/control.ts';
 import { transitionFor } from '../../services/core/domain/breaker.ts';
-import { encodeTarget, encodeTick, fieldsFromArray } from '../../services/core/messages.ts';
+import { encodeTarget, fieldsFromArray } from '../../services/core/messages.ts';
+import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { applyBreakerTransition, releaseProbe, reserveProbe } from '../../services/core/redis/breaker-scripts.ts';
 import type { ServiceHandle } from '../../services/core/service.ts';
 import { startExecutor } from '../../services/executor/service.ts';
 import { startFeed } from '../../services/feed/service.ts';
 import { startRiskHarmoniser } from '../../services/risk-harmoniser/service.ts';
 import { startStrategist } from '../../services/strategist/service.ts';
-import { makeProjectDir } from '../support/project-dir.ts';
+import { makeProjectDir, withSymbols } from '../support/project-dir.ts';
 import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
 
 let env: TestEnv | undefined;
-const savedEnv: Record<string, string | undefined> = {};
 
-/** Run with these environment variables (restored after the test) and this breaker config. */
+/** Run with these settings and this breaker config, in a universe with the test's symbols. */
 function withProject(label: string, breaker: Record<string, number>, vars: Record<string, string> = {}): TestEnv {
   const dir = makeProjectDir(label, {
     risk: (text) => {
@@ -34,23 +34,15 @@ function withProject(label: string, breaker: Record<string, number>, vars: Recor
       }
       return out;
     },
+    instruments: withSymbols(SYMBOLS),
   });
-  for (const [k, v] of Object.entries({ TP_ROOT: dir, ...vars })) {
-    if (!(k in savedEnv)) savedEnv[k] = process.env[k];
-    process.env[k] = v;
-  }
-  env = createTestEnv(inject('redisUrl'), label);
+  env = createTestEnv(inject('redisUrl'), label, { TP_ROOT: dir, ...vars });
   return env;
 }
 
 afterEach(async () => {
   await env?.close();
   env = undefined;
-  for (const [k, v] of Object.entries(savedEnv)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-    delete savedEnv[k];
-  }
 });
 
 const SYMBOLS = ['BTC-USD', 'ETH-USD', 'SOL-USD', 'AAPL', 'MSFT', 'NVDA'];
@@ -101,7 +93,10 @@ async function countedOnce(h: ServiceHandle, to: string, trigger: string): Promi
 
 describe('circuit breaker transitions', () => {
   it('portfolio VaR above var_threshold_pct opens it (risk-harmoniser)', async () => {
-    const e = withProject('brk-var', { var_threshold_pct: 0.0001 });
+    const e = withProject('brk-var', {});
+    // Sizing keeps the book at its budget (1.2 %); a market move takes it past the breaker:
+    // here a position whose VaR the market has already pushed to 3 %.
+    await e.redis.hset(e.keys.varContributions, 'SOL-USD', '3');
     const risk = await e.start('risk-harmoniser', startRiskHarmoniser, 'risk-a');
     await e.start('strategist', startStrategist, 'strat-a');
     await e.start('feed', (ctx) => startFeed(ctx, { rate: 400, seed: 3, maxTicks: 4_000, streamMaxLen: 100_000 }));

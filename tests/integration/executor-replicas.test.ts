@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { setBreakerState, writeControl } from '../../services/core/control.ts';
-import { encodeTarget, encodeTick, fieldsFromArray } from '../../services/core/messages.ts';
+import { encodeTarget, fieldsFromArray } from '../../services/core/messages.ts';
+import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { startExecutor } from '../../services/executor/service.ts';
 import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
 

@@ -6,32 +6,25 @@
  * unknown", and nothing reaches the venue until Redis answers again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeTarget, encodeTick, fieldsFromArray } from '../../services/core/messages.ts';
+import { encodeTarget, fieldsFromArray } from '../../services/core/messages.ts';
+import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { startExecutor } from '../../services/executor/service.ts';
 import { startRedis, type TestRedis } from '../support/redis-server.ts';
 import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
 
 let redis: TestRedis;
 let env: TestEnv;
-const saved = { age: process.env['CONTROL_MAX_AGE_MS'], refresh: process.env['CONTROL_REFRESH_MS'], latency: process.env['PAPER_LATENCY_MS'] };
 
 beforeAll(async () => {
   redis = await startRedis({ appendonly: false });
   // Re-read every 100 ms, expire after 300 ms: a healthy snapshot never expires, a frozen one soon does.
-  process.env['CONTROL_REFRESH_MS'] = '100';
-  process.env['CONTROL_MAX_AGE_MS'] = '300';
   // Slow venue (below the breaker's 1 s call timeout), so the batch's second order is decided mid-freeze.
-  process.env['PAPER_LATENCY_MS'] = '800';
-  env = createTestEnv(redis.url, 'fail-closed');
+  env = createTestEnv(redis.url, 'fail-closed', { CONTROL_REFRESH_MS: '100', CONTROL_MAX_AGE_MS: '300', PAPER_LATENCY_MS: '800' });
   await env.start('executor', startExecutor, 'exec-a');
 });
 
 afterAll(async () => {
   if (redis.process.exitCode === null) redis.process.kill('SIGCONT');
-  for (const [k, v] of [['CONTROL_MAX_AGE_MS', saved.age], ['CONTROL_REFRESH_MS', saved.refresh], ['PAPER_LATENCY_MS', saved.latency]] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
   await env.close();
   await redis.stop();
 });

@@ -6,7 +6,7 @@
  * nothing.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { encodeTick } from '../../services/core/messages.ts';
+import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { startExecutor } from '../../services/executor/service.ts';
 import type { CancelFilter, MarketQuote, Venue, VenueOrder, VenueResult } from '../../services/executor/venue/venue.ts';
 import { startWeb } from '../../services/web/service.ts';
@@ -59,10 +59,10 @@ beforeAll(async () => {
   await env.start('executor', (ctx) => startExecutor(ctx, { venue: venues[0] }), 'exec-a');
   await env.start('executor', (ctx) => startExecutor(ctx, { venue: venues[1] }), 'exec-b');
   await env.start('web', async (ctx) => {
-    const w = await startWeb(ctx, { host: '127.0.0.1', port: 0, token: undefined, requiredServices: [] });
+    const w = await startWeb(ctx);
     base = `http://127.0.0.1:${w.port}`;
     return w;
-  });
+  }, undefined, { settings: { REQUIRED_SERVICES: 'none' } });
   for (const v of venues) v.rest(['BTC-USD', 'obi'], ['BTC-USD', 'momentum'], ['ETH-USD', 'obi'], ['ETH-USD', 'momentum'], ['AAPL', 'mean_reversion']);
 });
 

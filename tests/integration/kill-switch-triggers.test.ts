@@ -7,22 +7,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readControl, writeControl } from '../../services/core/control.ts';
-import { encodeTarget, encodeTick, fieldsFromArray } from '../../services/core/messages.ts';
+import { encodeTarget, fieldsFromArray } from '../../services/core/messages.ts';
+import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { tradingDay } from '../../services/executor/domain/daily-pnl.ts';
 import { startExecutor } from '../../services/executor/service.ts';
 import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
 
 let env: TestEnv;
+let stateDir = '';
 beforeAll(() => {
-  process.env['SAFETY_INTERVAL_MS'] = '100';
-  process.env['STATE_DIR'] = mkdtempSync(join(tmpdir(), 'tp-kill-'));
+  stateDir = mkdtempSync(join(tmpdir(), 'tp-kill-'));
 });
 afterEach(async () => {
   await env.close();
 });
 
-async function twoExecutors(label: string): Promise<TestEnv> {
-  env = createTestEnv(inject('redisUrl'), label);
+async function twoExecutors(label: string, settings: Record<string, string> = {}): Promise<TestEnv> {
+  env = createTestEnv(inject('redisUrl'), label, { SAFETY_INTERVAL_MS: '100', STATE_DIR: stateDir, ...settings });
   await env.start('executor', startExecutor, 'exec-a');
   await env.start('executor', startExecutor, 'exec-b');
   return env;
@@ -64,7 +65,8 @@ describe('automatic kill-switch triggers', () => {
 
   it('a trading service whose heartbeat is missing for 3 cycles', async () => {
     await twoExecutors('kill-heartbeat');
-    await env.redis.zadd(env.keys.heartbeats, Date.now() - 5_000, 'strategist|dead-one');
+    // A strategist that beats once the executors run, then dies without removing its heartbeat.
+    await env.redis.zadd(env.keys.heartbeats, Date.now(), 'strategist|dead-one');
     expect((await engagedBy()).trigger).toBe('heartbeat_missing');
   });
 
@@ -118,12 +120,7 @@ describe('automatic kill-switch triggers', () => {
   });
 
   it('venue errors are counted per minute from rejected orders and over the threshold engage it', async () => {
-    process.env['PAPER_FAIL_RATE'] = '1';
-    try {
-      await twoExecutors('kill-venue');
-    } finally {
-      delete process.env['PAPER_FAIL_RATE'];
-    }
+    await twoExecutors('kill-venue', { PAPER_FAIL_RATE: '1' });
     const now = Date.now();
     await env.redis.hset(env.keys.lastTick('ETH-USD'), ...quote('ETH-USD', now, 3_000));
     await env.redis.hset(env.keys.marketDataSeen, 'ETH-USD', String(now));

@@ -50,7 +50,7 @@ describe('observability', () => {
       await env.start('risk-harmoniser', startRiskHarmoniser),
       await env.start('executor', startExecutor),
       await env.start('strategist', startStrategist),
-      await env.start('web', (ctx) => startWeb(ctx, { host: '127.0.0.1', port: 0, token: undefined, requiredServices: ['web'] })),
+      await env.start('web', (ctx) => startWeb(ctx), undefined, { settings: { REQUIRED_SERVICES: 'web' } }),
       await env.start('feed', (ctx) => startFeed(ctx, { rate: 1_000, seed: 3, maxTicks: 1_000, streamMaxLen: 10_000 })),
     ];
     await eventually(() => env.redis.get(env.keys.edgeBlended('AAPL')), 20_000, 'pipeline running');
@@ -115,8 +115,15 @@ describe('observability', () => {
     execFileSync('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config', '-q'], { encoding: 'utf8' });
     const services = execFileSync('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config', '--services'], { encoding: 'utf8' }).trim().split('\n').sort();
     expect(services).toEqual(['executor', 'feed', 'grafana', 'prometheus', 'redis', 'risk-harmoniser', 'strategist', 'web']);
-    const doc = load(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { command?: string[]; depends_on?: Record<string, { condition: string }> }> };
-    expect(doc.services['redis']!.command).toEqual(expect.arrayContaining(['--appendonly', 'yes']));
+    const doc = load(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { command?: string[]; environment?: Record<string, string>; volumes?: string[]; depends_on?: Record<string, { condition: string }> }> };
+    // Redis keeps its AOF on the named volume: the directory Redis writes to is the one the volume is mounted at.
+    const redis = doc.services['redis']!;
+    const args = redis.environment?.['REDIS_ARGS'] ?? '';
+    expect(args).toMatch(/--appendonly yes/);
+    const dir = /--dir (\S+)/.exec(args)?.[1];
+    expect(dir).toBe(redis.environment?.['REDIS_DATA_DIR']);
+    expect(redis.volumes).toContain(`redis-data:${dir}`);
+    expect(redis.command).toBeUndefined(); // the image's entrypoint (REDIS_DATA_DIR, REDIS_ARGS) starts it
     expect(doc.services['strategist']!.depends_on?.['risk-harmoniser']?.condition).toBe('service_healthy');
     expect(doc.services['web']!.depends_on?.['strategist']?.condition).toBe('service_healthy');
   });

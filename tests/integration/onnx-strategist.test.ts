@@ -31,13 +31,11 @@ const ONNX_ONLY_RULES = (text: string): string =>
 
 beforeAll(async () => {
   root = makeProjectDir('onnx', { rules: ONNX_ONLY_RULES });
-  process.env['TP_ROOT'] = root;
-  env = createTestEnv(inject('redisUrl'), 'onnx');
+  env = createTestEnv(inject('redisUrl'), 'onnx', { TP_ROOT: root });
   await env.start('strategist', startStrategist, 'strat-onnx');
 });
 
 afterAll(async () => {
-  delete process.env['TP_ROOT'];
   await env.close();
 });
 

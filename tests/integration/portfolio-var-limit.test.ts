@@ -1,8 +1,8 @@
 /**
  * The risk harmoniser sizes each target within the room the portfolio VaR
- * limit (risk_limits.var_limit_pct, 2.0 %) leaves, given the rest of the book
- * in risk:var_contrib: a long next to a long of 1.8 % gets 0.2 %, a short
- * offsets it and is held only by its own caps.
+ * budget (risk_limits.var_budget_pct, 1.2 %) leaves, given the rest of the
+ * book in risk:var_contrib: a long next to a long of 1.0 % gets 0.2 %, a
+ * short offsets it and is held only by its own caps.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { encodeSignal, type Signal } from '../../services/core/messages.ts';
@@ -17,12 +17,12 @@ interface Output {
   caps: { cap: string }[];
 }
 
-describe('portfolio VaR limit in sizing', () => {
+describe('portfolio VaR budget in sizing', () => {
   let env: TestEnv;
   beforeAll(async () => {
     env = createTestEnv(inject('redisUrl'), 'var-limit');
-    // The rest of the book: a long ETH position carrying 1.8 % VaR (ρ counts as 1 until 20 joint samples).
-    await env.redis.hset(env.keys.varContributions, 'ETH-USD', '1.8');
+    // The rest of the book: a long ETH position carrying 1.0 % VaR (ρ counts as 1 until 20 joint samples).
+    await env.redis.hset(env.keys.varContributions, 'ETH-USD', '1.0');
     await env.start('risk-harmoniser', startRiskHarmoniser);
   });
   afterAll(async () => {
@@ -47,18 +47,18 @@ describe('portfolio VaR limit in sizing', () => {
     }, 10_000, 'the BTC-USD output');
   };
 
-  it('a long next to a long gets only what is left under the limit', async () => {
+  it('a long next to a long gets only what is left under the budget', async () => {
     const o = await sizeOf(signal(50, 65_000));
-    expect(o.caps.map((c) => c.cap)).toContain('portfolio_var_limit');
+    expect(o.caps.map((c) => c.cap)).toContain('portfolio_var_budget');
     expect(o.var_pct).toBeCloseTo(0.2, 6);
-    expect(o.portfolio_var_pct).toBeCloseTo(2.0, 6);
+    expect(o.portfolio_var_pct).toBeCloseTo(1.2, 6);
   });
 
   it('a short offsets the book and is held by its own caps', async () => {
     const o = await sizeOf(signal(-50, 65_010));
-    expect(o.caps.map((c) => c.cap)).not.toContain('portfolio_var_limit');
+    expect(o.caps.map((c) => c.cap)).not.toContain('portfolio_var_budget');
     expect(o.caps.length).toBeGreaterThan(0);
-    expect(o.portfolio_var_pct).toBeCloseTo(1.8 - o.var_pct, 6);
-    expect(o.portfolio_var_pct).toBeLessThan(2.0);
+    expect(o.portfolio_var_pct).toBeCloseTo(1.0 - o.var_pct, 6);
+    expect(o.portfolio_var_pct).toBeLessThan(1.2);
   });
 });

@@ -38,10 +38,10 @@ describe('Prometheus against the running services', () => {
     await withMetrics('feed', (ctx) => startFeed(ctx, { rate: 100, seed: 1, maxTicks: 500, streamMaxLen: 10_000 }));
     let webPort = 0;
     await env.start('web', async (ctx) => {
-      const w = await startWeb(ctx, { host: '127.0.0.1', port: 0, token: undefined, requiredServices: [] });
+      const w = await startWeb(ctx);
       webPort = w.port;
       return w;
-    });
+    }, undefined, { settings: { REQUIRED_SERVICES: 'none' } });
     targets['web'] = webPort;
 
     const dir = mkdtempSync(join(tmpdir(), 'tp-prom-'));

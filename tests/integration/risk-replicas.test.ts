@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dailyVolOf, volFromPrices } from '../../services/core/domain/volatility.ts';
-import { encodeTick, fieldsFromArray } from '../../services/core/messages.ts';
+import { fieldsFromArray } from '../../services/core/messages.ts';
+import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { startFeed } from '../../services/feed/service.ts';
 import { startRiskHarmoniser } from '../../services/risk-harmoniser/service.ts';
 import { startStrategist } from '../../services/strategist/service.ts';
@@ -24,10 +25,10 @@ describe('risk harmoniser replicas', () => {
     await env.start('strategist', startStrategist, 'strat-a');
     let port = 0;
     await env.start('web', async (ctx) => {
-      const w = await startWeb(ctx, { host: '127.0.0.1', port: 0, token: undefined, requiredServices: [] });
+      const w = await startWeb(ctx);
       port = w.port;
       return w;
-    });
+    }, undefined, { settings: { REQUIRED_SERVICES: 'none' } });
     base = `http://127.0.0.1:${port}`;
     await env.start('feed', (ctx) => startFeed(ctx, { rate: 400, seed: 21, streamMaxLen: 100_000 }));
   });
@@ -121,17 +122,19 @@ describe('refresh-volatility', () => {
       await env.start('risk-harmoniser', startRiskHarmoniser);
       let port = 0;
       await env.start('web', async (ctx) => {
-        const w = await startWeb(ctx, { host: '127.0.0.1', port: 0, token: undefined, requiredServices: [] });
+        const w = await startWeb(ctx);
         port = w.port;
         return w;
-      });
+      }, undefined, { settings: { REQUIRED_SERVICES: 'none' } });
       const prices: { price: number; ts: number }[] = [];
       let mid = 100;
+      const t0 = Date.now() - 300_000;
       for (let i = 0; i < 200; i++) {
         mid *= i % 3 === 0 ? 1.001 : 0.9995;
-        const ts = 1_700_000_000_000 + i * 1_000;
+        const ts = t0 + i * 1_000;
         prices.push({ price: mid, ts });
-        await env.redis.xadd(env.keys.marketEvents, '*', ...encodeTick({ symbol: 'ETH-USD', ts, bid: mid - 0.01, ask: mid + 0.01, bid_size: 1, ask_size: 1, last: mid, volume: i }));
+        // Written as they arrived: the entry id is Redis' receive time.
+        await env.redis.xadd(env.keys.marketEvents, `${ts}-0`, ...encodeTick({ symbol: 'ETH-USD', ts, bid: mid - 0.01, ask: mid + 0.01, bid_size: 1, ask_size: 1, last: mid, volume: i }));
       }
       const r = await fetch(`http://127.0.0.1:${port}/api/risk/refresh-volatility`, { method: 'POST' });
       expect(r.status).toBe(202);

@@ -6,7 +6,8 @@
  * is refused.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { encodeTarget, encodeTick, fieldsFromArray } from '../../services/core/messages.ts';
+import { encodeTarget, fieldsFromArray } from '../../services/core/messages.ts';
+import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { startExecutor } from '../../services/executor/service.ts';
 import { startWeb } from '../../services/web/service.ts';
 import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
@@ -29,10 +30,10 @@ beforeAll(async () => {
   await env.start('executor', startExecutor, 'exec-a');
   await env.start('executor', startExecutor, 'exec-b');
   await env.start('web', async (ctx) => {
-    const w = await startWeb(ctx, { host: '127.0.0.1', port: 0, token: undefined, requiredServices: [] });
+    const w = await startWeb(ctx);
     base = `http://127.0.0.1:${w.port}`;
     return w;
-  });
+  }, undefined, { settings: { REQUIRED_SERVICES: 'none' } });
 });
 
 afterAll(async () => {
@@ -108,7 +109,7 @@ describe('scoped kills and stops', () => {
   it('refuses a scope that names nothing this system trades, or is malformed', async () => {
     const sym = await call('POST', '/admin/kill-switch', { reason: 'typo', scope: 'symbol:BTCUSD' });
     expect(sym.status).toBe(400);
-    expect(sym.json['error']).toBe('unknown symbol BTCUSD (symbols with market data: BTC-USD, ETH-USD)');
+    expect(sym.json['error']).toBe('unknown symbol BTCUSD: not in the tradable universe (AAPL, BTC-USD, ETH-USD) and no state in Redis');
     const model = await call('POST', '/api/stop-trading', { scope: 'model:momo-1' });
     expect(model.status).toBe(400);
     expect(String(model.json['error'])).toMatch(/^unknown model momo-1 \(models in model_router_rules\.yml: .*momentum/);

@@ -6,12 +6,13 @@
  * services with it, and the next start stops the redis-server it left.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisKeys } from '../../services/core/redis/keys.ts';
+import { tradingDay } from '../../services/executor/domain/daily-pnl.ts';
 import { freePort, startRedis } from '../support/redis-server.ts';
 import { eventually, ROOT, waitForExit } from '../support/system.ts';
 
@@ -30,8 +31,8 @@ interface Supervisor {
 }
 
 /** Like a shell job: its own process group, so a "Ctrl-C" can go to the whole group. */
-async function startSystem(): Promise<Supervisor> {
-  const child = spawn(process.execPath, ['scripts/start.mjs'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startSystem(extra: NodeJS.ProcessEnv = {}): Promise<Supervisor> {
+  const child = spawn(process.execPath, ['scripts/start.mjs'], { cwd: ROOT, env: { ...env, ...extra }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   started.push(child);
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -153,5 +154,72 @@ describe('npm start', () => {
     process.kill(-next.child.pid!, 'SIGINT');
     await waitForExit(next.child);
     expect(next.child.exitCode).toBe(0);
+  });
+
+  it('a configuration error stops it with the reason before anything starts', { timeout: 60_000 }, async () => {
+    for (const [bad, reason] of [[{ WEB_HOST: '0.0.0.0' }, 'WEB_HOST=0.0.0.0 is not loopback'], [{ FEED_RATE: 'fast' }, 'FEED_RATE: ']] as const) {
+      const r = spawnSync(process.execPath, ['scripts/start.mjs'], { cwd: ROOT, env: { ...env, ...bad }, encoding: 'utf8', timeout: 30_000 });
+      expect(r.status).toBe(78);
+      expect(r.stderr).toContain('configuration error; nothing was started');
+      expect(r.stderr).toContain(reason);
+      expect(r.stdout).not.toContain('redis-server on port');
+      expect(await redisAnswers()).toBe(false);
+    }
+  });
+
+  it('never prints the Redis password, and keeps its lock file to its owner', { timeout: 120_000 }, async () => {
+    const redis = await startRedis({ appendonly: false });
+    const secret = 'pw-7f3e9a1c';
+    const admin = new Redis(redis.url);
+    await admin.config('SET', 'requirepass', secret);
+    admin.disconnect();
+    try {
+      const url = `redis://:${secret}@127.0.0.1:${redis.port}/0`;
+      const first = await startSystem({ REDIS_URL: url });
+      const second = spawnSync(process.execPath, ['scripts/start.mjs'], { cwd: ROOT, env: { ...env, REDIS_URL: url }, encoding: 'utf8', timeout: 30_000 });
+      const lockFile = join(dir, 'data', 'run.lock');
+      expect(statSync(lockFile).mode & 0o777).toBe(0o600);
+      for (const text of [first.output(), second.stdout, second.stderr, readFileSync(lockFile, 'utf8')]) {
+        expect(text).not.toContain(secret);
+      }
+      expect(second.stdout).toContain(`redis://:***@127.0.0.1:${redis.port}/0`);
+      process.kill(-first.child.pid!, 'SIGINT');
+      await waitForExit(first.child);
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  it('a clean stop after a service was killed with SIGKILL does not start the next run with the kill switch engaged', { timeout: 240_000 }, async () => {
+    const first = await startSystem();
+    const probe = new Redis(`redis://127.0.0.1:${redisPort}`);
+    try {
+      const detail = await eventually(async () => {
+        const raw = Object.entries(await probe.hgetall(keys.heartbeatDetail)).find(([member]) => member.startsWith('strategist|'));
+        return raw ? (JSON.parse(raw[1]) as { pid: number }) : undefined;
+      }, 30_000, 'the strategist heartbeat');
+      process.kill(detail.pid, 'SIGKILL');
+      await eventually(() => first.output().includes('strategist exited (SIGKILL); restarting'), 10_000, 'the supervisor restarts it');
+      // Its replacement beats; the dead instance's heartbeat is still there.
+      await eventually(async () => (await probe.zrange(keys.heartbeats, '0', '-1')).filter((m) => m.startsWith('strategist|')).length === 2, 30_000, 'two strategist heartbeats');
+      process.kill(-first.child.pid!, 'SIGINT');
+      await waitForExit(first.child);
+    } finally {
+      probe.disconnect();
+    }
+
+    const next = await startSystem();
+    const r = new Redis(`redis://127.0.0.1:${redisPort}`);
+    try {
+      // The next run's safety checks have run for longer than the missed-heartbeat grace (3 s).
+      const since = Date.now();
+      await eventually(async () => Number(await r.hget(keys.dailyStats(tradingDay(Date.now())), 'marked_at')) > since + 4_000, 30_000, 'safety checks running for 4 s');
+      expect(await r.hget(keys.killSwitch, 'engaged')).not.toBe('1');
+      expect(await r.xlen(keys.killSwitchAudit)).toBe(0);
+    } finally {
+      r.disconnect();
+      process.kill(-next.child.pid!, 'SIGINT');
+      await waitForExit(next.child);
+    }
   });
 });

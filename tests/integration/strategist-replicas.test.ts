@@ -20,14 +20,12 @@ let root = '';
 beforeAll(async () => {
   // Short dwell and a low threshold so switches happen within the test.
   root = makeProjectDir('strat', { rules: (t) => t.replace('min_dwell_ms: 30000', 'min_dwell_ms: 50').replace('min_confidence: 0.55', 'min_confidence: 0.05') });
-  process.env['TP_ROOT'] = root;
-  env = createTestEnv(inject('redisUrl'), 'strat');
+  env = createTestEnv(inject('redisUrl'), 'strat', { TP_ROOT: root });
   await env.start('strategist', startStrategist, 'strat-a');
   await env.start('strategist', startStrategist, 'strat-b');
 });
 
 afterAll(async () => {
-  delete process.env['TP_ROOT'];
   await env.close();
 });
 

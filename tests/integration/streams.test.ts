@@ -1,6 +1,7 @@
 /** The stream consumer's guarantees, shown on a real Redis with the real strategist handler. */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { encodeTick, fieldsFromArray } from '../../services/core/messages.ts';
+import { fieldsFromArray } from '../../services/core/messages.ts';
+import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { createLogger } from '../../services/core/log.ts';
 import { createRegistry } from '../../services/core/metrics.ts';
 import { connectRedis } from '../../services/core/redis/connect.ts';
@@ -8,16 +9,15 @@ import { ensureGroup, StreamConsumer, type StreamHandler } from '../../services/
 import { startStrategist } from '../../services/strategist/service.ts';
 import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
 
-const tick = (i: number) => ({ symbol: 'BTC-USD', ts: 1_700_000_000_000 + i, bid: 100, ask: 100.5, bid_size: 1, ask_size: 2, last: 100.2, volume: i });
+const T0 = Date.now();
+const tick = (i: number) => ({ symbol: 'BTC-USD', ts: T0 + i, bid: 100, ask: 100.5, bid_size: 1, ask_size: 2, last: 100.2, volume: i });
 
 describe('stream consumer', () => {
   let env: TestEnv;
   beforeAll(() => {
-    env = createTestEnv(inject('redisUrl'), 'streams');
-    process.env['CLAIM_IDLE_MS'] = '200';
+    env = createTestEnv(inject('redisUrl'), 'streams', { CLAIM_IDLE_MS: '200' });
   });
   afterAll(async () => {
-    delete process.env['CLAIM_IDLE_MS'];
     await env.close();
   });
 
@@ -39,15 +39,15 @@ describe('stream consumer', () => {
   });
 
   it('moves a malformed tick to the dead-letter stream with its reason and keeps going', async () => {
-    await env.redis.xadd(env.keys.marketEvents, '*', 'symbol', 'BTC-USD', 'ts', '1700000001000', 'bid', 'abc', 'ask', '1', 'bid_size', '1', 'ask_size', '1', 'last', '1', 'volume', '1');
-    await env.redis.xadd(env.keys.marketEvents, '*', 'symbol', 'BTC-USD', 'ts', '1700000001001', 'bid', '101', 'ask', '100', 'bid_size', '1', 'ask_size', '1', 'last', '1', 'volume', '1');
+    await env.redis.xadd(env.keys.marketEvents, '*', 'symbol', 'BTC-USD', 'ts', String(T0 + 1000), 'bid', 'abc', 'ask', '1', 'bid_size', '1', 'ask_size', '1', 'last', '1', 'volume', '1');
+    await env.redis.xadd(env.keys.marketEvents, '*', 'symbol', 'BTC-USD', 'ts', String(T0 + 1001), 'bid', '101', 'ask', '100', 'bid_size', '1', 'ask_size', '1', 'last', '1', 'volume', '1');
     await env.redis.xadd(env.keys.marketEvents, '*', 'garbage', 'x');
     await env.redis.xadd(env.keys.marketEvents, '*', ...encodeTick(tick(100)));
     const dead = await eventually(async () => {
       const entries = ((await env.redis.xrange(env.keys.deadLetter, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
       return entries.length === 3 ? entries : undefined;
     }, 10_000, 'three dead letters');
-    expect(dead.map((d) => d['reason'])).toEqual([expect.stringContaining('bid'), expect.stringContaining('ask must be >= bid'), expect.stringContaining('symbol')]);
+    expect(dead.map((d) => d['reason'])).toEqual([expect.stringContaining('bid'), expect.stringContaining('ask 100 is below bid 101'), expect.stringContaining('symbol')]);
     expect(dead[0]).toMatchObject({ source_stream: env.keys.marketEvents, group: 'strategist' });
     expect(JSON.parse(dead[0]!['fields']!)).toContain('abc');
     await eventually(async () => (JSON.parse((await env.redis.get(env.keys.strategistState('BTC-USD'))) ?? '{}') as { ticks: number }).ticks === 21, 10_000, 'valid tick processed');
@@ -102,5 +102,36 @@ describe('stream consumer', () => {
     const rows = ((await env.redis.xrange(applied, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
     expect(rows).toHaveLength(10);
     expect(new Set(rows.map((r) => r['by']))).toEqual(new Set(['claims']));
+  });
+
+  it('reports a group\'s lag as 0 once it was delivered the last entry, even when Redis\' own figure is stuck', async () => {
+    const stream = `${env.ns}lag:in`;
+    for (let i = 0; i < 30; i++) await env.redis.xadd(stream, '*', 'n', String(i));
+    const consumer = new StreamConsumer<Record<string, string>>({
+      redis: connectRedis({ url: env.url, name: 'lag' }),
+      stream,
+      group: 'g',
+      consumer: 'c',
+      deadLetter: `${env.ns}lag:dead`,
+      decode: (raw) => ({ ok: true, value: fieldsFromArray(raw) }),
+      handler: { watchKeys: () => [], handle: () => undefined },
+      log: createLogger('strategist', 'lag', 'fatal'),
+      registry: createRegistry('strategist'),
+      blockMs: 50,
+    });
+    await ensureGroup(env.redis, stream, 'g');
+    await env.redis.xgroup('SETID', stream, 'g', '0');
+    await consumer.start();
+    await eventually(async () => (await env.redis.xpending(stream, 'g'))[0] === 0 && (await consumer.reportLag()) === 0, 5_000, 'drained');
+    // As seen after a Redis restart: the group holds the last entry, Redis' entries-read is off.
+    const [last] = ((await env.redis.xrevrange(stream, '+', '-', 'COUNT', 1)) as [string, string[]][])[0]!;
+    await env.redis.call('XGROUP', 'SETID', stream, 'g', last, 'ENTRIESREAD', '0');
+    const info = ((await env.redis.xinfo('GROUPS', stream)) as unknown[][]).map((g) => fieldsFromArray(g.map(String)))[0]!;
+    expect(Number(info['lag'])).toBe(30);
+    expect(await consumer.reportLag()).toBe(0);
+    // Real lag is counted: five new entries, with the consumer stopped.
+    await consumer.stop();
+    for (let i = 0; i < 5; i++) await env.redis.xadd(stream, '*', 'n', String(i));
+    expect(await consumer.reportLag()).toBe(5);
   });
 });

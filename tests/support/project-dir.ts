@@ -11,6 +11,18 @@ import { ROOT } from './system.ts';
 export interface ProjectEdits {
   rules?: (text: string) => string;
   risk?: (text: string) => string;
+  instruments?: (text: string) => string;
+}
+
+/** An instruments edit that adds these symbols to the universe (crypto if "-USD", else a US stock), with synthetic blocks only for the shipped ones. */
+export function withSymbols(symbols: readonly string[]): (text: string) => string {
+  return (text) => {
+    const extra = symbols
+      .filter((s) => !new RegExp(`\\n    ${s.replace(/[.-]/g, '\\$&')}:`).test(text))
+      .map((s) => (s.endsWith('-USD') ? `    ${s}: { asset_class: crypto, tick_size: 0.01, lot_size: 0.0001 }` : `    ${s}: { asset_class: us_stock, tick_size: 0.01, lot_size: 1, market_hours: "13:30-20:00" }`))
+      .join('\n');
+    return extra ? text.replace('  symbols:\n', `  symbols:\n${extra}\n`) : text;
+  };
 }
 
 export function makeProjectDir(label: string, edits: ProjectEdits = {}): string {
@@ -20,5 +32,6 @@ export function makeProjectDir(label: string, edits: ProjectEdits = {}): string 
   const rules = readFileSync(join(ROOT, 'model_router_rules.yml'), 'utf8');
   writeFileSync(join(dir, 'model_router_rules.yml'), edits.rules ? edits.rules(rules) : rules);
   if (edits.risk) writeFileSync(join(dir, 'conf/risk_params.yml'), edits.risk(readFileSync(join(dir, 'conf/risk_params.yml'), 'utf8')));
+  if (edits.instruments) writeFileSync(join(dir, 'conf/instruments.yml'), edits.instruments(readFileSync(join(dir, 'conf/instruments.yml'), 'utf8')));
   return dir;
 }

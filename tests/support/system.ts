@@ -8,6 +8,7 @@ import { fieldsFromArray } from '../../services/core/messages.ts';
 import { connectRedis, isClusterUrl, type RedisClient } from '../../services/core/redis/connect.ts';
 import { redisKeys, type RedisKeys, type ServiceName } from '../../services/core/redis/keys.ts';
 import { startService, type RunningService, type ServiceContext, type ServiceHandle } from '../../services/core/service.ts';
+import { settingsFrom, type Settings } from '../../services/core/settings.ts';
 import { startExecutor } from '../../services/executor/service.ts';
 import { startFeed, type FeedOptions } from '../../services/feed/service.ts';
 import { startRiskHarmoniser } from '../../services/risk-harmoniser/service.ts';
@@ -22,6 +23,22 @@ export function uniqueNamespace(label: string, cluster = false): string {
   return cluster ? `{${name}}:` : `${name}:`;
 }
 
+/**
+ * Settings for a service started by a test: the built-in defaults, quiet
+ * logs (LOG_LEVEL, default error), the web on an ephemeral port with a
+ * generous change budget, then `overrides` (environment-style names, e.g.
+ * { CLAIM_IDLE_MS: '200', TP_ROOT: dir }). Nothing touches process.env.
+ */
+export function testSettings(overrides: Readonly<Record<string, string>> = {}): Settings {
+  return settingsFrom({ LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'error', TP_ROOT: ROOT, WEB_PORT: '0', WEB_RATE_LIMIT_PER_MINUTE: '100000', WEB_AUTH_FAILURES_PER_WINDOW: '10000', ...overrides });
+}
+
+export interface StartTestOptions {
+  clock?: Clock;
+  /** Setting overrides for this instance (testSettings). */
+  settings?: Readonly<Record<string, string>>;
+}
+
 export interface TestEnv {
   url: string;
   ns: string;
@@ -29,12 +46,14 @@ export interface TestEnv {
   redis: RedisClient;
   handles: ServiceHandle[];
   children: ChildProcess[];
-  start(service: ServiceName, fn: (ctx: ServiceContext) => Promise<RunningService>, instance?: string, options?: { clock?: Clock }): Promise<ServiceHandle>;
+  /** Overrides every instance this env starts gets (before the per-instance ones). */
+  settings: Record<string, string>;
+  start(service: ServiceName, fn: (ctx: ServiceContext) => Promise<RunningService>, instance?: string, options?: StartTestOptions): Promise<ServiceHandle>;
   spawn(service: ServiceName, env?: Record<string, string>): ChildProcess;
   close(): Promise<void>;
 }
 
-export function createTestEnv(url: string, label: string): TestEnv {
+export function createTestEnv(url: string, label: string, settings: Record<string, string> = {}): TestEnv {
   const cluster = isClusterUrl(url);
   const ns = uniqueNamespace(label, cluster);
   const keys = redisKeys(ns);
@@ -46,15 +65,23 @@ export function createTestEnv(url: string, label: string): TestEnv {
     redis,
     handles: [],
     children: [],
+    settings,
     async start(service, fn, instance, options = {}) {
-      const h = await startService(service, fn, { redisUrl: url, namespace: ns, metricsPort: -1, instance: instance ?? `${service}-${randomBytes(3).toString('hex')}`, ...options });
+      const h = await startService(service, fn, {
+        settings: testSettings({ ...env.settings, ...options.settings }),
+        redisUrl: url,
+        namespace: ns,
+        metricsPort: -1,
+        instance: instance ?? `${service}-${randomBytes(3).toString('hex')}`,
+        ...(options.clock ? { clock: options.clock } : {}),
+      });
       env.handles.push(h);
       return h;
     },
     spawn(service, extra = {}) {
       const child = spawn(process.execPath, ['--import', 'tsx', `services/${service}/main.ts`], {
         cwd: ROOT,
-        env: { ...process.env, REDIS_URL: url, TP_NAMESPACE: ns, METRICS_PORT: '-1', LOG_LEVEL: 'warn', ...extra },
+        env: { ...process.env, REDIS_URL: url, TP_NAMESPACE: ns, METRICS_PORT: '-1', LOG_LEVEL: 'warn', ...env.settings, ...extra },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       env.children.push(child);
@@ -112,7 +139,7 @@ export async function startAllServices(env: TestEnv, feed: FeedOptions): Promise
   const executor = await startProcessors(env);
   let port = 0;
   await env.start('web', async (ctx) => {
-    const web = await startWeb(ctx, { host: '127.0.0.1', port: 0, token: undefined, requiredServices: ['feed', 'strategist', 'risk-harmoniser', 'executor', 'web'] });
+    const web = await startWeb(ctx);
     port = web.port;
     return web;
   });

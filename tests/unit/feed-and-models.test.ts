@@ -4,7 +4,6 @@ import { parseTickCsv } from '../../services/feed/domain/csv-ticks.ts';
 import { SyntheticMarket } from '../../services/feed/domain/synthetic-market.ts';
 import { meanReversionAlpha, momentumAlpha, obiAlpha, volBreakoutAlpha } from '../../services/strategist/domain/alpha-models.ts';
 import { horizonFor, initialFeatures, updateFeatures, WARMUP_TICKS } from '../../services/strategist/domain/features.ts';
-import { inferInstrument, instrumentFromHash } from '../../services/strategist/domain/instrument.ts';
 
 describe('synthetic market', () => {
   it('is deterministic for a seed and differs across seeds', () => {
@@ -89,16 +88,7 @@ describe('features and alpha models', () => {
   });
 });
 
-describe('instrument metadata', () => {
-  it('infers crypto from the quote suffix and a US stock otherwise', () => {
-    expect(inferInstrument('SOL-USDT')).toMatchObject({ assetClass: 'crypto', marketHours: '24x7', inferred: true });
-    expect(inferInstrument('MSFT')).toMatchObject({ assetClass: 'us_stock', marketHours: '13:30-20:00' });
-  });
-
-  it('prefers the Redis hash when present', () => {
-    expect(instrumentFromHash('X', { asset_class: 'fx', tick_size: '0.0001' })).toMatchObject({ assetClass: 'fx', tickSize: 0.0001, inferred: false });
-  });
-
+describe('market hours', () => {
   it('knows market hours', () => {
     const monday1500 = Date.UTC(2026, 10, 23, 15, 0);
     expect(inMarketHours('13:30-20:00', monday1500)).toBe(true);

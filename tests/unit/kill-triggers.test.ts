@@ -18,6 +18,8 @@ const QUIET: KillTriggerInputs = {
   watchedServices: ['feed', 'strategist', 'risk-harmoniser'],
   heartbeatIntervalMs: 1_000,
   missedCycles: 3,
+  monitorStartedAt: NOW - 60_000,
+  startupGraceMs: 15_000,
 };
 
 describe('automatic kill-switch triggers', () => {
@@ -33,6 +35,18 @@ describe('automatic kill-switch triggers', () => {
     [{ newestHeartbeat: { feed: NOW - 3_001 } }, 'heartbeat_missing', 'no heartbeat from feed for 3001 ms (3 cycles)'],
   ])('%j engages %s', (patch, trigger, reason) => {
     expect(evaluateKillTriggers({ ...QUIET, ...patch })).toEqual({ trigger, reason });
+  });
+
+  it('gives a heartbeat left from before the monitor started (a killed instance) the startup grace, then counts it', () => {
+    // A strategist killed with SIGKILL before a clean stop of the whole system: its beat is 22 s old when the next start's executor begins.
+    const restart = { ...QUIET, monitorStartedAt: NOW - 2_000, newestHeartbeat: { feed: NOW - 500, strategist: NOW - 22_000 } };
+    expect(evaluateKillTriggers(restart)).toBeNull();
+    // The strategist never came back: once the grace is over it is missing.
+    const later = { ...restart, now: NOW + 14_000, newestHeartbeat: { feed: NOW + 13_500, strategist: NOW - 22_000 } };
+    expect(evaluateKillTriggers(later)).toEqual({ trigger: 'heartbeat_missing', reason: 'no heartbeat from strategist for 36000 ms (3 cycles)' });
+    // A service seen beating after the monitor started gets no grace when it stops.
+    const died = { ...QUIET, now: NOW + 1_200, monitorStartedAt: NOW - 2_000, newestHeartbeat: { feed: NOW + 1_000, strategist: NOW - 1_900 } };
+    expect(evaluateKillTriggers(died)).toEqual({ trigger: 'heartbeat_missing', reason: 'no heartbeat from strategist for 3100 ms (3 cycles)' });
   });
 
   it('ignores stale data and missing heartbeats while trading is halted (restart sequence), not losses', () => {

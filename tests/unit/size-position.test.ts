@@ -126,7 +126,7 @@ describe('room under the portfolio VaR limit (hand-computed)', () => {
     const x = { ...BASE, edgeBps: 10, varTargetPct: 1.5 };
     const long = sizePosition({ ...x, varRoomPct: { long: 0.5, short: 3.5 } });
     expect(positionVarPct(long.targetUsd, x.dailyVol, x.portfolioUsd)).toBeCloseTo(0.5, 9);
-    expect(long.caps.map((c) => c.cap)).toEqual(['portfolio_var_limit']);
+    expect(long.caps.map((c) => c.cap)).toEqual(['portfolio_var_budget']);
     const short = sizePosition({ ...x, edgeBps: -10, varRoomPct: { long: 0.5, short: 3.5 } });
     expect(positionVarPct(short.targetUsd, x.dailyVol, x.portfolioUsd)).toBeCloseTo(1.5, 9);
     expect(short.caps.map((c) => c.cap)).toEqual(['var_target']);

@@ -1,50 +1,92 @@
 /**
  * Reading config files from disk. `config_path` values from reload payloads
  * are resolved against the project root and may not leave the config
- * folders (the root's YAML files and conf/).
+ * folders (the root's YAML files and conf/), judged on the real path (a
+ * symlink in conf/ that points elsewhere is refused). A file larger than
+ * MAX_CONFIG_BYTES is refused before it is read.
  */
-import { readFile } from 'node:fs/promises';
+import { open, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { parseRiskParams, parseRouterRules, type ParseResult, type RouterConfigBundle } from './parse.ts';
-import type { RiskHarmoniserConfig } from './schemas.ts';
+import { parseInstruments, parseRiskParams, parseRouterRules, type ParseResult, type RouterConfigBundle } from './parse.ts';
+import type { InstrumentsConfig, RiskHarmoniserConfig } from './schemas.ts';
 
-export function projectRoot(): string {
-  return resolve(process.env['TP_ROOT'] ?? process.cwd());
-}
+/** 1 MiB: the shipped files are 2-5 KiB; anything near this is a mistake or an attack. */
+export const MAX_CONFIG_BYTES = 1_048_576;
 
 export type PathCheck = { ok: true; absolute: string } | { ok: false; reason: string };
 
-/** Allowed: `conf/**.yml|yaml` and `*.yml|yaml` directly in the project root. */
-export function resolveConfigPath(configPath: string, root = projectRoot()): PathCheck {
-  if (configPath.includes('\0')) return { ok: false, reason: 'config_path contains a NUL byte' };
-  const absolute = isAbsolute(configPath) ? resolve(configPath) : resolve(root, configPath);
-  const rel = relative(root, absolute);
-  if (rel.startsWith('..') || isAbsolute(rel)) return { ok: false, reason: `config_path "${configPath}" is outside the project's config folders` };
-  if (!/\.ya?ml$/.test(rel)) return { ok: false, reason: `config_path "${configPath}" is not a .yml/.yaml file` };
-  const parts = rel.split(sep);
-  if (parts.length === 1 || parts[0] === 'conf') return { ok: true, absolute };
-  return { ok: false, reason: `config_path "${configPath}" is outside the project's config folders (root *.yml or conf/)` };
+/** Longest `config_path` echoed back in a reason. */
+const SHOWN = 120;
+export function shown(text: string): string {
+  return text.length > SHOWN ? `${text.slice(0, SHOWN)}…(${text.length} chars)` : text;
 }
 
-async function readConfigText(configPath: string, root: string): Promise<{ ok: true; text: string } | { ok: false; reason: string }> {
-  const checked = resolveConfigPath(configPath, root);
+/** Allowed: `conf/**.yml|yaml` and `*.yml|yaml` directly in the project root (lexically; see realConfigPath). */
+export function resolveConfigPath(configPath: string, root: string): PathCheck {
+  if (configPath.includes('\0')) return { ok: false, reason: 'config_path contains a NUL byte' };
+  const absolute = isAbsolute(configPath) ? resolve(configPath) : resolve(root, configPath);
+  return checkUnderRoot(absolute, root, configPath);
+}
+
+function checkUnderRoot(absolute: string, root: string, configPath: string): PathCheck {
+  const rel = relative(root, absolute);
+  if (rel.startsWith('..') || isAbsolute(rel)) return { ok: false, reason: `config_path "${shown(configPath)}" is outside the project's config folders` };
+  if (!/\.ya?ml$/.test(rel)) return { ok: false, reason: `config_path "${shown(configPath)}" is not a .yml/.yaml file` };
+  const parts = rel.split(sep);
+  if (parts.length === 1 || parts[0] === 'conf') return { ok: true, absolute };
+  return { ok: false, reason: `config_path "${shown(configPath)}" is outside the project's config folders (root *.yml or conf/)` };
+}
+
+/** The policy applied to the real path, symlinks resolved (file and root). */
+export async function realConfigPath(configPath: string, root: string): Promise<PathCheck> {
+  const lexical = resolveConfigPath(configPath, root);
+  if (!lexical.ok) return lexical;
+  let real: string;
+  let realRoot: string;
+  try {
+    [real, realRoot] = await Promise.all([realpath(lexical.absolute), realpath(root)]);
+  } catch (err) {
+    return { ok: false, reason: `${shown(configPath)}: cannot read file (${(err as NodeJS.ErrnoException).code ?? 'EIO'})` };
+  }
+  const checked = checkUnderRoot(real, realRoot, configPath);
+  if (!checked.ok && real !== lexical.absolute) return { ok: false, reason: `config_path "${shown(configPath)}" is a link to a file outside the project's config folders` };
+  return checked;
+}
+
+export async function readConfigText(configPath: string, root: string): Promise<{ ok: true; text: string } | { ok: false; reason: string }> {
+  const checked = await realConfigPath(configPath, root);
   if (!checked.ok) return checked;
   try {
-    return { ok: true, text: await readFile(checked.absolute, 'utf8') };
+    const fh = await open(checked.absolute, 'r');
+    try {
+      const { size } = await fh.stat();
+      if (size > MAX_CONFIG_BYTES) return { ok: false, reason: `${shown(configPath)}: file is ${size} bytes, over the ${MAX_CONFIG_BYTES}-byte limit for config files (nothing was read)` };
+      const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      if (bytesRead > MAX_CONFIG_BYTES) return { ok: false, reason: `${shown(configPath)}: file grew over the ${MAX_CONFIG_BYTES}-byte limit while read` };
+      return { ok: true, text: buf.subarray(0, bytesRead).toString('utf8') };
+    } finally {
+      await fh.close();
+    }
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-    return { ok: false, reason: `${configPath}: cannot read file (${code})` };
+    return { ok: false, reason: `${shown(configPath)}: cannot read file (${(err as NodeJS.ErrnoException).code ?? 'EIO'})` };
   }
 }
 
-export async function loadRiskParams(configPath: string, root = projectRoot()): Promise<ParseResult<RiskHarmoniserConfig>> {
+export async function loadRiskParams(configPath: string, root: string): Promise<ParseResult<RiskHarmoniserConfig>> {
   const text = await readConfigText(configPath, root);
   if (!text.ok) return { ok: false, reason: text.reason, errors: [text.reason] };
   return parseRiskParams(text.text, configPath);
 }
 
-export async function loadRouterRules(configPath: string, root = projectRoot()): Promise<ParseResult<RouterConfigBundle>> {
+export async function loadRouterRules(configPath: string, root: string): Promise<ParseResult<RouterConfigBundle>> {
   const text = await readConfigText(configPath, root);
   if (!text.ok) return { ok: false, reason: text.reason, errors: [text.reason] };
   return parseRouterRules(text.text, configPath);
+}
+
+export async function loadInstruments(configPath: string, root: string): Promise<ParseResult<InstrumentsConfig>> {
+  const text = await readConfigText(configPath, root);
+  if (!text.ok) return { ok: false, reason: text.reason, errors: [text.reason] };
+  return parseInstruments(text.text, configPath);
 }

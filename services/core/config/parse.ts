@@ -8,9 +8,11 @@ import { load, YAMLException } from 'js-yaml';
 import type { z } from 'zod';
 import { compileRules, type CompiledRules } from '../domain/route-rules.ts';
 import {
+  instrumentsFileSchema,
   modelRouterFileSchema,
   riskParamsFileSchema,
   RISK_RESTART_ONLY_FIELDS,
+  type InstrumentsConfig,
   type ModelRouterConfig,
   type RiskHarmoniserConfig,
 } from './schemas.ts';
@@ -80,13 +82,18 @@ function parseYaml(text: string, file: string): { ok: true; value: unknown } | {
   }
 }
 
+/** At most this many problems are described (each costs a scan of the text: linear, whatever the file holds). */
+export const MAX_REPORTED_ERRORS = 20;
+
 function describeIssues(text: string, file: string, issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map((issue) => {
+  const described = issues.slice(0, MAX_REPORTED_ERRORS).map((issue) => {
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
     const line = lineOfPath(text, path);
     const field = path.join('.') || '(root)';
     return `${file}${line ? `:${line}` : ''}: ${field}: ${issue.message}`;
   });
+  if (issues.length > MAX_REPORTED_ERRORS) described.push(`${file}: ${issues.length - MAX_REPORTED_ERRORS} more problem(s) not listed`);
+  return described;
 }
 
 function fail<T>(errors: string[]): ParseResult<T> {
@@ -109,14 +116,22 @@ export function parseRouterRules(text: string, file = 'model_router_rules.yml'):
   const config = deepFreeze(parsed.data.model_router);
   const compiled = compileRules(config);
   if (!compiled.ok) {
-    return fail(
-      compiled.errors.map((e) => {
-        const line = lineOfPath(text, e.path);
-        return `${file}${line ? `:${line}` : ''}: ${e.path.join('.')}: ${e.message}`;
-      }),
-    );
+    const described = compiled.errors.slice(0, MAX_REPORTED_ERRORS).map((e) => {
+      const line = lineOfPath(text, e.path);
+      return `${file}${line ? `:${line}` : ''}: ${e.path.join('.')}: ${e.message}`;
+    });
+    if (compiled.errors.length > MAX_REPORTED_ERRORS) described.push(`${file}: ${compiled.errors.length - MAX_REPORTED_ERRORS} more problem(s) not listed`);
+    return fail(described);
   }
   return { ok: true, config: { config, compiled: compiled.compiled }, version: versionOf(text) };
+}
+
+export function parseInstruments(text: string, file = 'conf/instruments.yml'): ParseResult<InstrumentsConfig> {
+  const yaml = parseYaml(text, file);
+  if (!yaml.ok) return fail([yaml.reason]);
+  const parsed = instrumentsFileSchema.safeParse(yaml.value);
+  if (!parsed.success) return fail(describeIssues(text, file, parsed.error.issues));
+  return { ok: true, config: deepFreeze(parsed.data.instruments), version: versionOf(text) };
 }
 
 /** Restart-only fields that differ between two risk configs (dotted paths). */

@@ -6,7 +6,8 @@
  * in Redis by every instance that handled it.
  */
 import type { ParseResult } from './parse.ts';
-import { DEFAULT_CONFIG_PATHS, reloadRequestSchema, type ReloadRequest } from './schemas.ts';
+import { DEFAULT_CONFIG_PATHS, MAX_RELOAD_PAYLOAD_BYTES, reloadRequestSchema, type ReloadRequest } from './schemas.ts';
+import { shown } from './load.ts';
 import type { ConfigComponent } from '../redis/keys.ts';
 import type { ServiceContext } from '../service.ts';
 import { Histogram } from '../metrics.ts';
@@ -63,6 +64,8 @@ export async function handleReload<T>(target: ReloadTarget<T>, request: ReloadRe
 }
 
 export function parseReloadPayload(message: string): { ok: true; request: ReloadRequest } | { ok: false; reason: string } {
+  const bytes = Buffer.byteLength(message);
+  if (bytes > MAX_RELOAD_PAYLOAD_BYTES) return { ok: false, reason: `payload is ${bytes} bytes, over the ${MAX_RELOAD_PAYLOAD_BYTES}-byte limit (not read)` };
   let json: unknown;
   try {
     json = JSON.parse(message);
@@ -72,7 +75,7 @@ export function parseReloadPayload(message: string): { ok: true; request: Reload
   const parsed = reloadRequestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { ok: false, reason: `payload field ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}` };
+    return { ok: false, reason: `payload field ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`.slice(0, 500) };
   }
   return { ok: true, request: parsed.data };
 }
@@ -85,6 +88,9 @@ export async function recordApplied(ctx: ServiceContext, component: ConfigCompon
   );
 }
 
+/** Longest reason kept in a reload outcome. */
+export const MAX_STORED_REASON = 1_000;
+
 export async function recordOutcome(
   ctx: ServiceContext,
   component: string,
@@ -92,8 +98,9 @@ export async function recordOutcome(
   configPath: string | undefined,
 ): Promise<void> {
   const fields: string[] = ['component', component, 'status', outcome.status, 'instance', ctx.instance, 'service', ctx.service, 'at', String(ctx.clock.now())];
-  if (configPath) fields.push('config_path', configPath);
-  if (outcome.status === 'rejected') fields.push('reason', outcome.reason);
+  // What is stored (and shown by /api/status) is bounded, whatever the payload held.
+  if (configPath) fields.push('config_path', shown(configPath));
+  if (outcome.status === 'rejected') fields.push('reason', outcome.reason.length > MAX_STORED_REASON ? `${outcome.reason.slice(0, MAX_STORED_REASON)}…` : outcome.reason);
   else fields.push('version', outcome.version);
   // Kept far longer than the runbook's 60 s: capped by count, not time.
   await ctx.redis.xadd(ctx.keys.reloadOutcomes, 'MAXLEN', '~', 1000, '*', ...fields);
@@ -115,7 +122,11 @@ export async function startReloader(
     buckets: [1, 2, 5, 10, 25, 50, 100, 250],
     registers: [ctx.registry],
   });
-  for (const t of targets) await recordApplied(ctx, t.component, t.holder.version, t.holder.path);
+  for (const t of targets) {
+    // Each component's series exists from the start, so increase() sees the first reload.
+    durations.zero({ component: t.component });
+    await recordApplied(ctx, t.component, t.holder.version, t.holder.path);
+  }
   const sub = ctx.connection('reload-subscriber');
   let chain = Promise.resolve();
   sub.on('message', (_channel: string, message: string) => {

@@ -45,9 +45,16 @@ export const riskHarmoniserSchema = z.strictObject({
   risk_limits: z.strictObject({
     /** VaR target per position, percent of portfolio, 1-day 95 %. */
     var_targets: z.strictObject({ daily_95pct: pct }),
-    /** Portfolio VaR limit, percent; the alert fires at warning_ratio of it. */
+    /** Portfolio VaR limit, percent; the VaR guard (and the VaRBreach alert) at warning_ratio of it. */
     var_limit_pct: pct.default(2.0),
     var_warning_ratio: unit.default(0.9),
+    /**
+     * Portfolio VaR the sizing aims the book at, percent: each target is capped
+     * at the room this budget leaves next to the rest of the book. Below the
+     * reload block, the guard and the breaker, so each of those means
+     * something abnormal (a market move), not the normal operating point.
+     */
+    var_budget_pct: pct.default(1.2),
     /** Hot reload is refused above this portfolio VaR unless forced (runbook safety check). */
     reload_block_var_pct: pct.default(1.5),
     max_daily_drawdown_pct: pct.default(20),
@@ -68,8 +75,11 @@ export const riskHarmoniserSchema = z.strictObject({
       correlation_lambda: z.number().gt(0).lt(1).default(0.97),
       correlation_sample_ms: positive.default(1_000),
       correlation_min_samples: z.number().int().min(1).default(20),
+      /** POST /api/risk/refresh-volatility reads at most this much recent market data. */
+      refresh_window_ms: positive.max(86_400_000).default(600_000),
+      refresh_max_ticks: z.number().int().min(100).max(1_000_000).default(50_000),
     })
-    .default({ ewma_lambda: 0.94, stale_after_ms: 60_000, initial_daily_vol_pct: 3, seconds_per_day: 86_400, correlation_lambda: 0.97, correlation_sample_ms: 1_000, correlation_min_samples: 20 }),
+    .default({ ewma_lambda: 0.94, stale_after_ms: 60_000, initial_daily_vol_pct: 3, seconds_per_day: 86_400, correlation_lambda: 0.97, correlation_sample_ms: 1_000, correlation_min_samples: 20, refresh_window_ms: 600_000, refresh_max_ticks: 50_000 }),
   circuit_breaker: z
     .strictObject({
       var_threshold_pct: pct.default(2.5),
@@ -98,14 +108,33 @@ export const riskHarmoniserSchema = z.strictObject({
       market_data_stale_ms: positive.default(60_000),
       venue_errors_per_minute: z.number().int().min(1).default(20),
       heartbeat_missed_cycles: z.number().int().min(1).default(3),
+      /**
+       * After an executor starts, a watched service it has not yet seen beat
+       * counts as missing only once this has passed (a restart of the whole
+       * system brings the services up one by one).
+       */
+      startup_grace_ms: nonNegative.max(600_000).default(15_000),
       require_second_operator: z.boolean().default(false),
     })
     .default({
       market_data_stale_ms: 60_000,
       venue_errors_per_minute: 20,
       heartbeat_missed_cycles: 3,
+      startup_grace_ms: 15_000,
       require_second_operator: false,
     }),
+}).superRefine((c, ctx) => {
+  // The normal operating point sits under every warning level.
+  const budget = c.risk_limits.var_budget_pct;
+  const guard = c.risk_limits.var_limit_pct * c.risk_limits.var_warning_ratio;
+  const levels: [string, number, (string | number)[]][] = [
+    ['reload_block_var_pct', c.risk_limits.reload_block_var_pct, ['risk_limits', 'var_budget_pct']],
+    ['the VaR guard (var_limit_pct × var_warning_ratio)', guard, ['risk_limits', 'var_budget_pct']],
+    ['circuit_breaker.var_threshold_pct', c.circuit_breaker.var_threshold_pct, ['risk_limits', 'var_budget_pct']],
+  ];
+  for (const [name, level, path] of levels) {
+    if (!(budget < level)) ctx.addIssue({ code: 'custom', path, message: `must be below ${name} (${+level.toFixed(4)}), found ${budget}` });
+  }
 });
 export type RiskHarmoniserConfig = z.infer<typeof riskHarmoniserSchema>;
 
@@ -141,6 +170,10 @@ const modelSpec = z.discriminatedUnion('kind', [
 ]);
 export type ModelSpec = z.infer<typeof modelSpec>;
 
+/** Upper bounds that keep validation and matching cheap (a file of 20,000 rules is a mistake). */
+export const MAX_ROUTER_RULES = 500;
+export const MAX_MODELS = 64;
+
 export const routerRuleSchema = z.strictObject({
   match: z.strictObject({
     asset_class: z.string().min(1).default('*'),
@@ -158,8 +191,8 @@ export type RouterRule = z.infer<typeof routerRuleSchema>;
 
 export const modelRouterSchema = z.strictObject({
   default_model: z.string().min(1),
-  models: z.record(z.string(), modelSpec),
-  rules: z.array(routerRuleSchema),
+  models: z.record(z.string(), modelSpec).refine((m) => Object.keys(m).length <= MAX_MODELS, `at most ${MAX_MODELS} models`),
+  rules: z.array(routerRuleSchema).max(MAX_ROUTER_RULES),
   confidence_thresholds: z.strictObject({
     min_confidence: unit.default(0.55),
     switch_hysteresis: unit.default(0.05),
@@ -184,12 +217,69 @@ export type ModelRouterConfig = z.infer<typeof modelRouterSchema>;
 export const modelRouterFileSchema = z.strictObject({ model_router: modelRouterSchema });
 
 // ---------------------------------------------------------------------------
+// conf/instruments.yml: the tradable universe and market-data checks
+// ---------------------------------------------------------------------------
+
+/** Symbols: 1-32 chars of A-Z, 0-9, ".", "_" or "-", starting with a letter or digit. */
+export const SYMBOL_PATTERN = /^[A-Z0-9][A-Z0-9._-]{0,31}$/;
+export const MAX_INSTRUMENTS = 1_000;
+
+const instrumentSchema = z.strictObject({
+  asset_class: z.string().regex(/^[a-z0-9_]{1,32}$/, 'must be 1-32 chars of a-z, 0-9 or "_"'),
+  exchange: z.string().min(1).max(32).default('PAPER'),
+  tick_size: positive,
+  lot_size: positive,
+  /** "24x7" or a UTC window such as "13:30-20:00" (weekdays). */
+  market_hours: z.string().regex(/^(24x7|\d{2}:\d{2}-\d{2}:\d{2})$/, 'must be "24x7" or "HH:MM-HH:MM" (UTC)').default('24x7'),
+  /** The built-in synthetic market makes ticks for instruments with this block. */
+  synthetic: z
+    .strictObject({
+      price: positive,
+      daily_vol_pct: positive.max(100),
+      spread_bps: positive.max(1_000),
+    })
+    .optional(),
+});
+export type InstrumentSpecConfig = z.infer<typeof instrumentSchema>;
+
+export const marketDataChecksSchema = z.strictObject({
+  /** A tick stamped more than this after Redis received it is dead-lettered. */
+  max_future_ms: nonNegative.max(3_600_000).default(5_000),
+  /** A tick stamped more than this before Redis received it is dead-lettered. */
+  max_age_ms: positive.max(86_400_000).default(60_000),
+  /** A mid price further than this from the last good one is quarantined... */
+  price_band_pct: positive.max(1_000).default(5),
+  /** ...until this many consecutive ticks (including it) agree on the new level. */
+  confirm_ticks: z.number().int().min(1).max(100).default(3),
+});
+export type MarketDataChecks = z.infer<typeof marketDataChecksSchema>;
+
+export const instrumentsSchema = z.strictObject({
+  symbols: z
+    .record(z.string(), instrumentSchema)
+    .superRefine((m, ctx) => {
+      const names = Object.keys(m);
+      if (names.length < 1 || names.length > MAX_INSTRUMENTS) ctx.addIssue({ code: 'custom', message: `between 1 and ${MAX_INSTRUMENTS} symbols, found ${names.length}` });
+      for (const name of names.filter((n) => !SYMBOL_PATTERN.test(n)).slice(0, 5)) {
+        ctx.addIssue({ code: 'custom', path: [name], message: `symbol must be 1-32 chars of A-Z, 0-9, ".", "_" or "-", starting with a letter or digit; found "${name.slice(0, 40)}"` });
+      }
+    }),
+  market_data: marketDataChecksSchema.default({ max_future_ms: 5_000, max_age_ms: 60_000, price_band_pct: 5, confirm_ticks: 3 }),
+});
+export type InstrumentsConfig = z.infer<typeof instrumentsSchema>;
+
+export const instrumentsFileSchema = z.strictObject({ instruments: instrumentsSchema });
+
+// ---------------------------------------------------------------------------
 // param.reload payload
 // ---------------------------------------------------------------------------
 
+/** A param.reload message longer than this is refused unread. */
+export const MAX_RELOAD_PAYLOAD_BYTES = 4_096;
+
 export const reloadRequestSchema = z.strictObject({
-  component: z.enum(['risk_harmoniser', 'model_router']),
-  config_path: z.string().min(1).optional(),
+  component: z.enum(['risk_harmoniser', 'model_router', 'instruments']),
+  config_path: z.string().min(1).max(512).optional(),
   force: z.boolean().optional(),
 });
 export type ReloadRequest = z.infer<typeof reloadRequestSchema>;
@@ -197,4 +287,5 @@ export type ReloadRequest = z.infer<typeof reloadRequestSchema>;
 export const DEFAULT_CONFIG_PATHS = {
   risk_harmoniser: 'conf/risk_params.yml',
   model_router: 'model_router_rules.yml',
+  instruments: 'conf/instruments.yml',
 } as const;

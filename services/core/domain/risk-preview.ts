@@ -30,7 +30,7 @@ export interface PreviewResult {
   caps: { cap: CapName; limitUsd: number }[];
   var_pct: number;
   reason: string;
-  limits: { asset_class: string; max_leverage: number; max_position_pct: number; var_target_pct: number; var_limit_pct: number };
+  limits: { asset_class: string; max_leverage: number; max_position_pct: number; var_target_pct: number; var_budget_pct: number; var_limit_pct: number };
 }
 
 export function previewRisk(x: PreviewInput, cfg: RiskHarmoniserConfig): PreviewResult {
@@ -44,8 +44,8 @@ export function previewRisk(x: PreviewInput, cfg: RiskHarmoniserConfig): Preview
   const portfolio = x.portfolio_value_usd ?? cfg.position_sizing.portfolio_value_usd;
   const kelly = x.kelly_fraction ?? cfg.position_sizing.kelly_fraction;
   const dailyVol = x.daily_vol_pct / 100;
-  // The position alone in the book: the portfolio VaR limit is its whole room.
-  const emptyBook = { long: cfg.risk_limits.var_limit_pct, short: cfg.risk_limits.var_limit_pct };
+  // The position alone in the book: the portfolio VaR budget is its whole room.
+  const emptyBook = { long: cfg.risk_limits.var_budget_pct, short: cfg.risk_limits.var_budget_pct };
   const sizing = blend.ok
     ? sizePosition({ edgeBps: blend.edgeBps, dailyVol, horizonMs: x.horizon_ms, price: x.price, portfolioUsd: portfolio, kellyFraction: kelly, maxLeverage: limits.max_leverage, maxPositionPct: limits.max_position_pct, varTargetPct: cfg.risk_limits.var_targets.daily_95pct, varRoomPct: emptyBook })
     : { targetUsd: 0, targetQty: 0, uncappedUsd: 0, kellyFraction: kelly, caps: [], reason: blend.reason };
@@ -61,6 +61,6 @@ export function previewRisk(x: PreviewInput, cfg: RiskHarmoniserConfig): Preview
     caps: sizing.caps,
     var_pct: positionVarPct(sizing.targetUsd, dailyVol, portfolio),
     reason: sizing.reason,
-    limits: { asset_class: classLimits ? x.asset_class : 'default', max_leverage: limits.max_leverage, max_position_pct: limits.max_position_pct, var_target_pct: cfg.risk_limits.var_targets.daily_95pct, var_limit_pct: cfg.risk_limits.var_limit_pct },
+    limits: { asset_class: classLimits ? x.asset_class : 'default', max_leverage: limits.max_leverage, max_position_pct: limits.max_position_pct, var_target_pct: cfg.risk_limits.var_targets.daily_95pct, var_budget_pct: cfg.risk_limits.var_budget_pct, var_limit_pct: cfg.risk_limits.var_limit_pct },
   };
 }

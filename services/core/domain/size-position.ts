@@ -29,7 +29,7 @@ export interface SizingInput {
   varRoomPct?: { long: number; short: number } | undefined;
 }
 
-export type CapName = 'max_position_pct' | 'max_leverage' | 'var_target' | 'portfolio_var_limit';
+export type CapName = 'max_position_pct' | 'max_leverage' | 'var_target' | 'portfolio_var_budget';
 
 export interface SizingResult {
   targetUsd: number;
@@ -66,7 +66,7 @@ export function sizePosition(x: SizingInput): SizingResult {
     const room = uncapped > 0 ? x.varRoomPct.long : x.varRoomPct.short;
     // A room that is not a finite number allows nothing: never size past a limit we could not compute.
     const pct = Number.isFinite(room) ? Math.max(0, room) : 0;
-    limits.push({ cap: 'portfolio_var_limit', limitUsd: (pct / 100) * x.portfolioUsd / (Z_95 * x.dailyVol) });
+    limits.push({ cap: 'portfolio_var_budget', limitUsd: (pct / 100) * x.portfolioUsd / (Z_95 * x.dailyVol) });
   }
   let size = Math.abs(uncapped);
   const caps: { cap: CapName; limitUsd: number }[] = [];

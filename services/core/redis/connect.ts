@@ -47,16 +47,16 @@ export function isClusterUrl(url: string): boolean {
   return url.startsWith('redis-cluster://');
 }
 
-/** The URL a process connects to: REDIS_URL, else the local default. */
+/** The URL a process connects to: the given one (settings.redisUrl), else the local default. */
 export function redisUrl(url?: string): string {
-  return url ?? process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL;
+  return url ?? DEFAULT_REDIS_URL;
 }
 
 /**
  * The key names for a connection: TP_NAMESPACE (or `namespace`), hash-tagged on
  * Cluster (namespaceFor); channels take the namespace as given.
  */
-export function redisKeysFor(url?: string, namespace: string | undefined = process.env['TP_NAMESPACE']): RedisKeys {
+export function redisKeysFor(url: string | undefined, namespace: string | undefined): RedisKeys {
   return redisKeys(namespaceFor(isClusterUrl(redisUrl(url)), namespace), namespace ?? '');
 }
 

@@ -48,7 +48,8 @@ export const METRIC_NAMES: readonly MetricName[] = ['edge_blended_bps', 'positio
 export type ServiceName = 'feed' | 'strategist' | 'risk-harmoniser' | 'executor' | 'web';
 export const SERVICE_NAMES: readonly ServiceName[] = ['feed', 'strategist', 'risk-harmoniser', 'executor', 'web'];
 
-export type ConfigComponent = 'risk_harmoniser' | 'model_router';
+export type ConfigComponent = 'risk_harmoniser' | 'model_router' | 'instruments';
+export const CONFIG_COMPONENTS: readonly ConfigComponent[] = ['risk_harmoniser', 'model_router', 'instruments'];
 
 export interface RedisKeys {
   readonly namespace: string;
@@ -135,8 +136,14 @@ export interface RedisKeys {
   readonly controlEvents: string;
   /** pub/sub channel: requests such as "refresh volatility now". */
   readonly controlCommands: string;
-  /** hash: instrument metadata for a symbol. */
-  instrumentInfo(symbol: string): string;
+  /** string counters of the API's rate limits (express-rate-limit's Redis store prefix, refusal counts). */
+  rateLimit(suffix: string): string;
+  /** string (JSON, PX): the volatility refresh requested and not yet finished (one at a time across replicas). */
+  readonly volRefresh: string;
+  /** string (PX): the risk-harmoniser instance doing that refresh. */
+  readonly volRefreshWorker: string;
+  /** hash: the last volatility refresh's outcome. */
+  readonly volRefreshLast: string;
 }
 
 /**
@@ -189,6 +196,9 @@ export function redisKeys(namespace = '', channelNamespace = namespace): RedisKe
     scopedControls: n('control:scoped'),
     controlEvents: c('control.events'),
     controlCommands: c('control.commands'),
-    instrumentInfo: (symbol) => n(`instrument:info:${symbol}`),
+    rateLimit: (suffix) => n(`ratelimit:${suffix}`),
+    volRefresh: n('risk:vol_refresh'),
+    volRefreshWorker: n('risk:vol_refresh:worker'),
+    volRefreshLast: n('risk:vol_refresh:last'),
   };
 }

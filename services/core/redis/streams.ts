@@ -22,6 +22,10 @@ import type { Logger } from '../log.ts';
 import { Counter, Gauge, Histogram, type Registry } from '../metrics.ts';
 import type { Decoded } from '../messages.ts';
 import { commitBatch, stateAfter, TxRecorder, type TxWriter } from './batch-commit.ts';
+import { compareStreamIds, consumerLag } from '../domain/consumer-lag.ts';
+
+/** Lag is counted exactly up to this many entries (core/domain/consumer-lag.ts). */
+const LAG_COUNT_CAP = 1_000;
 
 export interface StreamEntry<M> {
   readonly id: string;
@@ -37,6 +41,13 @@ export interface BatchContext {
   readonly tx: TxWriter;
   /** Run after the transaction committed (metrics, logs): never on a retried attempt. */
   readonly afterCommit: (fn: () => void) => void;
+  /**
+   * Refuse one entry of the batch with a reason the handler decided (e.g. a
+   * price outside the sanity band): it goes to the dead-letter stream, with
+   * its raw fields, in the same commit that acknowledges it. `check` is a
+   * bounded label for stream_entries_dead_lettered_total.
+   */
+  readonly deadLetter: (id: string, reason: string, check: string) => void;
 }
 
 export interface StreamHandler<M> {
@@ -60,7 +71,10 @@ export interface ConsumerOptions<M> {
   group: string;
   consumer: string;
   deadLetter: string;
-  decode(raw: readonly string[]): Decoded<M>;
+  /** `id`: the entry's stream id (its millisecond part is when Redis accepted it). */
+  decode(raw: readonly string[], id: string): Decoded<M>;
+  /** Values of the dead-letter `check` label known in advance (their series start at 0). */
+  deadLetterChecks?: readonly string[];
   handler: StreamHandler<M>;
   log: Logger;
   registry: Registry;
@@ -73,6 +87,7 @@ export interface ConsumerOptions<M> {
 }
 
 type RawEntry = [id: string, fields: string[] | null];
+type Letter = { id: string; fields: readonly string[]; reason: string; check: string };
 
 export const TRACKED_HASH_MAX_AGE_MS = 250;
 
@@ -80,7 +95,7 @@ const metricCache = new WeakMap<Registry, ReturnType<typeof makeMetrics>>();
 function makeMetrics(registry: Registry) {
   return {
     processed: new Counter({ name: 'stream_entries_processed_total', help: 'Stream entries committed (effect + ack)', labelNames: ['stream', 'group'], registers: [registry] }),
-    deadLettered: new Counter({ name: 'stream_entries_dead_lettered_total', help: 'Entries moved to the dead-letter stream', labelNames: ['stream', 'group'], registers: [registry] }),
+    deadLettered: new Counter({ name: 'stream_entries_dead_lettered_total', help: 'Entries moved to the dead-letter stream, by the check that refused them', labelNames: ['stream', 'group', 'check'], registers: [registry] }),
     claimed: new Counter({ name: 'stream_entries_claimed_total', help: 'Entries claimed from idle consumers (XAUTOCLAIM)', labelNames: ['stream', 'group'], registers: [registry] }),
     fenced: new Counter({ name: 'stream_entries_fenced_total', help: 'Entries dropped from a batch at commit because they were no longer pending to this consumer (claimed by another, or gone after a failover)', labelNames: ['stream', 'group'], registers: [registry] }),
     conflicts: new Counter({ name: 'stream_tx_conflicts_total', help: 'Batches re-decided because a state key changed (another replica wrote it)', labelNames: ['stream', 'group'], registers: [registry] }),
@@ -96,12 +111,6 @@ function metricsFor(registry: Registry) {
   return m;
 }
 
-/** Order of stream ids ("<ms>-<seq>"). */
-export function compareStreamIds(a: string, b: string): number {
-  const [am = 0, as = 0] = a.split('-').map(Number);
-  const [bm = 0, bs = 0] = b.split('-').map(Number);
-  return am - bm || as - bs;
-}
 
 export function isConnectionError(err: unknown): boolean {
   const msg = err instanceof Error ? err.message : String(err);
@@ -128,6 +137,8 @@ export class StreamConsumer<M> {
   private readonly cache = new Map<string, string | null>();
   /** Tracked hashes as read back by the last commit, with when. */
   private readonly hashCache = new Map<string, { value: Record<string, string>; at: number }>();
+  /** The raw fields of the batch in flight, for dead letters the handler decides. */
+  private readonly rawFields = new Map<string, readonly string[]>();
 
   constructor(options: ConsumerOptions<M>) {
     this.o = {
@@ -137,10 +148,12 @@ export class StreamConsumer<M> {
       claimEveryMs: 2_000,
       lagEveryMs: 5_000,
       maxConflictRetries: 20,
+      deadLetterChecks: [],
       ...options,
     };
     this.m = metricsFor(options.registry);
     this.labels = { stream: options.stream, group: options.group };
+    for (const check of ['malformed', 'handler_error', ...(options.deadLetterChecks ?? [])]) this.m.deadLettered.inc({ ...this.labels, check }, 0);
   }
 
   async start(): Promise<void> {
@@ -203,25 +216,35 @@ export class StreamConsumer<M> {
     return total;
   }
 
-  async reportLag(): Promise<void> {
-    const groups = (await this.o.redis.xinfo('GROUPS', this.o.stream)) as unknown[][];
-    for (const g of groups) {
-      const info: Record<string, unknown> = {};
-      for (let i = 0; i + 1 < g.length; i += 2) info[String(g[i])] = g[i + 1];
-      if (info['name'] !== this.o.group) continue;
-      const lag = Number(info['lag']);
-      if (Number.isFinite(lag)) this.m.lag.set(this.labels, lag);
-      this.m.pending.set(this.labels, Number(info['pending'] ?? 0));
+  /** Export the group's lag (computed, see consumerLag) and pending count; returns the lag. */
+  async reportLag(): Promise<number | undefined> {
+    const { redis, stream, group } = this.o;
+    const [groups, streamInfo] = await Promise.all([redis.xinfo('GROUPS', stream) as Promise<unknown[][]>, redis.xinfo('STREAM', stream) as Promise<unknown[]>]);
+    const info = groups.map(pairs).find((g) => g['name'] === group);
+    if (!info) return undefined;
+    const s = pairs(streamInfo);
+    const lastDeliveredId = typeof info['last-delivered-id'] === 'string' ? info['last-delivered-id'] : '0-0';
+    const lastGeneratedId = typeof s['last-generated-id'] === 'string' ? s['last-generated-id'] : '0-0';
+    let counted = 0;
+    if (compareStreamIds(lastDeliveredId, lastGeneratedId) < 0) {
+      counted = ((await redis.xrange(stream, `(${lastDeliveredId}`, '+', 'COUNT', LAG_COUNT_CAP + 1)) as unknown[]).length;
     }
+    const reported = info['lag'] === null || info['lag'] === undefined ? null : Number(info['lag']);
+    const lag = consumerLag({ lastDeliveredId, lastGeneratedId, counted, cap: LAG_COUNT_CAP, reported, length: Number(s['length'] ?? 0) });
+    this.m.lag.set(this.labels, lag);
+    this.m.pending.set(this.labels, Number(info['pending'] ?? 0));
+    return lag;
   }
 
   private async process(raw: readonly RawEntry[]): Promise<void> {
+    this.rawFields.clear();
+    for (const [id, fields] of raw) this.rawFields.set(id, fields ?? []);
     const good: StreamEntry<M>[] = [];
-    const bad: { id: string; fields: readonly string[]; reason: string }[] = [];
+    const bad: Letter[] = [];
     for (const [id, fields] of raw) {
-      const decoded = this.o.decode(fields ?? []);
+      const decoded = this.o.decode(fields ?? [], id);
       if (decoded.ok) good.push({ id, value: decoded.value });
-      else bad.push({ id, fields: fields ?? [], reason: decoded.reason });
+      else bad.push({ id, fields: fields ?? [], reason: decoded.reason, check: decoded.check ?? 'malformed' });
     }
     const stop = this.m.batchSeconds.startTimer(this.labels);
     try {
@@ -231,7 +254,7 @@ export class StreamConsumer<M> {
         if (!isConnectionError(err) && good.length === 1) {
           // A single entry the handler cannot process: dead-letter it rather than retry forever.
           const reason = `handler error: ${err instanceof Error ? err.message : String(err)}`;
-          await this.commit([], [...bad, { id: good[0]!.id, fields: rawOf(raw, good[0]!.id), reason }]).catch(() => undefined);
+          await this.commit([], [...bad, { id: good[0]!.id, fields: rawOf(raw, good[0]!.id), reason, check: 'handler_error' }]).catch(() => undefined);
           return;
         }
         this.m.failures.inc(this.labels);
@@ -248,7 +271,7 @@ export class StreamConsumer<M> {
     }
   }
 
-  private async commit(good: StreamEntry<M>[], bad: { id: string; fields: readonly string[]; reason: string }[]): Promise<void> {
+  private async commit(good: StreamEntry<M>[], bad: Letter[]): Promise<void> {
     const { redis, stream, group, consumer, deadLetter, handler } = this.o;
     for (let attempt = 0; attempt <= this.o.maxConflictRetries; attempt++) {
       const ids = [...good.map((e) => e.id), ...bad.map((b) => b.id)].sort(compareStreamIds);
@@ -279,10 +302,14 @@ export class StreamConsumer<M> {
       for (const k of keys) state.set(k, this.cache.get(k) ?? null);
       const tx = new TxRecorder();
       const after: (() => void)[] = [];
-      for (const b of bad) {
-        tx.xadd(deadLetter, 'MAXLEN', '~', 100_000, '*', 'source_stream', stream, 'source_id', b.id, 'group', group, 'reason', b.reason, 'fields', JSON.stringify(b.fields), 'ts', Date.now());
+      const letters = [...bad];
+      const deadLetterEntry = (id: string, reason: string, check: string): void => {
+        if (good.some((e) => e.id === id)) letters.push({ id, fields: this.rawFields.get(id) ?? [], reason, check });
+      };
+      if (good.length > 0) await handler.handle(good, { state, hashes, tx, afterCommit: (fn) => after.push(fn), deadLetter: deadLetterEntry });
+      for (const b of letters) {
+        tx.xadd(deadLetter, 'MAXLEN', '~', DEAD_LETTER_MAXLEN, '*', 'source_stream', stream, 'source_id', b.id, 'group', group, 'reason', clip(b.reason, 500), 'fields', JSON.stringify(clipFields(b.fields)), 'ts', Date.now());
       }
-      if (good.length > 0) await handler.handle(good, { state, hashes, tx, afterCommit: (fn) => after.push(fn) });
       tx.xack(stream, group, ...ids);
       let result;
       try {
@@ -320,9 +347,9 @@ export class StreamConsumer<M> {
       }
       for (const fn of after) fn();
       if (good.length > 0) this.m.processed.inc(this.labels, good.length);
-      if (bad.length > 0) {
-        this.m.deadLettered.inc(this.labels, bad.length);
-        for (const b of bad) this.o.log.warn({ event: 'stream.dead_lettered', stream, id: b.id, reason: b.reason }, 'entry moved to dead-letter stream');
+      if (letters.length > 0) {
+        for (const b of letters) this.m.deadLettered.inc({ ...this.labels, check: b.check });
+        for (const b of letters) this.o.log.warn({ event: 'stream.dead_lettered', stream, id: b.id, reason: clip(b.reason, 500) }, 'entry moved to dead-letter stream');
       }
       return;
     }
@@ -334,6 +361,28 @@ export class StreamConsumer<M> {
     if (this.cache.size >= 50_000 && !this.cache.has(key)) this.cache.clear();
     this.cache.set(key, value);
   }
+}
+
+/** Dead letters are capped by count (MAXLEN ~) and each keeps at most this much of the entry. */
+export const DEAD_LETTER_MAXLEN = 100_000;
+const MAX_FIELD_CHARS = 256;
+const MAX_FIELDS = 64;
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…(${text.length} chars)` : text;
+}
+
+/** The raw fields kept in a dead letter: at most MAX_FIELDS values of at most MAX_FIELD_CHARS each. */
+export function clipFields(fields: readonly string[]): string[] {
+  const out = fields.slice(0, MAX_FIELDS).map((f) => clip(f, MAX_FIELD_CHARS));
+  if (fields.length > MAX_FIELDS) out.push(`…(${fields.length} values)`);
+  return out;
+}
+
+function pairs(flat: readonly unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1];
+  return out;
 }
 
 function rawOf(raw: readonly RawEntry[], id: string): string[] {

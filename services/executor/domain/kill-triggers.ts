@@ -5,7 +5,10 @@
  *   excessive_venue_errors venue errors in the last minute over venue_errors_per_minute
  *   ws_stale_60s           a symbol with no tick for market_data_stale_ms
  *   heartbeat_missing      a trading service whose newest heartbeat is older than
- *                          heartbeat_missed_cycles × interval
+ *                          heartbeat_missed_cycles × interval; a heartbeat already
+ *                          old when this monitor started (left by an instance killed
+ *                          before a restart) counts only after startup_grace_ms, so
+ *                          services starting one by one are not read as failures
  *   safety_blind           (evaluateBlindMonitor) the monitor itself could not read a
  *                          whole picture for as long: it acts on none, and then stops trading
  * Staleness and heartbeat triggers apply only while trading is not HALTED, so
@@ -13,6 +16,7 @@
  */
 
 export type KillTriggerName = 'max_dd_exceeded' | 'pnl_floor' | 'excessive_venue_errors' | 'ws_stale_60s' | 'heartbeat_missing' | 'safety_blind';
+export const KILL_TRIGGER_NAMES: readonly KillTriggerName[] = ['max_dd_exceeded', 'pnl_floor', 'excessive_venue_errors', 'ws_stale_60s', 'heartbeat_missing', 'safety_blind'];
 
 export interface KillTriggerInputs {
   now: number;
@@ -30,6 +34,9 @@ export interface KillTriggerInputs {
   watchedServices: readonly string[];
   heartbeatIntervalMs: number;
   missedCycles: number;
+  /** When this monitor started, and the grace it gives services it has not yet seen beat. */
+  monitorStartedAt: number;
+  startupGraceMs: number;
 }
 
 export type KillDecision = { trigger: KillTriggerName; reason: string } | null;
@@ -44,9 +51,12 @@ export function evaluateKillTriggers(x: KillTriggerInputs): KillDecision {
     if (age > x.staleMs) return { trigger: 'ws_stale_60s', reason: `market data for ${symbol} stale for ${age} ms (> ${x.staleMs} ms)` };
   }
   const maxAge = x.heartbeatIntervalMs * x.missedCycles;
+  const inGrace = x.now - x.monitorStartedAt <= x.startupGraceMs;
   for (const service of x.watchedServices) {
     const ts = x.newestHeartbeat[service];
-    if (ts !== undefined && x.now - ts > maxAge) return { trigger: 'heartbeat_missing', reason: `no heartbeat from ${service} for ${x.now - ts} ms (${x.missedCycles} cycles)` };
+    if (ts === undefined || x.now - ts <= maxAge) continue;
+    if (ts < x.monitorStartedAt && inGrace) continue;
+    return { trigger: 'heartbeat_missing', reason: `no heartbeat from ${service} for ${x.now - ts} ms (${x.missedCycles} cycles)` };
   }
   return null;
 }

@@ -20,6 +20,7 @@ export interface InstrumentSpec {
   readonly marketHours: string;
 }
 
+/** The shipped universe's synthetic parameters (conf/instruments.yml carries the same); tests and benchmarks use them. */
 export const DEFAULT_INSTRUMENTS: readonly InstrumentSpec[] = [
   { symbol: 'BTC-USD', assetClass: 'crypto', exchange: 'PAPER', price: 65_000, dailyVol: 0.03, tickSize: 0.01, lotSize: 0.0001, spreadBps: 1, marketHours: '24x7' },
   { symbol: 'ETH-USD', assetClass: 'crypto', exchange: 'PAPER', price: 3_500, dailyVol: 0.04, tickSize: 0.01, lotSize: 0.001, spreadBps: 1.5, marketHours: '24x7' },
@@ -66,11 +67,13 @@ export interface MarketOptions {
   jumpProb?: number;
   /** Seconds of market time one tick represents, for scaling daily volatility. */
   secondsPerTick?: number;
+  /** Where each symbol's walk starts (e.g. the last price in Redis), instead of its spec's price. */
+  startPrices?: Readonly<Record<string, number>>;
 }
 
 export class SyntheticMarket {
   private readonly rand: () => number;
-  private readonly states: SymbolState[];
+  private readonly states: SymbolState[] = [];
   private readonly regimeSwitchProb: number;
   private readonly jumpProb: number;
   private readonly secondsPerTick: number;
@@ -82,17 +85,28 @@ export class SyntheticMarket {
     this.regimeSwitchProb = options.regimeSwitchProb ?? 0.001;
     this.jumpProb = options.jumpProb ?? 0.0005;
     this.secondsPerTick = options.secondsPerTick ?? 1;
-    this.states = (options.instruments ?? DEFAULT_INSTRUMENTS).map((spec) => ({
-      spec,
-      logPrice: Math.log(spec.price),
-      stressed: false,
-      drift: 0,
-      volume: 0,
-    }));
+    this.setInstruments(options.instruments ?? DEFAULT_INSTRUMENTS, options.startPrices);
   }
 
   get instruments(): readonly InstrumentSpec[] {
     return this.states.map((s) => s.spec);
+  }
+
+  /**
+   * Follow a new universe: symbols that stay keep their walk, new ones start
+   * at `startPrices` (the last price in Redis) or their spec's price, gone
+   * ones stop.
+   */
+  setInstruments(specs: readonly InstrumentSpec[], startPrices: Readonly<Record<string, number>> = {}): void {
+    const kept = new Map(this.states.map((s) => [s.spec.symbol, s]));
+    const next = specs.map((spec) => {
+      const old = kept.get(spec.symbol);
+      if (old) return { ...old, spec };
+      const start = startPrices[spec.symbol];
+      return { spec, logPrice: Math.log(start !== undefined && start > 0 ? start : spec.price), stressed: false, drift: 0, volume: 0 };
+    });
+    this.states.splice(0, this.states.length, ...next);
+    this.cursor = 0;
   }
 
   private gaussian(): number {
@@ -109,9 +123,10 @@ export class SyntheticMarket {
     return r * Math.cos(2 * Math.PI * v);
   }
 
-  /** Next tick, round-robin across symbols, stamped with `ts`. */
+  /** Next tick, round-robin across symbols, stamped with `ts` (the market must have an instrument). */
   next(ts: number): MarketTick {
-    const s = this.states[this.cursor]!;
+    if (this.states.length === 0) throw new Error('the synthetic market has no instrument');
+    const s = this.states[this.cursor % this.states.length]!;
     this.cursor = (this.cursor + 1) % this.states.length;
     const switchProb = s.stressed ? this.regimeSwitchProb * 5 : this.regimeSwitchProb;
     if (this.rand() < switchProb) s.stressed = !s.stressed;

@@ -69,7 +69,7 @@ export function evaluateHealth(x: HealthInputs): HealthReport {
         ? { status: 'failed', healthy: false, detail: `OPEN: ${c.breaker.cause}`, state: c.breaker.state }
         : { status: 'ok', healthy: true, detail: c.breaker.state, state: c.breaker.state };
   }
-  components['rate_limiters'] = { status: 'ok', healthy: true, detail: 'order flow limited by the circuit breaker HALF_OPEN policy' };
+  components['rate_limiters'] = { status: 'ok', healthy: true, detail: 'API: changes per operator per minute and failed authentications per address (limits); orders: the circuit breaker HALF_OPEN policy' };
   const failing = Object.entries(components)
     .filter(([, v]) => !v.healthy)
     .map(([k]) => k);

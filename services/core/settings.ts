@@ -1,0 +1,242 @@
+/**
+ * Settings from the environment, parsed once with zod: types, ranges and
+ * defaults declared here and nowhere else, errors in the config files' style
+ * ("FEED_RATE: expected a number ≥ 1, found "fast""). A service gets the
+ * frozen result through its context (`ctx.settings`); nothing else reads
+ * `process.env`. Tests build settings with `parseSettings({...})` instead of
+ * changing `process.env`.
+ *
+ * SETTINGS_DOC lists every variable with its meaning; the README's table is
+ * checked against it (tests/unit/docs.test.ts).
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigurationError } from './errors.ts';
+import { SERVICE_NAMES, type ServiceName } from './redis/keys.ts';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const ms = (min: number, max: number) => int(min, max);
+const text = z.string().trim().min(1);
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/** NAME=token pairs, comma-separated: one bearer token per operator. */
+const operatorTokens = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const out: Record<string, string> = {};
+    if (v === undefined || v.trim() === '') return out;
+    for (const pair of v.split(',')) {
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      const token = pair.slice(eq + 1).trim();
+      if (eq <= 0 || !/^[A-Za-z0-9_.-]{1,64}$/.test(name) || token.length < 16) {
+        ctx.addIssue({ code: 'custom', message: `expected name=token pairs (name: letters, digits, "_.-"; token: at least 16 characters), found an entry "${pair.slice(0, 20)}${pair.length > 20 ? '…' : ''}"` });
+        return z.NEVER;
+      }
+      if (Object.values(out).includes(token)) {
+        ctx.addIssue({ code: 'custom', message: `two operators share one token (${name})` });
+        return z.NEVER;
+      }
+      out[name] = token;
+    }
+    return out;
+  });
+
+const envSchema = z.object({
+  TP_ROOT: optionalText,
+  REDIS_URL: optionalText,
+  TP_NAMESPACE: z.string().optional(),
+  INSTANCE_ID: optionalText,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  METRICS_PORT: int(-1, 65_535).default(-1),
+  METRICS_HOST: text.default('127.0.0.1'),
+  HEARTBEAT_INTERVAL_MS: ms(50, 60_000).default(1_000),
+  SHUTDOWN_TIMEOUT_MS: ms(100, 600_000).default(10_000),
+  CONTROL_MAX_AGE_MS: ms(100, 600_000).default(5_000),
+  CONTROL_REFRESH_MS: ms(20, 60_000).default(1_000),
+  BATCH_SIZE: int(1, 10_000).optional(),
+  CLAIM_IDLE_MS: ms(50, 3_600_000).default(5_000),
+  STATE_DIR: optionalText,
+  RISK_PARAMS: text.default('conf/risk_params.yml'),
+  ROUTER_RULES: text.default('model_router_rules.yml'),
+  INSTRUMENTS: text.default('conf/instruments.yml'),
+  EXECUTION_MODE: z.enum(['PAPER', 'DRY_RUN']).default('PAPER'),
+  WEB_HOST: text.default('127.0.0.1'),
+  WEB_PORT: int(0, 65_535).default(8080),
+  WEB_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 16, 'expected at least 16 characters'),
+  WEB_OPERATOR_TOKENS: operatorTokens,
+  REQUIRED_SERVICES: optionalText,
+  WEB_RATE_LIMIT_PER_MINUTE: int(1, 1_000_000).default(60),
+  WEB_AUTH_FAILURES_PER_WINDOW: int(1, 10_000).default(10),
+  FEED_RATE: z.coerce.number().finite().min(1).max(1_000_000).default(200),
+  FEED_SEED: int(0, 2 ** 32 - 1).default(42),
+  FEED_CSV: optionalText,
+  FEED_MAX_TICKS: int(1, Number.MAX_SAFE_INTEGER).optional(),
+  FEED_STREAM_MAXLEN: int(1_000, 100_000_000).default(500_000),
+  PAPER_FAIL_RATE: z.coerce.number().min(0).max(1).default(0),
+  PAPER_LATENCY_MS: z.coerce.number().min(0).max(60_000).default(0),
+  SAFETY_INTERVAL_MS: ms(20, 60_000).default(1_000),
+});
+
+const SERVICES = SERVICE_NAMES;
+
+export interface Settings {
+  /** Project root: config paths are relative to it. */
+  readonly root: string;
+  readonly redisUrl: string | undefined;
+  readonly namespace: string | undefined;
+  readonly instanceId: string | undefined;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** -1: no metrics server; 0: an ephemeral port. */
+  readonly metricsPort: number;
+  readonly metricsHost: string;
+  readonly heartbeatIntervalMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly controlMaxAgeMs: number;
+  readonly controlRefreshMs: number;
+  /** Entries per stream read; undefined: each service's own default. */
+  readonly batchSize: number | undefined;
+  readonly claimIdleMs: number;
+  /** Where the kill-switch audit file lives. */
+  readonly stateDir: string;
+  readonly configPaths: { readonly risk_harmoniser: string; readonly model_router: string; readonly instruments: string };
+  /** Execution mode when none is stored in Redis. */
+  readonly executionMode: 'PAPER' | 'DRY_RUN';
+  readonly web: {
+    readonly host: string;
+    readonly port: number;
+    readonly token: string | undefined;
+    /** operator name → bearer token (identity for the second-operator rule). */
+    readonly operatorTokens: Readonly<Record<string, string>>;
+    readonly requiredServices: readonly ServiceName[];
+    /** Mutating requests per caller per minute, shared across web replicas. */
+    readonly rateLimitPerMinute: number;
+    /** Failed authentications per address per 5 minutes before it is locked out. */
+    readonly authFailuresPerWindow: number;
+  };
+  readonly feed: { readonly rate: number; readonly seed: number; readonly csvPath: string | undefined; readonly maxTicks: number | undefined; readonly streamMaxLen: number };
+  readonly paper: { readonly failRate: number; readonly latencyMs: number };
+  readonly safetyIntervalMs: number;
+}
+
+export type SettingsResult = { ok: true; settings: Settings } | { ok: false; errors: string[] };
+
+/** Shown in errors: a secret's value is never echoed. */
+const SECRET = new Set(['WEB_TOKEN', 'WEB_OPERATOR_TOKENS', 'REDIS_URL']);
+
+export function parseSettings(env: Readonly<Record<string, string | undefined>>): SettingsResult {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const errors = parsed.error.issues.slice(0, 20).map((issue) => {
+      const name = String(issue.path[0] ?? '(environment)');
+      const raw = env[name];
+      const found = raw === undefined ? 'nothing' : SECRET.has(name) ? 'a value (not shown)' : JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw);
+      return `${name}: ${issue.message}, found ${found}`;
+    });
+    return { ok: false, errors };
+  }
+  const e = parsed.data;
+  const errors: string[] = [];
+  let required: ServiceName[] = [...SERVICES];
+  if (e.REQUIRED_SERVICES === 'none') {
+    required = [];
+  } else if (e.REQUIRED_SERVICES) {
+    const names = e.REQUIRED_SERVICES.split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = names.filter((n) => !(SERVICES as readonly string[]).includes(n));
+    if (unknown.length > 0) errors.push(`REQUIRED_SERVICES: expected a comma-separated list of ${SERVICES.join(', ')}, found ${JSON.stringify(unknown.join(','))}`);
+    required = names.filter((n): n is ServiceName => (SERVICES as readonly string[]).includes(n));
+  }
+  if (e.CONTROL_MAX_AGE_MS <= e.CONTROL_REFRESH_MS) errors.push(`CONTROL_MAX_AGE_MS: expected more than CONTROL_REFRESH_MS (${e.CONTROL_REFRESH_MS}), found ${e.CONTROL_MAX_AGE_MS}`);
+  if (errors.length > 0) return { ok: false, errors };
+  const root = resolve(e.TP_ROOT ?? process.cwd());
+  const settings: Settings = {
+    root,
+    redisUrl: e.REDIS_URL,
+    namespace: e.TP_NAMESPACE,
+    instanceId: e.INSTANCE_ID,
+    logLevel: e.LOG_LEVEL,
+    metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
+    heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    controlMaxAgeMs: e.CONTROL_MAX_AGE_MS,
+    controlRefreshMs: e.CONTROL_REFRESH_MS,
+    batchSize: e.BATCH_SIZE,
+    claimIdleMs: e.CLAIM_IDLE_MS,
+    stateDir: e.STATE_DIR ? resolve(root, e.STATE_DIR) : resolve(root, '.data', 'state'),
+    configPaths: { risk_harmoniser: e.RISK_PARAMS, model_router: e.ROUTER_RULES, instruments: e.INSTRUMENTS },
+    executionMode: e.EXECUTION_MODE,
+    web: { host: e.WEB_HOST, port: e.WEB_PORT, token: e.WEB_TOKEN, operatorTokens: e.WEB_OPERATOR_TOKENS, requiredServices: required, rateLimitPerMinute: e.WEB_RATE_LIMIT_PER_MINUTE, authFailuresPerWindow: e.WEB_AUTH_FAILURES_PER_WINDOW },
+    feed: { rate: e.FEED_RATE, seed: e.FEED_SEED, csvPath: e.FEED_CSV, maxTicks: e.FEED_MAX_TICKS, streamMaxLen: e.FEED_STREAM_MAXLEN },
+    paper: { failRate: e.PAPER_FAIL_RATE, latencyMs: e.PAPER_LATENCY_MS },
+    safetyIntervalMs: e.SAFETY_INTERVAL_MS,
+  };
+  return { ok: true, settings: deepFreeze(settings) };
+}
+
+/** Settings for a test or tool: the defaults plus `overrides` (environment-style names); throws on an invalid value. */
+export function settingsFrom(overrides: Readonly<Record<string, string | undefined>> = {}): Settings {
+  const r = parseSettings(overrides);
+  if (!r.ok) throw new SettingsError(r.errors);
+  return r.settings;
+}
+
+/** The process environment, read once. Entry points call this; nothing else reads process.env. */
+export function settingsFromEnvironment(): SettingsResult {
+  return parseSettings(process.env);
+}
+
+export class SettingsError extends ConfigurationError {
+  constructor(readonly errors: readonly string[]) {
+    super(`invalid settings: ${errors.join('; ')}`);
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** Every variable, for the README (checked by a test). */
+export const SETTINGS_DOC: Readonly<Record<keyof z.input<typeof envSchema>, string>> = {
+  TP_ROOT: 'project root that config paths are relative to (default: the working directory)',
+  REDIS_URL: 'redis://, rediss://, redis-sentinel:// or redis-cluster:// URL (default redis://127.0.0.1:6379/0)',
+  TP_NAMESPACE: 'prefix of every key (default empty: the contract names); on Cluster it must carry a hash tag',
+  INSTANCE_ID: 'this instance\'s name in heartbeats and consumer groups (default <service>-<host>-<pid>)',
+  LOG_LEVEL: 'fatal, error, warn, info (default), debug, trace, silent',
+  METRICS_PORT: 'port of /metrics (-1: none, 0: ephemeral)',
+  METRICS_HOST: 'address /metrics listens on (default 127.0.0.1)',
+  HEARTBEAT_INTERVAL_MS: 'heartbeat period (default 1000)',
+  SHUTDOWN_TIMEOUT_MS: 'bound on finishing in-flight work at stop (default 10000)',
+  CONTROL_MAX_AGE_MS: 'a control snapshot older than this reads as unknown: orders refused (default 5000)',
+  CONTROL_REFRESH_MS: 'periodic re-read of the control state (default 1000)',
+  BATCH_SIZE: 'stream entries per read (default per service: strategist 500, others 200)',
+  CLAIM_IDLE_MS: 'pending entries idle this long are claimed from a dead consumer (default 5000)',
+  STATE_DIR: 'folder of the kill-switch audit file (default .data/state)',
+  RISK_PARAMS: 'risk parameters file (default conf/risk_params.yml)',
+  ROUTER_RULES: 'model router rules file (default model_router_rules.yml)',
+  INSTRUMENTS: 'tradable universe file (default conf/instruments.yml)',
+  EXECUTION_MODE: 'PAPER (default) or DRY_RUN when none is stored in Redis',
+  WEB_HOST: 'address the API listens on (default 127.0.0.1; any non-loopback address needs WEB_TOKEN or WEB_OPERATOR_TOKENS)',
+  WEB_PORT: 'API port (default 8080)',
+  WEB_TOKEN: 'shared bearer token for mutating requests (at least 16 characters)',
+  WEB_OPERATOR_TOKENS: 'name=token pairs, comma-separated: one bearer token per operator; the name is the operator identity (needed for require_second_operator)',
+  REQUIRED_SERVICES: 'comma-separated services /api/ready and /health wait for (default all five; "none" for none)',
+  WEB_RATE_LIMIT_PER_MINUTE: 'mutating requests per operator (or address) per minute, shared by web replicas (default 60)',
+  WEB_AUTH_FAILURES_PER_WINDOW: 'failed authentications per address per 5 minutes before it is locked out (default 10)',
+  FEED_RATE: 'synthetic ticks per second (default 200)',
+  FEED_SEED: 'seed of the synthetic market (default 42)',
+  FEED_CSV: 'replay this CSV of ticks instead of the synthetic market',
+  FEED_MAX_TICKS: 'stop publishing after this many ticks',
+  FEED_STREAM_MAXLEN: 'approximate cap of market_events (default 500000)',
+  PAPER_FAIL_RATE: 'paper venue: share of orders that fail, 0-1 (drills)',
+  PAPER_LATENCY_MS: 'paper venue: added latency per order (drills)',
+  SAFETY_INTERVAL_MS: 'period of the executor\'s safety checks (default 1000)',
+};

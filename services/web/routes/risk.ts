@@ -1,0 +1,71 @@
+/**
+ * POST/DELETE /api/risk/emergency-reduce, POST /api/risk/preview,
+ * POST /api/risk/refresh-volatility (one refresh at a time across the
+ * deployment: a second request while one runs gets 409 with who asked).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Router } from 'express';
+import { writeControl } from '../../core/control.ts';
+import { previewRisk } from '../../core/domain/risk-preview.ts';
+import { parseHeartbeats } from '../../core/heartbeats.ts';
+import { parseBody } from '../requests.ts';
+import { bodyText, readRequest, sendError } from '../http.ts';
+import { emergencyReduceBody, optionalReasonBody, riskPreviewBody } from '../requests.ts';
+import { parseJson, type StatusDeps } from '../status-report.ts';
+
+/** How long a refresh may hold the lock; the worker releases it when done. */
+export const VOL_REFRESH_LOCK_MS = 120_000;
+
+export function riskRoutes(router: Router, d: StatusDeps): void {
+  const { ctx } = d;
+  const { redis, keys } = ctx;
+
+  router.post('/api/risk/emergency-reduce', async (req, res) => {
+    const r = readRequest(emergencyReduceBody, req, res, true);
+    if (!r) return;
+    await writeControl(redis, keys, keys.kellyOverride, { kelly_fraction: r.body.kelly_fraction, reason: r.body.reason, by: r.by, at: ctx.clock.now() }, 'risk.kelly_override');
+    ctx.log.warn({ event: 'risk.emergency_reduce', kelly_fraction: r.body.kelly_fraction, reason: r.body.reason, by: r.by }, `Kelly fraction lowered to ${r.body.kelly_fraction}: ${r.body.reason}`);
+    res.json({ kelly_fraction: r.body.kelly_fraction, reason: r.body.reason, by: r.by });
+  });
+
+  router.delete('/api/risk/emergency-reduce', async (req, res) => {
+    const r = readRequest(optionalReasonBody, req, res, false);
+    if (!r) return;
+    const tx = redis.multi().del(keys.kellyOverride).publish(keys.controlEvents, JSON.stringify({ event: 'risk.kelly_override_cleared', by: r.by }));
+    const out = await tx.exec();
+    if (!out || out.some(([err]) => err)) throw new Error('control write failed');
+    ctx.log.info({ event: 'risk.kelly_override_cleared', by: r.by, reason: r.body.reason ?? null }, 'Kelly override cleared');
+    res.json({ kelly_override: null, by: r.by });
+  });
+
+  // Side-effect free: no token needed (still rate limited as a POST).
+  router.post('/api/risk/preview', (req, res) => {
+    const b = parseBody(riskPreviewBody, bodyText(req), true);
+    if (!b.ok) return sendError(res, 400, b.error);
+    res.json(previewRisk(b.value, d.risk.current));
+  });
+
+  router.post('/api/risk/refresh-volatility', async (req, res) => {
+    const r = readRequest(optionalReasonBody, req, res, false);
+    if (!r) return;
+    const id = randomUUID();
+    const request = { id, by: r.by, requested_at: ctx.clock.now() };
+    const taken = await redis.set(keys.volRefresh, JSON.stringify(request), 'PX', VOL_REFRESH_LOCK_MS, 'NX');
+    if (taken === null) {
+      const running = parseJson(await redis.get(keys.volRefresh));
+      return sendError(res, 409, 'a volatility refresh is already running; wait for it (GET /api/status shows the last one)', running ?? null);
+    }
+    let receivers = await redis.publish(keys.controlCommands, `refresh-volatility:${id}`);
+    if (receivers === 0) {
+      // On Redis Cluster PUBLISH counts only the subscribers of the node it went
+      // to (the message still reaches all); live risk-harmonisers say who listens.
+      const since = ctx.clock.now() - 3 * ctx.settings.heartbeatIntervalMs;
+      receivers = parseHeartbeats(await redis.zrangebyscore(keys.heartbeats, since, '+inf', 'WITHSCORES')).filter((h) => h.service === 'risk-harmoniser').length;
+    }
+    if (receivers === 0) {
+      await redis.del(keys.volRefresh);
+      return sendError(res, 503, 'no risk-harmoniser is listening');
+    }
+    res.status(202).json({ requested: true, id, receivers });
+  });
+}

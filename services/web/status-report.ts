@@ -1,0 +1,143 @@
+/**
+ * What /health, /api/ready and /api/status report, read from Redis in named
+ * parallel reads (no positional pipeline arithmetic) and shaped by plain
+ * functions.
+ */
+import type { ConfigHolder } from '../core/config/reloader.ts';
+import type { InstrumentsConfig, RiskHarmoniserConfig } from '../core/config/schemas.ts';
+import { readControl, UNKNOWN_CONTROL, type ControlSnapshot } from '../core/control.ts';
+import type { ScopedControl } from '../core/domain/scopes.ts';
+import { heartbeatMember, parseHeartbeats } from '../core/heartbeats.ts';
+import { fieldsFromArray } from '../core/messages.ts';
+import type { ServiceContext } from '../core/service.ts';
+import type { HealthInputs, Heartbeat } from './domain/health.ts';
+
+export interface StatusDeps {
+  ctx: ServiceContext;
+  risk: ConfigHolder<RiskHarmoniserConfig>;
+  instruments: ConfigHolder<InstrumentsConfig>;
+  versions(): Record<string, string>;
+  /** Rate limiters, as /health shows them. */
+  rateLimits(): Promise<Record<string, unknown>>;
+}
+
+export async function gatherHealth(d: StatusDeps): Promise<{ inputs: HealthInputs; heartbeats: Heartbeat[] }> {
+  const { redis, keys, clock, settings } = d.ctx;
+  const now = clock.now();
+  let redisOk = true;
+  let redisError = '';
+  let heartbeats: Heartbeat[] = [];
+  let control: ControlSnapshot = UNKNOWN_CONTROL;
+  try {
+    await redis.ping();
+    const [members, details] = await Promise.all([redis.zrange(keys.heartbeats, '0', '-1', 'WITHSCORES'), redis.hgetall(keys.heartbeatDetail)]);
+    heartbeats = parseHeartbeats(members).map((h) => ({ ...h, detail: asRecord(parseJson(details[heartbeatMember(h.service, h.instance)])) }));
+    control = await readControl(redis, keys, now, settings.executionMode);
+  } catch (err) {
+    redisOk = false;
+    redisError = err instanceof Error ? err.message : String(err);
+  }
+  return {
+    heartbeats,
+    inputs: {
+      redisOk,
+      redisError,
+      heartbeats,
+      requiredServices: settings.web.requiredServices,
+      control,
+      now,
+      heartbeatIntervalMs: settings.heartbeatIntervalMs,
+      missedCycles: d.risk.current.kill_switch.heartbeat_missed_cycles,
+    },
+  };
+}
+
+/** The kill switch as operators read it: no reason is shown once it is reset (the audit keeps it). */
+export function killSwitchView(c: ControlSnapshot): ControlSnapshot['killSwitch'] {
+  return c.killSwitch.engaged ? c.killSwitch : { engaged: false, reason: '', by: '', at: 0, trigger: '' };
+}
+
+export function scopedList(scoped: Readonly<Record<string, ScopedControl>>): (ScopedControl & { scope: string })[] {
+  return Object.entries(scoped)
+    .map(([scope, c]) => ({ scope, ...c }))
+    .sort((a, b) => a.scope.localeCompare(b.scope));
+}
+
+export async function buildStatus(d: StatusDeps, inputs: HealthInputs, heartbeats: readonly Heartbeat[]): Promise<Record<string, unknown>> {
+  const { redis, keys } = d.ctx;
+  const c = inputs.control;
+  const seen = await redis.hgetall(keys.marketDataSeen);
+  const symbols = [...new Set([...Object.keys(d.instruments.current.symbols), ...Object.keys(seen)])].sort();
+  const perSymbol = await Promise.all(
+    symbols.map(async (s) => {
+      const [strategist, position, edge] = await Promise.all([redis.get(keys.strategistState(s)), redis.get(keys.position(s)), redis.get(keys.edgeBlended(s))]);
+      return { symbol: s, strategist: parseJson(strategist), position: parseJson(position), edge: parseJson(edge) };
+    }),
+  );
+  const [riskApplied, routerApplied, instrumentsApplied, outcomes, portfolio, lastReset] = await Promise.all([
+    redis.hgetall(keys.configApplied('risk_harmoniser')),
+    redis.hgetall(keys.configApplied('model_router')),
+    redis.hgetall(keys.configApplied('instruments')),
+    redis.xrevrange(keys.reloadOutcomes, '+', '-', 'COUNT', 20) as Promise<[string, string[]][]>,
+    redis.hgetall(keys.riskPortfolio),
+    redis.hmget(keys.killSwitch, 'reset_by', 'reset_reason', 'reset_at'),
+  ]);
+
+  const activeModels: Record<string, unknown> = {};
+  const positions: Record<string, unknown> = {};
+  const risk: Record<string, unknown> = {};
+  for (const { symbol, strategist, position, edge } of perSymbol) {
+    const st = asRecord(strategist);
+    const routing = asRecord(st['routing']);
+    if (typeof routing['active'] === 'string') {
+      activeModels[symbol] = { model: routing['active'], since: new Date(Number(routing['since'])).toISOString(), reason: routing['reason'], rule_index: routing['ruleIndex'], why: st['explanation'], horizon_ms: st['horizonMs'], asset_class: st['assetClass'] };
+    }
+    positions[symbol] = position ?? { qty: 0 };
+    const e = asRecord(edge);
+    if (edge !== undefined) risk[symbol] = { blended_edge_bps: e['blended_edge_bps'], target_position_usd: e['target_position_usd'], var_pct: e['var_pct'], kelly_fraction: e['kelly_fraction'] };
+  }
+  const applied = (h: Record<string, string>): Record<string, unknown> => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, parseJson(v)]));
+  const services: Record<string, unknown[]> = {};
+  for (const h of heartbeats) (services[h.service] ??= []).push({ instance: h.instance, age_ms: inputs.now - h.ts, ...h.detail });
+  const killEngaged = c.killSwitch.engaged;
+  const [resetBy, resetReason, resetAt] = lastReset;
+  return {
+    timestamp: new Date(inputs.now).toISOString(),
+    trading: {
+      state: killEngaged ? 'HALTED' : c.trading.state,
+      stored_state: c.trading.state,
+      reason: killEngaged ? `kill switch: ${c.killSwitch.reason}` : c.trading.reason,
+      by: c.trading.by,
+      at: c.trading.at,
+      mode: c.trading.mode,
+      scope: 'system',
+      trigger: killEngaged ? c.killSwitch.trigger : c.trading.state === 'ACTIVE' ? null : c.trading.trigger || 'manual',
+      scoped: scopedList(c.scoped),
+    },
+    circuit_breaker: c.breaker,
+    kill_switch: { ...killSwitchView(c), last_reset: resetAt ? { by: resetBy, reason: resetReason, at: Number(resetAt) } : null },
+    router: c.router,
+    kelly_override: c.kellyOverride,
+    portfolio,
+    active_models: activeModels,
+    risk,
+    positions,
+    universe: Object.keys(d.instruments.current.symbols).sort(),
+    config_versions: { web: d.versions(), applied: { risk_harmoniser: applied(riskApplied), model_router: applied(routerApplied), instruments: applied(instrumentsApplied) } },
+    reload_outcomes: outcomes.map(([id, f]) => ({ id, ...fieldsFromArray(f) })),
+    services,
+  };
+}
+
+export function parseJson(v: unknown): unknown {
+  if (typeof v !== 'string') return undefined;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return undefined;
+  }
+}
+
+function asRecord(v: unknown): Record<string, unknown> {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}

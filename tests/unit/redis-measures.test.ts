@@ -1,0 +1,47 @@
+/** Redis' own latency from LATENCY HISTOGRAM replies, and a consumer group's lag that stays right after a restart. */
+import { describe, expect, it } from 'vitest';
+import { consumerLag } from '../../services/core/domain/consumer-lag.ts';
+import { callsBetween, mergeCounts, parseLatencyHistogram, quantileOf } from '../../services/core/domain/latency-histogram.ts';
+
+/** A LATENCY HISTOGRAM reply: command → cumulative [bound, count] pairs. */
+const reply = (cmds: Record<string, [number, number][]>): unknown[] =>
+  Object.entries(cmds).flatMap(([cmd, pairs]) => [cmd, ['calls', pairs.at(-1)?.[1] ?? 0, 'histogram_usec', pairs.flat()]]);
+
+describe('Redis command latency', () => {
+  it('takes the calls of an interval from two cumulative samples, merged over commands, without admin commands', () => {
+    const a = parseLatencyHistogram(reply({ evalsha: [[64, 100], [128, 100]], xreadgroup: [[32, 50]], info: [[8192, 3]] }));
+    const b = parseLatencyHistogram(reply({ evalsha: [[64, 150], [128, 151], [8192, 153]], xreadgroup: [[32, 80]], info: [[8192, 9]], set: [[16, 5]] }));
+    expect(a.has('info')).toBe(false);
+    expect(callsBetween(a, b)).toEqual(new Map([[64, 50], [128, 1], [8192, 2], [32, 30], [16, 5]]));
+  });
+
+  it('gives a p99 of the window that a few slow calls move, and 0 with no calls', () => {
+    const fast = new Map([[32, 990]]);
+    const slow = new Map([[16384, 20]]);
+    expect(quantileOf(mergeCounts([fast]), 0.99)).toBe(32);
+    expect(quantileOf(mergeCounts([fast, slow]), 0.99)).toBe(16384);
+    expect(quantileOf(mergeCounts([fast, slow]), 0.5)).toBe(32);
+    expect(quantileOf(new Map(), 0.99)).toBe(0);
+  });
+
+  it('drops an interval in which the counters went back (CONFIG RESETSTAT, a restart)', () => {
+    const a = parseLatencyHistogram(reply({ set: [[16, 100]] }));
+    const b = parseLatencyHistogram(reply({ set: [[16, 4]] }));
+    expect(callsBetween(a, b)).toBeUndefined();
+  });
+});
+
+describe('consumer group lag', () => {
+  const base = { counted: 0, cap: 1_000, reported: 6_329, length: 50_000 };
+  it('is zero when the group was delivered the stream\'s last entry, whatever Redis reports', () => {
+    expect(consumerLag({ ...base, lastDeliveredId: '1700-5', lastGeneratedId: '1700-5' })).toBe(0);
+  });
+  it('is the entries counted after the last delivered one, up to the cap', () => {
+    expect(consumerLag({ ...base, lastDeliveredId: '1700-5', lastGeneratedId: '1800-0', counted: 12 })).toBe(12);
+  });
+  it('past the cap takes Redis\' figure, bounded by the stream length', () => {
+    expect(consumerLag({ ...base, lastDeliveredId: '1-0', lastGeneratedId: '9-0', counted: 1_001, reported: 40_000 })).toBe(40_000);
+    expect(consumerLag({ ...base, lastDeliveredId: '1-0', lastGeneratedId: '9-0', counted: 1_001, reported: 90_000 })).toBe(50_000);
+    expect(consumerLag({ ...base, lastDeliveredId: '1-0', lastGeneratedId: '9-0', counted: 1_001, reported: null })).toBe(1_001);
+  });
+});
