@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SETTINGS_DOC } from '../../services/core/settings.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -20,5 +21,22 @@ describe('docs/operations.md', () => {
     expect(emitted.size).toBeGreaterThan(40);
     const doc = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
     expect([...emitted].filter((e) => !doc.includes(`\`${e}\``)).sort()).toEqual([]);
+  });
+});
+
+describe('README', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  it('lists every setting a service reads, and every variable npm start reads', () => {
+    const start = readFileSync(join(ROOT, 'scripts', 'start.mjs'), 'utf8');
+    const startVars = [...new Set([...start.matchAll(/process\.env\.([A-Z_]+)/g)].map((m) => m[1]!))];
+    expect(startVars.length).toBeGreaterThan(5);
+    const missing = [...Object.keys(SETTINGS_DOC), ...startVars].filter((v) => !readme.includes(`| \`${v}\` |`));
+    expect(missing).toEqual([]);
+  });
+
+  it('does not claim the runbook\'s XREAD with BLOCK after STREAMS works as written', () => {
+    const row = readme.split('\n').find((l) => l.includes('XREAD STREAMS model.switch.log'));
+    expect(row).toContain('ERR Invalid stream ID');
+    expect(row).toContain('XREAD BLOCK 30000 STREAMS model.switch.log');
   });
 });

@@ -208,9 +208,8 @@ export const modelRouterSchema = z.strictObject({
     .strictObject({
       /** Base prediction horizon; scaled by the volatility regime per symbol. */
       horizon_ms: positive.default(30_000),
-      instrument_cache_ttl_ms: positive.default(60_000),
     })
-    .default({ horizon_ms: 30_000, instrument_cache_ttl_ms: 60_000 }),
+    .default({ horizon_ms: 30_000 }),
 });
 export type ModelRouterConfig = z.infer<typeof modelRouterSchema>;
 
