@@ -29,7 +29,10 @@ import { initialVol, updateVol } from '../services/core/domain/volatility.ts';
 import { fieldsFromArray } from '../services/core/messages.ts';
 import { encodeTick } from '../services/core/domain/market-data.ts';
 import { redisKeys } from '../services/core/redis/keys.ts';
-import { setBreakerState, type ControlWatcher } from '../services/core/control.ts';
+import type { ControlView } from '../services/core/context.ts';
+import { settingsFrom } from '../services/core/settings.ts';
+import { ControlWriter } from '../services/core/control/write.ts';
+import { createLogger } from '../services/core/log.ts';
 import { startService } from '../services/core/service.ts';
 import { SyntheticMarket } from '../services/feed/domain/synthetic-market.ts';
 import { ALPHAS } from '../services/strategist/domain/alpha-models.ts';
@@ -253,18 +256,19 @@ async function endToEnd(redis: TestRedis): Promise<Record<string, unknown>> {
 /** From a breaker transition written by one instance to the last of N replicas whose snapshot (the order gate) shows it. */
 async function breakerPropagation(redis: TestRedis, replicas = 3, rounds = 300): Promise<Record<string, number>> {
   const ns = 'bench-breaker:';
-  const watchers: ControlWatcher[] = [];
+  const watchers: ControlView[] = [];
   const handles = [];
   for (let i = 0; i < replicas; i++) {
     handles.push(
       await startService('executor', async (ctx) => {
         watchers.push(ctx.control);
         return { stop: async () => undefined };
-      }, { redisUrl: redis.url, namespace: ns, metricsPort: -1, instance: `bench-exec-${i}` }),
+      }, { settings: settingsFrom({ LOG_LEVEL: 'warn' }), redisUrl: redis.url, namespace: ns, metricsPort: -1, instance: `bench-exec-${i}` }),
     );
   }
   const writer = new Redis(redis.url);
   const keys = redisKeys(ns);
+  const control = new ControlWriter({ redis: writer, keys, log: createLogger('bench', 'bench', 'silent'), clock: { now: () => Date.now() }, auditFile: join(ROOT, '.data', 'bench-kill_events.jsonl') });
   const samples: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const state = i % 2 === 0 ? 'OPEN' : 'CLOSED';
@@ -279,7 +283,7 @@ async function breakerPropagation(redis: TestRedis, replicas = 3, rounds = 300):
         }),
     );
     const t0 = performance.now();
-    await setBreakerState(writer, keys, state, 'bench', 'bench', Date.now());
+    await control.moveBreaker({ kind: 'force', to: state, cause: 'bench' }, 'bench');
     const times = await Promise.all(seen);
     samples.push(Math.max(...times) - t0);
   }

@@ -13,9 +13,12 @@
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadInstruments, loadRiskParams } from '../services/core/config/load.ts';
+import { join } from 'node:path';
+import { controlLogLine } from '../services/core/domain/control-state.ts';
 import { parseScope } from '../services/core/domain/scopes.ts';
 import { EXIT_CONFIG } from '../services/core/errors.ts';
-import { auditFileIn, checkKillReset, killEventMessage, recordKillEvent, type KillEvent } from '../services/core/kill-switch.ts';
+import { ControlWriter } from '../services/core/control/write.ts';
+import { createLogger } from '../services/core/log.ts';
 import { connectRedis, redisKeysFor } from '../services/core/redis/connect.ts';
 import { unknownScopeSubject } from '../services/core/scope-subjects.ts';
 import { settingsFromEnvironment } from '../services/core/settings.ts';
@@ -41,6 +44,9 @@ const root = settings.root;
 const keys = redisKeysFor(settings.redisUrl, settings.namespace);
 const redis = connectRedis({ ...(settings.redisUrl ? { url: settings.redisUrl } : {}), name: 'cli:kill', maxRetriesPerRequest: 2 });
 const login = `${userInfo().username}@${hostname()}`;
+// The writer logs each change as every path does (pino JSON, level name) on stderr.
+const log = createLogger('cli', `kill-${process.pid}`, settings.logLevel, { write: (line: string) => process.stderr.write(line) });
+const writer = new ControlWriter({ redis, keys, log, clock: { now: () => Date.now() }, auditFile: join(settings.stateDir, 'kill_events.jsonl') });
 try {
   const risk = await loadRiskParams(settings.configPaths.risk_harmoniser, root);
   const dual = risk.ok ? risk.config.kill_switch.require_second_operator : true;
@@ -48,19 +54,19 @@ try {
     throw new Error(`kill_switch.require_second_operator is set: the CLI acts as your login (${login}); --operator ${values.operator} is not accepted`);
   }
   const by = dual ? login : (values.operator ?? `cli:${userInfo().username}`);
-  const event: KillEvent = { action: values.reset ? 'reset' : 'engage', reason: values.reason, by, trigger: 'manual', scope: scope.key, at: Date.now() };
-  if (values.reset) {
-    const check = await checkKillReset(redis, keys, scope.scope, by, dual);
-    if (!check.ok) throw new Error(check.error);
-  } else {
+  if (!values.reset) {
     const universe = await loadInstruments(settings.configPaths.instruments, root);
     if (!universe.ok) throw new Error(universe.reason);
     const unknown = await unknownScopeSubject({ redis, keys, universe: universe.config, root, routerRulesPath: settings.configPaths.model_router }, scope.scope);
     if (unknown) throw new Error(unknown);
   }
-  const outcome = await recordKillEvent(redis, keys, event, auditFileIn(settings.stateDir));
-  console.log(`${killEventMessage(event)} by ${by}`);
-  if (outcome.written && outcome.auditFileError) console.error(`warning: audit file not written (${outcome.auditFileError}); the event is in Redis`);
+  const who = { reason: values.reason, by, trigger: 'manual', requireSecondOperator: dual };
+  const command = values.reset ? 'reset' : 'engage';
+  const outcome = scope.scope.kind === 'system' ? await writer.killSwitch(command, who) : await writer.scope(scope.key, { kind: values.reset ? 'reset' : 'kill' }, who);
+  if (outcome.kind === 'refused') throw new Error(outcome.reason);
+  if (outcome.kind === 'stayed') console.log(`unchanged: ${outcome.why}`);
+  else console.log(`${controlLogLine(outcome.event).msg} by ${by}`);
+  if (outcome.kind === 'moved' && outcome.auditFileError) console.error(`warning: audit file not written (${outcome.auditFileError}); the event is in Redis`);
 } catch (err) {
   console.error(`kill refused: ${err instanceof Error ? err.message : String(err)}`);
   process.exitCode = 1;

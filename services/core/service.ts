@@ -14,12 +14,16 @@
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { systemClock, type Clock } from './clock.ts';
-import { ControlWatcher, controlStatus } from './control.ts';
+import type { BaseContext, RunningService, ServiceContext } from './context.ts';
+import { controlStatus } from './control/status.ts';
+import { ControlWatcher } from './control/watch.ts';
+import { ControlWriter } from './control/write.ts';
 import { EXIT_CONFIG, isConfigurationError } from './errors.ts';
-import { createLogger, type Logger } from './log.ts';
-import { createRegistry, Gauge, type Registry } from './metrics.ts';
+import { createLogger, type DestinationStream } from './log.ts';
+import { createRegistry, Gauge } from './metrics.ts';
 import { connectRedis, redisKeysFor, type RedisClient } from './redis/connect.ts';
-import { CONFIG_COMPONENTS, type RedisKeys, type ServiceName } from './redis/keys.ts';
+import { CONFIG_COMPONENTS, type ServiceName } from './redis/keys.ts';
+import { join } from 'node:path';
 import { heartbeatMember } from './heartbeats.ts';
 import { LatencyWindow } from './latency-window.ts';
 import { luaScript, runLua } from './redis/lua-scripts.ts';
@@ -30,35 +34,7 @@ const PRUNE_HEARTBEATS = luaScript('prune-heartbeats-n.lua');
 /** A heartbeat not renewed for this long belongs to a dead instance and is removed. */
 export const HEARTBEAT_EXPIRY_MS = 30_000;
 
-export interface BaseContext {
-  readonly service: ServiceName;
-  readonly instance: string;
-  /** Settings parsed once from the environment (core/settings.ts); frozen. */
-  readonly settings: Settings;
-  readonly log: Logger;
-  readonly registry: Registry;
-  readonly keys: RedisKeys;
-  readonly clock: Clock;
-  readonly root: string;
-  /** Shared client for ordinary commands. */
-  readonly redis: RedisClient;
-  /** A dedicated connection (blocking reads, WATCH/MULTI, subscriptions); closed on stop. */
-  connection(purpose: string): RedisClient;
-}
-
-/**
- * What a service gets: the base plus this instance's view of the shared
- * control plane (started before the service, reported with every heartbeat).
- */
-export interface ServiceContext extends BaseContext {
-  readonly control: ControlWatcher;
-}
-
-export interface RunningService {
-  stop(): Promise<void>;
-  /** Extra detail published with the heartbeat and shown by /api/status. */
-  status?(): Record<string, unknown>;
-}
+export type { BaseContext, RunningService, ServiceContext };
 
 export interface ServiceHandle {
   readonly ctx: ServiceContext;
@@ -77,6 +53,8 @@ export interface StartOptions {
   metricsPort?: number;
   clock?: Clock;
   instance?: string;
+  /** Where log lines go (stdout by default; tests capture them). */
+  logDestination?: DestinationStream;
 }
 
 export function instanceId(service: string, settings?: Settings): string {
@@ -91,7 +69,7 @@ export async function startService(
 ): Promise<ServiceHandle> {
   const settings = options.settings ?? settingsFrom({});
   const instance = options.instance ?? instanceId(service, settings);
-  const log = createLogger(service, instance, settings.logLevel);
+  const log = createLogger(service, instance, settings.logLevel, options.logDestination);
   const registry = createRegistry(service);
   const url = options.redisUrl ?? settings.redisUrl;
   const keys = redisKeysFor(url, options.namespace ?? settings.namespace);
@@ -114,9 +92,10 @@ export async function startService(
     redis,
     connection,
   };
-  const control = new ControlWatcher(base);
+  const writer = new ControlWriter({ redis, keys, log, clock: base.clock, registry, auditFile: join(settings.stateDir, 'kill_events.jsonl') });
+  const control = new ControlWatcher(base, writer);
   await control.start();
-  const ctx: ServiceContext = { ...base, control };
+  const ctx: ServiceContext = { ...base, control, writer };
 
   const roundTrips = new LatencyWindow(512);
   const roundTripP99 = new Gauge({ name: 'redis_roundtrip_p99_microseconds', help: 'p99 of PING round trips from this process over the last 512 beats, microseconds (includes this process\'s event-loop delay; see nodejs_eventloop_lag_p99_seconds)', registers: [registry] });

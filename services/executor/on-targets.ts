@@ -12,7 +12,7 @@ import type { RedisClient } from '../core/redis/connect.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ConfigHolder } from '../core/config/reloader.ts';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
-import type { ControlWatcher } from '../core/control.ts';
+import type { ControlView } from '../core/context.ts';
 import { encodeExecReport, type ExecReport, type Target } from '../core/messages.ts';
 import { probeFailure } from '../core/domain/breaker.ts';
 import type { ProbeReservation } from '../core/redis/breaker-scripts.ts';
@@ -28,7 +28,7 @@ export interface TargetHandlerDeps {
   clock: Clock;
   redis: RedisClient;
   config: ConfigHolder<RiskHarmoniserConfig>;
-  control: ControlWatcher;
+  control: ControlView;
   /** Venue submit wrapped by the circuit breaker. */
   submit(order: VenueOrder, quote: MarketQuote | undefined): Promise<VenueResult>;
   /** HALF_OPEN test orders: one at a time across replicas, counted against the cap (core/redis/breaker-scripts.ts). */

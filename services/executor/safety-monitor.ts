@@ -7,8 +7,8 @@
 import type { RedisClient } from '../core/redis/connect.ts';
 import type { ConfigHolder } from '../core/config/reloader.ts';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
-import { tradingStateOf, writeControl, type ControlWatcher } from '../core/control.ts';
-import { auditFileIn, logKillEvent, recordKillEvent, type KillEvent } from '../core/kill-switch.ts';
+import type { ControlView } from '../core/context.ts';
+import { luaScript, runLua } from '../core/redis/lua-scripts.ts';
 import { Counter } from '../core/metrics.ts';
 import type { ServiceContext } from '../core/service.ts';
 import { newestHeartbeatByService, parseHeartbeats } from '../core/heartbeats.ts';
@@ -16,16 +16,11 @@ import { markDay, tradingDay, unrealizedPnl } from './domain/daily-pnl.ts';
 import { evaluateBlindMonitor, evaluateKillTriggers, evaluateReduceTrigger, KILL_TRIGGER_NAMES, type KillDecision } from './domain/kill-triggers.ts';
 import { parsePosition } from './on-targets.ts';
 
-/** Raise a hash field to `value` if it is higher (or missing). KEYS[1] hash; ARGV field, value. */
-const HMAX_LUA = `
-local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
-local v = tonumber(ARGV[2])
-if cur == nil or v > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1 end
-return 0`;
+const MARK_DAY = luaScript('mark-day-1.lua');
 
 export const WATCHED_SERVICES = ['feed', 'strategist', 'risk-harmoniser'] as const;
 
-export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<RiskHarmoniserConfig>, control: ControlWatcher, intervalMs = ctx.settings.safetyIntervalMs): { stop(): Promise<void>; check(): Promise<KillDecision> } {
+export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<RiskHarmoniserConfig>, control: ControlView, intervalMs = ctx.settings.safetyIntervalMs): { stop(): Promise<void>; check(): Promise<KillDecision> } {
   const conn: RedisClient = ctx.connection('safety');
   const heartbeatIntervalMs = ctx.settings.heartbeatIntervalMs;
   const startedAt = ctx.clock.now();
@@ -33,7 +28,6 @@ export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<Ris
   const engaged = new Counter({ name: 'kill_switch_auto_engagements_total', help: 'Kill switch engaged by an automatic trigger', labelNames: ['trigger'], registers: [ctx.registry] });
   for (const trigger of KILL_TRIGGER_NAMES) engaged.inc({ trigger }, 0);
   const reducing = new Counter({ name: 'trading_reduce_first_total', help: 'Trading moved to REDUCING by a loss limit before the kill switch', labelNames: ['trigger'], registers: [ctx.registry] });
-  const auditFile = auditFileIn(ctx.settings.stateDir);
 
   async function check(): Promise<KillDecision> {
     const cfg = config.current;
@@ -69,12 +63,7 @@ export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<Ris
     if (rollError) throw new Error(`safety read failed: ${String(rollError[0])}`);
     const day = (rolled?.[3]?.[1] ?? {}) as Record<string, string>;
     const mark = markDay(cfg.position_sizing.portfolio_value_usd, Number(day['realized_pnl'] ?? 0), unrealized, Number(day['unrealized_start'] ?? 0), day['peak_equity'] ? Number(day['peak_equity']) : undefined);
-    await conn
-      .multi()
-      .eval(HMAX_LUA, 1, dailyKey, 'peak_equity', String(mark.peakEquityUsd))
-      .eval(HMAX_LUA, 1, dailyKey, 'max_drawdown_pct', String(mark.drawdownPct))
-      .hset(dailyKey, 'net_pnl', String(mark.netPnlUsd), 'equity', String(mark.equityUsd), 'drawdown_pct', String(mark.drawdownPct), 'marked_at', String(now))
-      .exec();
+    await runLua(conn, MARK_DAY, [dailyKey], [String(mark.peakEquityUsd), String(mark.equityUsd), String(mark.netPnlUsd), String(mark.drawdownPct), String(now)]);
 
     const snapshot = control.snapshot;
     if (!snapshot.known || snapshot.killSwitch.engaged) return null;
@@ -97,33 +86,23 @@ export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<Ris
       startupGraceMs: cfg.kill_switch.startup_grace_ms,
     });
     if (!decision) {
-      if (snapshot.trading.state === 'ACTIVE') await reduceFirst(mark.drawdownPct, mark.netPnlUsd, now);
+      if (snapshot.trading.state === 'ACTIVE') await reduceFirst(mark.drawdownPct, mark.netPnlUsd);
       return null;
     }
-    return engage(decision, now);
+    return engage(decision);
   }
 
-  /** Engage the kill switch once across replicas: WATCH the hash, re-check, then write. */
-  async function engage(decision: NonNullable<KillDecision>, now: number): Promise<KillDecision> {
-    await conn.watch(keys.killSwitch);
-    if ((await conn.hget(keys.killSwitch, 'engaged')) === '1') {
-      await conn.unwatch();
-      return null;
-    }
-    const event: KillEvent = { action: 'engage', reason: decision.reason, by: `auto:${ctx.instance}`, trigger: decision.trigger, scope: 'system', at: now };
-    const outcome = await recordKillEvent(conn, keys, event, auditFile).catch(async (err: unknown) => {
-      await conn.unwatch();
-      throw err;
-    });
-    if (!outcome.written) return null; // another replica engaged it first
+  /** Engage the kill switch once across replicas (the writer's compare-and-set: one of them moves it, the others find it engaged). */
+  async function engage(decision: NonNullable<KillDecision>): Promise<KillDecision> {
+    const outcome = await ctx.writer.killSwitch('engage', { reason: decision.reason, by: `auto:${ctx.instance}`, trigger: decision.trigger });
+    if (outcome.kind !== 'moved') return null; // another replica engaged it first
     engaged.inc({ trigger: decision.trigger });
-    logKillEvent(ctx.log, event, outcome);
     await control.refresh();
     return decision;
   }
 
-  /** Past reduce_first_ratio of a loss limit: trading ACTIVE → REDUCING, once across replicas (WATCH). */
-  async function reduceFirst(drawdownPct: number, netPnlUsd: number, now: number): Promise<void> {
+  /** Past reduce_first_ratio of a loss limit: trading ACTIVE → REDUCING, once across replicas. */
+  async function reduceFirst(drawdownPct: number, netPnlUsd: number): Promise<void> {
     const cfg = config.current;
     const reduce = evaluateReduceTrigger({
       drawdownPct,
@@ -133,19 +112,10 @@ export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<Ris
       ratio: cfg.risk_limits.reduce_first_ratio,
     });
     if (!reduce) return;
-    await conn.watch(keys.tradingState);
-    if (tradingStateOf((await conn.hget(keys.tradingState, 'state')) ?? undefined) !== 'ACTIVE') {
-      await conn.unwatch();
-      return;
-    }
-    const by = `auto:${ctx.instance}`;
-    const written = await writeControl(conn, keys, keys.tradingState, { state: 'REDUCING', reason: reduce.reason, by, trigger: reduce.trigger, at: now }, 'trading.reducing').catch(async (err: unknown) => {
-      await conn.unwatch();
-      throw err;
-    });
-    if (!written) return; // another replica changed the trading state first
+    // Only from ACTIVE (the transition table): a stop an operator set is never overridden.
+    const outcome = await ctx.writer.trading({ kind: 'reduce_first' }, { reason: reduce.reason, by: `auto:${ctx.instance}`, trigger: reduce.trigger });
+    if (outcome.kind !== 'moved') return; // another replica changed the trading state first
     reducing.inc({ trigger: reduce.trigger });
-    ctx.log.error({ event: 'trading.reducing', trigger: reduce.trigger, reason: reduce.reason, by }, `Trading REDUCING: ${reduce.reason}`);
     await control.refresh();
   }
 
@@ -157,7 +127,7 @@ export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<Ris
     if (!snapshot.known || snapshot.killSwitch.engaged) return;
     const now = ctx.clock.now();
     const blind = evaluateBlindMonitor({ now, tradingHalted: snapshot.trading.state === 'HALTED', lastCompleteAt, heartbeatIntervalMs, missedCycles: config.current.kill_switch.heartbeat_missed_cycles, error: String(err) });
-    if (blind) await engage(blind, now);
+    if (blind) await engage(blind);
   }
 
   let running: Promise<unknown> = Promise.resolve();

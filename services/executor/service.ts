@@ -9,7 +9,7 @@ import { ConfigHolder, startReloader } from '../core/config/reloader.ts';
 import { riskReloadTarget } from '../core/config/risk-reload.ts';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
 import { ConfigurationError } from '../core/errors.ts';
-import { UNKNOWN_CONTROL, type BreakerState, type ControlSnapshot } from '../core/control.ts';
+import { systemHalted, UNKNOWN_CONTROL, type BreakerState, type ControlSnapshot } from '../core/domain/control-state.ts';
 import { probationPassed } from '../core/domain/breaker.ts';
 import { parseScope } from '../core/domain/scopes.ts';
 import { LatencyWindow } from '../core/latency-window.ts';
@@ -51,14 +51,13 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
 
   const onControl = (next: ControlSnapshot, prev: ControlSnapshot): void => {
     metrics.breakerState.set(BREAKER_GAUGE[next.breaker.state]);
-    const halted = (c: typeof next): boolean => c.known && (c.trading.state === 'HALTED' || c.killSwitch.engaged);
     const cancel = (filter: CancelFilter, why: string): void => {
       venue
         .cancel(filter)
         .then((n) => ctx.log.warn({ event: 'orders.cancelled', count: n, ...filter, why }, `${why}: ${n} resting orders cancelled`))
         .catch((err: unknown) => ctx.log.error({ event: 'orders.cancel_failed', ...filter, err: String(err) }, 'cancel failed'));
     };
-    if (halted(next) && !halted(prev)) cancel({}, next.killSwitch.engaged ? 'kill switch engaged' : 'trading halted');
+    if (systemHalted(next) && !systemHalted(prev)) cancel({}, next.killSwitch.engaged ? 'kill switch engaged' : 'trading halted');
     if (next.known) {
       for (const [scope, c] of Object.entries(next.scoped)) {
         if (c.state !== 'HALTED' || prev.scoped[scope]?.state === 'HALTED') continue;

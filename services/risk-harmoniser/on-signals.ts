@@ -5,7 +5,7 @@
  */
 import type { ConfigHolder } from '../core/config/reloader.ts';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
-import type { ControlWatcher } from '../core/control.ts';
+import type { ControlView } from '../core/context.ts';
 import { correlationOf, initialCorrelation, updateCorrelation, type CorrelationState } from '../core/domain/correlation.ts';
 import { breakdownOf } from '../core/domain/blend-edges.ts';
 import { portfolioVarPct, portfolioVarRoomPct } from '../core/domain/size-position.ts';
@@ -33,7 +33,7 @@ export interface SignalHandlerDeps {
   instance: string;
   clock: Clock;
   config: ConfigHolder<RiskHarmoniserConfig>;
-  control: ControlWatcher;
+  control: ControlView;
   timeseries: TimeSeriesWriter;
   metrics: RiskMetrics;
   intentsMaxLen: number;

@@ -79,7 +79,7 @@ export async function startRiskHarmoniser(ctx: ServiceContext): Promise<RunningS
 
   // An operator Kelly override lasts "until reset or reload".
   const target = riskReloadTarget(ctx, config, async () => {
-    await ctx.redis.del(ctx.keys.kellyOverride);
+    await ctx.writer.kellyOverride(null, { reason: 'configuration reloaded', by: ctx.instance });
     await control.refresh();
   });
   const reloader = await startReloader(ctx, [target, instrumentsReloadTarget(ctx, instruments)]);

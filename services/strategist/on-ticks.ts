@@ -9,7 +9,7 @@ import type { InstrumentsConfig } from '../core/config/schemas.ts';
 import { instrumentSpec } from '../core/config/instruments.ts';
 import { EMPTY_BAND, screenPrice, type BandState } from '../core/domain/price-band.ts';
 import type { Tick } from '../core/domain/market-data.ts';
-import type { ControlWatcher } from '../core/control.ts';
+import type { ControlView } from '../core/context.ts';
 import { matchRoute } from '../core/domain/route-rules.ts';
 import { encodeSignal, type Prediction } from '../core/messages.ts';
 import type { RedisKeys } from '../core/redis/keys.ts';
@@ -40,7 +40,7 @@ export interface TickHandlerDeps {
   keys: RedisKeys;
   clock: Clock;
   rules: ConfigHolder<StrategistBundle>;
-  control: ControlWatcher;
+  control: ControlView;
   instruments: ConfigHolder<InstrumentsConfig>;
   metrics: StrategistMetrics;
   signalsMaxLen: number;

@@ -8,7 +8,6 @@
  */
 import { instrumentsReloadTarget, loadInstrumentsAtStart, universeOf } from '../core/config/instruments.ts';
 import { ConfigHolder, startReloader, type ReloadTarget } from '../core/config/reloader.ts';
-import { writeControl } from '../core/control.ts';
 import { decodeTick, streamIdMs, TICK_CHECKS, type Tick } from '../core/domain/market-data.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import type { Decoded } from '../core/messages.ts';
@@ -18,9 +17,6 @@ import { createStrategistMetrics } from './metrics.ts';
 import { createTickHandler } from './on-ticks.ts';
 import { loadStrategistBundle, OnnxSessionCache, type StrategistBundle } from './model-runtime.ts';
 
-export async function pauseRouter(ctx: ServiceContext, paused: boolean, by: string, reason: string): Promise<void> {
-  await writeControl(ctx.redis, ctx.keys, ctx.keys.routerControl, { paused: paused ? '1' : '0', by, reason, at: ctx.clock.now() }, paused ? 'router.paused' : 'router.resumed');
-}
 
 export async function startStrategist(ctx: ServiceContext): Promise<RunningService> {
   const path = ctx.settings.configPaths.model_router;
@@ -68,7 +64,7 @@ export async function startStrategist(ctx: ServiceContext): Promise<RunningServi
 
   const onHup = (): void => {
     ctx.log.info({ event: 'router.pause_requested', signal: 'SIGHUP' }, 'SIGHUP: pausing the model router');
-    pauseRouter(ctx, true, `SIGHUP:${ctx.instance}`, 'SIGHUP').catch((err: unknown) => ctx.log.error({ event: 'router.pause_failed', err: String(err) }, 'pause failed'));
+    ctx.writer.router(true, { by: `SIGHUP:${ctx.instance}`, reason: 'SIGHUP' }).catch((err: unknown) => ctx.log.error({ event: 'router.pause_failed', err: String(err) }, 'pause failed'));
   };
   process.on('SIGHUP', onHup);
 

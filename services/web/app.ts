@@ -21,7 +21,6 @@ import type { StatusDeps } from './status-report.ts';
 export interface WebDeps extends StatusDeps {
   /** Every address the API listens on is a loopback address (auth.ts). */
   loopback: boolean;
-  auditFile: string;
   limits: RateLimits;
 }
 

@@ -3,7 +3,8 @@
  * Prometheus can alert on them: breaker state, kill switch, trading state,
  * heartbeat age per service, market-data age per symbol.
  */
-import { readControl } from '../core/control.ts';
+import { readControl } from '../core/control/read.ts';
+import { effectiveTrading } from '../core/domain/control-state.ts';
 import { newestHeartbeatByService, parseHeartbeats } from '../core/heartbeats.ts';
 import { Gauge } from '../core/metrics.ts';
 import type { ServiceContext } from '../core/service.ts';
@@ -38,7 +39,7 @@ export function registerControlMetrics(ctx: ServiceContext, requiredServices: re
     registers: [registry],
     async collect() {
       const c = await readControl(redis, keys, now()).catch(() => undefined);
-      this.set(c ? (c.killSwitch.engaged ? TRADING.HALTED : TRADING[c.trading.state]) : TRADING.HALTED);
+      this.set(c ? TRADING[effectiveTrading(c).state] : TRADING.HALTED);
     },
   });
   new Gauge({

@@ -13,7 +13,6 @@ import { ConfigHolder, startReloader } from '../core/config/reloader.ts';
 import { riskReloadTarget } from '../core/config/risk-reload.ts';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
 import { ConfigurationError } from '../core/errors.ts';
-import { auditFileIn } from '../core/kill-switch.ts';
 import type { RunningService, ServiceContext } from '../core/service.ts';
 import { createApp } from './app.ts';
 import { decideExposure, isLoopbackAddress } from './auth.ts';
@@ -36,7 +35,6 @@ export async function startWeb(ctx: ServiceContext): Promise<RunningService & { 
     risk,
     instruments,
     loopback: exposure.loopback,
-    auditFile: auditFileIn(settings.stateDir),
     limits,
     versions: () => ({ risk_harmoniser: risk.version, instruments: instruments.version }),
     rateLimits: () => limits.report(),

@@ -5,7 +5,8 @@
  */
 import type { ConfigHolder } from '../core/config/reloader.ts';
 import type { InstrumentsConfig, RiskHarmoniserConfig } from '../core/config/schemas.ts';
-import { readControl, UNKNOWN_CONTROL, type ControlSnapshot } from '../core/control.ts';
+import { readControl } from '../core/control/read.ts';
+import { effectiveTrading, UNKNOWN_CONTROL, type ControlSnapshot } from '../core/domain/control-state.ts';
 import type { ScopedControl } from '../core/domain/scopes.ts';
 import { heartbeatMember, parseHeartbeats } from '../core/heartbeats.ts';
 import { fieldsFromArray } from '../core/messages.ts';
@@ -99,19 +100,19 @@ export async function buildStatus(d: StatusDeps, inputs: HealthInputs, heartbeat
   const applied = (h: Record<string, string>): Record<string, unknown> => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, parseJson(v)]));
   const services: Record<string, unknown[]> = {};
   for (const h of heartbeats) (services[h.service] ??= []).push({ instance: h.instance, age_ms: inputs.now - h.ts, ...h.detail });
-  const killEngaged = c.killSwitch.engaged;
+  const effective = effectiveTrading(c);
   const [resetBy, resetReason, resetAt] = lastReset;
   return {
     timestamp: new Date(inputs.now).toISOString(),
     trading: {
-      state: killEngaged ? 'HALTED' : c.trading.state,
+      state: effective.state,
       stored_state: c.trading.state,
-      reason: killEngaged ? `kill switch: ${c.killSwitch.reason}` : c.trading.reason,
+      reason: effective.reason,
       by: c.trading.by,
       at: c.trading.at,
       mode: c.trading.mode,
       scope: 'system',
-      trigger: killEngaged ? c.killSwitch.trigger : c.trading.state === 'ACTIVE' ? null : c.trading.trigger || 'manual',
+      trigger: effective.trigger || null,
       scoped: scopedList(c.scoped),
     },
     circuit_breaker: c.breaker,

@@ -7,7 +7,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readControl, setBreakerState } from '../../services/core/control.ts';
+import { readControl } from '../../services/core/control/read.ts';
+import { setBreakerState } from '../support/control.ts';
 import { fieldsFromArray } from '../../services/core/messages.ts';
 import { startRiskHarmoniser } from '../../services/risk-harmoniser/service.ts';
 import { startStrategist } from '../../services/strategist/service.ts';

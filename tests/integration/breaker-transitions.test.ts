@@ -7,7 +7,8 @@
  * Each transition is in the events stream with its cause and counted.
  */
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { readControl, setBreakerState } from '../../services/core/control.ts';
+import { readControl } from '../../services/core/control/read.ts';
+import { setBreakerState } from '../support/control.ts';
 import { transitionFor } from '../../services/core/domain/breaker.ts';
 import { encodeTarget, fieldsFromArray } from '../../services/core/messages.ts';
 import { encodeTick } from '../../services/core/domain/market-data.ts';

@@ -4,7 +4,7 @@
  * DRY_RUN decides without sending.
  */
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { setBreakerState, writeControl } from '../../services/core/control.ts';
+import { setBreakerState, testWriter } from '../support/control.ts';
 import { encodeTarget, fieldsFromArray } from '../../services/core/messages.ts';
 import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { startExecutor } from '../../services/executor/service.ts';
@@ -83,7 +83,7 @@ describe('executor replicas under the shared controls', () => {
 
   it('DRY_RUN decides and reports orders but sends none', async () => {
     await setup('exec-dry');
-    await writeControl(env.redis, env.keys, env.keys.tradingState, { mode: 'DRY_RUN' }, 'execution.mode_changed');
+    await testWriter(env.redis, env.keys).executionMode('DRY_RUN', { reason: 'test', by: 'test' });
     await new Promise((r) => setTimeout(r, 100));
     await target('BTC-USD', 65_000, 65_000);
     const [r] = await reports(1);

@@ -6,7 +6,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readControl, writeControl } from '../../services/core/control.ts';
+import { readControl } from '../../services/core/control/read.ts';
+import { testWriter } from '../support/control.ts';
 import { encodeTarget, fieldsFromArray } from '../../services/core/messages.ts';
 import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { tradingDay } from '../../services/executor/domain/daily-pnl.ts';
@@ -72,7 +73,7 @@ describe('automatic kill-switch triggers', () => {
 
   it('not while trading is stopped (the restart sequence stops trading first)', async () => {
     await twoExecutors('kill-halted');
-    await writeControl(env.redis, env.keys, env.keys.tradingState, { state: 'HALTED', reason: 'stop-trading', by: 'test', at: Date.now() }, 'trading.stopped');
+    await testWriter(env.redis, env.keys).trading({ kind: 'stop', state: 'HALTED' }, { reason: 'stop-trading', by: 'test' });
     await new Promise((r) => setTimeout(r, 200));
     await env.redis.zadd(env.keys.heartbeats, Date.now() - 5_000, 'strategist|dead-one');
     await env.redis.hset(env.keys.marketDataSeen, 'BTC-USD', String(Date.now() - 61_000));

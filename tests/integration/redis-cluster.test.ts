@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setBreakerState } from '../../services/core/control.ts';
+import { setBreakerState } from '../support/control.ts';
 import { fieldsFromArray } from '../../services/core/messages.ts';
 import { startService, type ServiceHandle } from '../../services/core/service.ts';
 import { startFeed } from '../../services/feed/service.ts';

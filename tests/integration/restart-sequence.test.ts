@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { setBreakerState } from '../../services/core/control.ts';
+import { setBreakerState } from '../support/control.ts';
 import { fieldsFromArray } from '../../services/core/messages.ts';
 import { freePort, startRedis, type TestRedis } from '../support/redis-server.ts';
 import { createTestEnv, eventually, waitForExit, type TestEnv } from '../support/system.ts';

@@ -76,7 +76,7 @@ describe('strategist replicas', () => {
     // The in-process replicas see it too, and the process that got SIGHUP keeps running.
     for (const h of env.handles.filter((x) => x.ctx.service === 'strategist')) {
       await eventually(async () => {
-        const { readControl } = await import('../../services/core/control.ts');
+        const { readControl } = await import('../../services/core/control/read.ts');
         return (await readControl(h.ctx.redis, h.ctx.keys, Date.now())).router.paused;
       });
     }

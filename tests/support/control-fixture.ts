@@ -1,4 +1,4 @@
-import type { ControlSnapshot } from '../../services/core/control.ts';
+import type { ControlSnapshot } from '../../services/core/domain/control-state.ts';
 
 /** A known control state with nothing tripped: trading ACTIVE in PAPER, breaker CLOSED, kill switch off. */
 export const ALL_CLEAR: ControlSnapshot = {

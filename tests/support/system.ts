@@ -9,6 +9,7 @@ import { connectRedis, isClusterUrl, type RedisClient } from '../../services/cor
 import { redisKeys, type RedisKeys, type ServiceName } from '../../services/core/redis/keys.ts';
 import { startService, type RunningService, type ServiceContext, type ServiceHandle } from '../../services/core/service.ts';
 import { settingsFrom, type Settings } from '../../services/core/settings.ts';
+import type { DestinationStream } from '../../services/core/log.ts';
 import { startExecutor } from '../../services/executor/service.ts';
 import { startFeed, type FeedOptions } from '../../services/feed/service.ts';
 import { startRiskHarmoniser } from '../../services/risk-harmoniser/service.ts';
@@ -35,6 +36,8 @@ export function testSettings(overrides: Readonly<Record<string, string>> = {}): 
 
 export interface StartTestOptions {
   clock?: Clock;
+  /** Capture this instance's log lines (see captureLog). */
+  logDestination?: DestinationStream;
   /** Setting overrides for this instance (testSettings). */
   settings?: Readonly<Record<string, string>>;
 }
@@ -74,6 +77,7 @@ export function createTestEnv(url: string, label: string, settings: Record<strin
         metricsPort: -1,
         instance: instance ?? `${service}-${randomBytes(3).toString('hex')}`,
         ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.logDestination ? { logDestination: options.logDestination } : {}),
       });
       env.handles.push(h);
       return h;
@@ -190,4 +194,10 @@ export async function ordersAndKills(env: TestEnv): Promise<{ orderIds: string[]
 export async function allBeatSince(env: TestEnv, since: number, services: readonly ServiceName[] = ['strategist', 'risk-harmoniser', 'executor', 'feed']): Promise<boolean> {
   const fresh = new Set(parseHeartbeats(await env.redis.zrange(env.keys.heartbeats, '0', '-1', 'WITHSCORES')).filter((h) => h.ts > since).map((h) => h.service));
   return services.every((x) => fresh.has(x));
+}
+
+/** A log destination that keeps every line, parsed. */
+export function captureLog(): { destination: DestinationStream; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  return { lines, destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } };
 }

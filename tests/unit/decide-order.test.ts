@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UNKNOWN_CONTROL, type ControlSnapshot } from '../../services/core/control.ts';
+import { UNKNOWN_CONTROL, type ControlSnapshot } from '../../services/core/domain/control-state.ts';
 import type { ScopedControl } from '../../services/core/domain/scopes.ts';
 import { ALL_CLEAR } from '../support/control-fixture.ts';
 import { applyFill, decideOrder } from '../../services/executor/domain/decide-order.ts';

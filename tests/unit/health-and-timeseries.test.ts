@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { RedisClient } from '../../services/core/redis/connect.ts';
-import { UNKNOWN_CONTROL } from '../../services/core/control.ts';
+import { UNKNOWN_CONTROL } from '../../services/core/domain/control-state.ts';
 import { ALL_CLEAR } from '../support/control-fixture.ts';
 import { redisKeys } from '../../services/core/redis/keys.ts';
 import { addCommands, createCommand, RETENTION_MS } from '../../services/core/redis/timeseries.ts';

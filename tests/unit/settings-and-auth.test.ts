@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../services/core/log.ts';
-import { killEventMessage } from '../../services/core/kill-switch.ts';
+import { controlLogLine } from '../../services/core/domain/control-state.ts';
 import { parseSettings, settingsFrom, SETTINGS_DOC } from '../../services/core/settings.ts';
 import { authenticate, decideExposure, identify, isLoopbackAddress } from '../../services/web/auth.ts';
 
@@ -81,9 +81,10 @@ describe('log lines', () => {
     expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'error', event: 'kill_switch.engaged' });
   });
   it('say the kill switch the same way on every path', () => {
-    expect(killEventMessage({ action: 'engage', trigger: 'manual', reason: 'VaR breach', scope: 'system' })).toBe('Kill-switch activated: manual (VaR breach)');
-    expect(killEventMessage({ action: 'engage', trigger: 'max_dd_exceeded', reason: 'dd 21%', scope: 'system' })).toBe('Kill-switch activated: max_dd_exceeded (dd 21%)');
-    expect(killEventMessage({ action: 'engage', trigger: 'manual', reason: 'bad prints', scope: 'symbol:BTC-USD' })).toBe('Kill-switch activated: manual (bad prints) [symbol:BTC-USD]');
-    expect(killEventMessage({ action: 'reset', trigger: 'manual', reason: 'reviewed', scope: 'system' })).toBe('Kill-switch reset: system (reviewed)');
+    const msg = (e: Parameters<typeof controlLogLine>[0]): string => controlLogLine(e).msg;
+    expect(msg({ type: 'KillSwitchEngaged', trigger: 'manual', reason: 'VaR breach', scope: 'system', by: 'x' })).toBe('Kill-switch activated: manual (VaR breach)');
+    expect(msg({ type: 'KillSwitchEngaged', trigger: 'max_dd_exceeded', reason: 'dd 21%', scope: 'system', by: 'x' })).toBe('Kill-switch activated: max_dd_exceeded (dd 21%)');
+    expect(msg({ type: 'KillSwitchEngaged', trigger: 'manual', reason: 'bad prints', scope: 'symbol:BTC-USD', by: 'x' })).toBe('Kill-switch activated: manual (bad prints) [symbol:BTC-USD]');
+    expect(msg({ type: 'KillSwitchReset', reason: 'reviewed', scope: 'system', by: 'x' })).toBe('Kill-switch reset: system (reviewed)');
   });
 });

@@ -1,5 +1,6 @@
 /**
- * From a target position to an order decision, under the trading controls.
+ * From a target position to an order decision, under the trading controls
+ * (the gate is core/domain/control-state.ts's orderGate, the one every caller uses).
  *
  *   delta = target_usd / price − position_qty     (in units)
  *
@@ -15,8 +16,7 @@
  * - breaker HALF_OPEN → at most half_open_max_orders orders and
  *   half_open_max_notional_usd per order
  */
-import type { ControlSnapshot } from '../../core/control.ts';
-import { controlFor } from '../../core/domain/scopes.ts';
+import { orderGate, type ControlSnapshot } from '../../core/domain/control-state.ts';
 import type { Side } from '../../core/messages.ts';
 
 export interface OrderGates {
@@ -43,18 +43,13 @@ export function decideOrder(targetUsd: number, price: number, positionQty: numbe
   const side: Side = delta > 0 ? 'BUY' : 'SELL';
   let qty = Math.abs(delta);
   const reduces = positionQty !== 0 && Math.sign(delta) !== Math.sign(positionQty);
-  if (!control.known) return { kind: 'denied', reason: 'control state unknown (fail closed)', side, qty };
-  if (control.killSwitch.engaged) return { kind: 'denied', reason: `kill switch engaged: ${control.killSwitch.reason}`, side, qty };
-  if (control.trading.state === 'HALTED') return { kind: 'denied', reason: `trading halted: ${control.trading.reason}`, side, qty };
-  const scoped = controlFor(control.scoped, subject.symbol, subject.model);
-  if (scoped?.control.state === 'HALTED') return { kind: 'denied', reason: `${scoped.scope} halted (${scoped.control.kind}): ${scoped.control.reason}`, side, qty };
-  const reduceOnly = control.trading.state === 'REDUCING' || control.breaker.state === 'OPEN' || scoped !== undefined;
-  if (reduceOnly) {
-    const why = control.breaker.state === 'OPEN' ? 'circuit breaker OPEN' : control.trading.state === 'REDUCING' ? 'trading REDUCING' : `${scoped!.scope} REDUCING`;
-    if (!reduces) return { kind: 'denied', reason: `${why}: only position-reducing orders`, side, qty };
+  const gate = orderGate(control, subject);
+  if (gate.kind === 'denied') return { kind: 'denied', reason: gate.reason, side, qty };
+  if (gate.kind === 'reduce-only') {
+    if (!reduces) return { kind: 'denied', reason: `${gate.reason}: only position-reducing orders`, side, qty };
     qty = Math.min(qty, Math.abs(positionQty));
     if (qty * price < gates.minNotionalUsd) return { kind: 'none', reason: 'below min order notional' };
-    return { kind: 'order', side, qty, reduceOnly: true, note: why };
+    return { kind: 'order', side, qty, reduceOnly: true, note: gate.reason };
   }
   if (control.breaker.state === 'HALF_OPEN') {
     if (control.breaker.halfOpenOrders >= gates.halfOpenMaxOrders) return { kind: 'denied', reason: `circuit breaker HALF_OPEN: ${gates.halfOpenMaxOrders} test orders used`, side, qty };

@@ -3,7 +3,7 @@
  * and the control snapshot. A service is alive when its newest heartbeat is
  * younger than missedCycles × interval.
  */
-import type { ControlSnapshot } from '../../core/control.ts';
+import type { ControlSnapshot } from '../../core/domain/control-state.ts';
 import { newestHeartbeatByService, type HeartbeatEntry } from '../../core/heartbeats.ts';
 
 export interface Heartbeat extends HeartbeatEntry {

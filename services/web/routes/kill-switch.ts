@@ -1,5 +1,6 @@
 /**
- * GET, POST (engage) and DELETE (reset) /admin/kill-switch.
+ * GET, POST (engage) and DELETE (reset) /admin/kill-switch, through the
+ * control writer (one wording, one audit, the second-operator rule).
  *
  * With `kill_switch.require_second_operator`, a reset must come from an
  * operator authenticated by their own token (WEB_OPERATOR_TOKENS) who is
@@ -7,15 +8,15 @@
  * proves nothing, so it cannot satisfy the rule.
  */
 import type { Router } from 'express';
-import { readControl } from '../../core/control.ts';
+import { readControl } from '../../core/control/read.ts';
 import { parseScope } from '../../core/domain/scopes.ts';
-import { checkKillReset, logKillEvent, recordKillEvent, type KillEvent } from '../../core/kill-switch.ts';
 import { bodyText, readRequest, sendError } from '../http.ts';
 import { killSwitchEngageBody, killSwitchResetBody } from '../requests.ts';
 import { killSwitchView, scopedList, type StatusDeps } from '../status-report.ts';
+import { answer } from './outcome.ts';
 import { scopeOf } from './trading.ts';
 
-export function killSwitchRoutes(router: Router, d: StatusDeps & { auditFile: string }): void {
+export function killSwitchRoutes(router: Router, d: StatusDeps): void {
   const { ctx } = d;
   const { redis, keys } = ctx;
 
@@ -40,10 +41,9 @@ export function killSwitchRoutes(router: Router, d: StatusDeps & { auditFile: st
     if (!r) return;
     const s = await scopeOf(d, r.body.scope, res);
     if (!s) return;
-    const event: KillEvent = { action: 'engage', reason: r.body.reason, by: r.by, trigger: 'manual', scope: s.key, at: ctx.clock.now() };
-    const outcome = await recordKillEvent(redis, keys, event, d.auditFile);
-    logKillEvent(ctx.log, event, outcome);
-    res.json({ engaged: true, scope: s.key, reason: r.body.reason, by: r.by, ...(outcome.written && outcome.auditFileError ? { audit_file_error: outcome.auditFileError } : {}) });
+    const who = { reason: r.body.reason, by: r.by, trigger: 'manual' };
+    const outcome = s.scope.kind === 'system' ? await ctx.writer.killSwitch('engage', who) : await ctx.writer.scope(s.key, { kind: 'kill' }, who);
+    answer(res, outcome, { engaged: true, scope: s.key, reason: r.body.reason, by: r.by });
   });
 
   router.delete('/admin/kill-switch', async (req, res) => {
@@ -58,11 +58,8 @@ export function killSwitchRoutes(router: Router, d: StatusDeps & { auditFile: st
     if (dual && !r.authenticated) {
       return sendError(res, 403, 'kill_switch.require_second_operator is set: a reset must be authenticated with the operator\'s own token (WEB_OPERATOR_TOKENS); a name in the body or X-Operator proves nothing');
     }
-    const check = await checkKillReset(redis, keys, parsed.scope, r.by, dual);
-    if (!check.ok) return sendError(res, 409, check.error);
-    const event: KillEvent = { action: 'reset', reason: r.body.reason, by: r.by, trigger: 'manual', scope: parsed.key, at: ctx.clock.now() };
-    const outcome = await recordKillEvent(redis, keys, event, d.auditFile);
-    logKillEvent(ctx.log, event, outcome);
-    res.json({ engaged: false, scope: parsed.key, reason: r.body.reason, by: r.by, ...(outcome.written && outcome.auditFileError ? { audit_file_error: outcome.auditFileError } : {}) });
+    const who = { reason: r.body.reason, by: r.by, trigger: 'manual', requireSecondOperator: dual };
+    const outcome = parsed.scope.kind === 'system' ? await ctx.writer.killSwitch('reset', who) : await ctx.writer.scope(parsed.key, { kind: 'reset' }, who);
+    answer(res, outcome, { engaged: false, scope: parsed.key, reason: r.body.reason, by: r.by });
   });
 }

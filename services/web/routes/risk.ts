@@ -5,13 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Router } from 'express';
-import { writeControl } from '../../core/control.ts';
 import { previewRisk } from '../../core/domain/risk-preview.ts';
 import { parseHeartbeats } from '../../core/heartbeats.ts';
 import { parseBody } from '../requests.ts';
 import { bodyText, readRequest, sendError } from '../http.ts';
 import { emergencyReduceBody, optionalReasonBody, riskPreviewBody } from '../requests.ts';
 import { parseJson, type StatusDeps } from '../status-report.ts';
+import { answer } from './outcome.ts';
 
 /** How long a refresh may hold the lock; the worker releases it when done. */
 export const VOL_REFRESH_LOCK_MS = 120_000;
@@ -23,19 +23,15 @@ export function riskRoutes(router: Router, d: StatusDeps): void {
   router.post('/api/risk/emergency-reduce', async (req, res) => {
     const r = readRequest(emergencyReduceBody, req, res, true);
     if (!r) return;
-    await writeControl(redis, keys, keys.kellyOverride, { kelly_fraction: r.body.kelly_fraction, reason: r.body.reason, by: r.by, at: ctx.clock.now() }, 'risk.kelly_override');
-    ctx.log.warn({ event: 'risk.emergency_reduce', kelly_fraction: r.body.kelly_fraction, reason: r.body.reason, by: r.by }, `Kelly fraction lowered to ${r.body.kelly_fraction}: ${r.body.reason}`);
-    res.json({ kelly_fraction: r.body.kelly_fraction, reason: r.body.reason, by: r.by });
+    const outcome = await ctx.writer.kellyOverride(r.body.kelly_fraction, { reason: r.body.reason, by: r.by });
+    answer(res, outcome, { kelly_fraction: r.body.kelly_fraction, reason: r.body.reason, by: r.by });
   });
 
   router.delete('/api/risk/emergency-reduce', async (req, res) => {
     const r = readRequest(optionalReasonBody, req, res, false);
     if (!r) return;
-    const tx = redis.multi().del(keys.kellyOverride).publish(keys.controlEvents, JSON.stringify({ event: 'risk.kelly_override_cleared', by: r.by }));
-    const out = await tx.exec();
-    if (!out || out.some(([err]) => err)) throw new Error('control write failed');
-    ctx.log.info({ event: 'risk.kelly_override_cleared', by: r.by, reason: r.body.reason ?? null }, 'Kelly override cleared');
-    res.json({ kelly_override: null, by: r.by });
+    const outcome = await ctx.writer.kellyOverride(null, { reason: r.body.reason ?? 'cleared by an operator', by: r.by });
+    answer(res, outcome, { kelly_override: null, by: r.by });
   });
 
   // Side-effect free: no token needed (still rate limited as a POST).

@@ -1,0 +1,53 @@
+/**
+ * What a service is given: its identity, settings, logger, metrics, Redis
+ * connections, key names, clock, and its view of the shared control plane.
+ * Types only: the runner (service.ts) builds it, the control watcher
+ * (control/watch.ts) implements ControlView, and neither imports the other.
+ */
+import type { Clock } from './clock.ts';
+import type { ControlWriter } from './control/write.ts';
+import type { BreakerMove } from './domain/breaker.ts';
+import type { ControlSnapshot } from './domain/control-state.ts';
+import type { Logger } from './log.ts';
+import type { Registry } from './metrics.ts';
+import type { RedisClient } from './redis/connect.ts';
+import type { RedisKeys, ServiceName } from './redis/keys.ts';
+import type { Settings } from './settings.ts';
+
+export interface BaseContext {
+  readonly service: ServiceName;
+  readonly instance: string;
+  /** Settings parsed once from the environment (settings.ts); frozen. */
+  readonly settings: Settings;
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly keys: RedisKeys;
+  readonly clock: Clock;
+  readonly root: string;
+  /** Shared client for ordinary commands. */
+  readonly redis: RedisClient;
+  /** A dedicated connection (blocking reads, subscriptions); closed on stop. */
+  connection(purpose: string): RedisClient;
+}
+
+/** This instance's view of the shared control plane (control/watch.ts). */
+export interface ControlView {
+  /** The latest snapshot; the unknown (closed) one when it could not be refreshed for too long. */
+  readonly snapshot: ControlSnapshot;
+  onChange(listener: (s: ControlSnapshot, prev: ControlSnapshot) => void): () => void;
+  refresh(): Promise<void>;
+  /** Move the shared breaker from this instance if the move still applies; whether it moved. */
+  moveBreaker(move: BreakerMove, enteredAt?: number): Promise<boolean>;
+}
+
+/** What a service gets: the base plus its view of the control plane (started before the service) and the one writer of it. */
+export interface ServiceContext extends BaseContext {
+  readonly control: ControlView;
+  readonly writer: ControlWriter;
+}
+
+export interface RunningService {
+  stop(): Promise<void>;
+  /** Extra detail published with the heartbeat and shown by /api/status. */
+  status?(): Record<string, unknown>;
+}
