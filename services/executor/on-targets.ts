@@ -16,7 +16,9 @@ import type { ControlView } from '../core/context.ts';
 import { encodeExecReport, type ExecReport, type Target } from '../core/messages.ts';
 import { probeFailure } from '../core/domain/breaker.ts';
 import type { ProbeReservation } from '../core/redis/breaker-scripts.ts';
+import { decodeStored, positionCodec } from '../core/redis/codecs.ts';
 import type { RedisKeys } from '../core/redis/keys.ts';
+import type { Logger } from '../core/log.ts';
 import type { BatchContext, StreamEntry, StreamHandler } from '../core/redis/streams.ts';
 import { tradingDay } from './domain/daily-pnl.ts';
 import { applyFill, decideOrder, type PositionState } from './domain/decide-order.ts';
@@ -42,12 +44,17 @@ export interface TargetHandlerDeps {
   metrics: ExecutorMetrics;
   reportsMaxLen: number;
   onOrderLatency(ms: number): void;
+  log?: Logger;
 }
 
 const DAILY_STATS_TTL_S = 30 * 86_400;
 
-export function parsePosition(h: Record<string, unknown> | null | undefined): PositionState {
-  return { qty: Number(h?.['qty'] ?? 0) || 0, avgPrice: Number(h?.['avg_price'] ?? 0) || 0, realizedPnl: Number(h?.['realized_pnl'] ?? 0) || 0 };
+/** The stored position (no key: flat), or why it cannot be read: then nothing may be traded on it. */
+export function readPosition(raw: string | null | undefined, key: string): { ok: true; position: PositionState } | { ok: false; reason: string } {
+  if (raw === null || raw === undefined) return { ok: true, position: { qty: 0, avgPrice: 0, realizedPnl: 0 } };
+  const d = decodeStored(positionCodec, key, raw);
+  if (!d.ok) return d;
+  return { ok: true, position: { qty: d.value.qty, avgPrice: d.value.avg_price, realizedPnl: d.value.realized_pnl } };
 }
 
 export function clientOrderId(symbol: string, targetId: string): string {
@@ -63,7 +70,7 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
       return [...new Set(entries.map((e) => e.value.symbol))].map((s) => deps.keys.lastTick(s));
     },
 
-    async handle(entries: readonly StreamEntry<Target>[], { state, hashes, tx, afterCommit }: BatchContext): Promise<void> {
+    async handle(entries: readonly StreamEntry<Target>[], { state, hashes, tx, afterCommit, deadLetter }: BatchContext): Promise<void> {
       const cfg = deps.config.current;
       // A first filter for the HALF_OPEN cap; the probe reservation is the authority across replicas.
       let halfOpenOrders = deps.control.snapshot.breaker.halfOpenOrders;
@@ -82,8 +89,14 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
 
       for (const [symbol, entry] of latest) {
         const target = entry.value;
-        const raw = state.get(deps.keys.position(symbol));
-        const position = parsePosition(raw ? (JSON.parse(raw) as Record<string, unknown>) : null);
+        const stored = readPosition(state.get(deps.keys.position(symbol)), deps.keys.position(symbol));
+        if (!stored.ok) {
+          // Never trade on a position that cannot be read: the target goes to the dead letters, with the key.
+          deadLetter(entry.id, `${stored.reason}; no order sent`, 'unreadable_state');
+          afterCommit(() => deps.log?.error({ event: 'state.unreadable', key: deps.keys.position(symbol), reason: stored.reason }, `${stored.reason}: target refused`));
+          continue;
+        }
+        const position = stored.position;
         // Per order, not per batch: a venue call can be slow, and a snapshot gone stale meanwhile reads as unknown.
         const snapshot = deps.control.snapshot;
         const control = snapshot.known ? { ...snapshot, breaker: { ...snapshot.breaker, halfOpenOrders } } : snapshot;

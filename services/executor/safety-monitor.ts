@@ -14,7 +14,7 @@ import type { ServiceContext } from '../core/service.ts';
 import { newestHeartbeatByService, parseHeartbeats } from '../core/heartbeats.ts';
 import { markDay, tradingDay, unrealizedPnl } from './domain/daily-pnl.ts';
 import { evaluateBlindMonitor, evaluateKillTriggers, evaluateReduceTrigger, KILL_TRIGGER_NAMES, type KillDecision } from './domain/kill-triggers.ts';
-import { parsePosition } from './on-targets.ts';
+import { readPosition } from './on-targets.ts';
 
 const MARK_DAY = luaScript('mark-day-1.lua');
 
@@ -49,7 +49,9 @@ export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<Ris
     const marks = symbols.map((_, i) => {
       const raw = v(i * 2) as string | null;
       const [bid, ask] = ((v(i * 2 + 1) as (string | null)[] | undefined) ?? []).map(Number);
-      return { position: parsePosition(raw ? (JSON.parse(raw) as Record<string, unknown>) : null), mid: bid! > 0 && ask! > 0 ? (bid! + ask!) / 2 : undefined };
+      const stored = readPosition(raw, keys.position(symbols[i]!));
+      if (!stored.ok) throw new Error(`safety read failed: ${stored.reason}`);
+      return { position: stored.position, mid: bid! > 0 && ask! > 0 ? (bid! + ask!) / 2 : undefined };
     });
     const base = symbols.length * 2;
     const elapsed = (now % 60_000) / 60_000;

@@ -97,7 +97,7 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
       // Defense in depth: the harmoniser already drops symbols outside the universe.
       return d.ok && !universe.has(d.value.symbol) ? { ok: false, reason: `unknown_symbol: ${d.value.symbol} is not in the tradable universe`, check: 'unknown_symbol' } : d;
     },
-    deadLetterChecks: ['unknown_symbol'],
+    deadLetterChecks: ['unknown_symbol', 'unreadable_state'],
     handler: createTargetHandler({
       keys: ctx.keys,
       clock: ctx.clock,
@@ -117,6 +117,7 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
       mode,
       metrics,
       reportsMaxLen: 200_000,
+      log: ctx.log,
       onOrderLatency: (ms) => {
         latencies.add(ms);
         const c = config.current.circuit_breaker;
@@ -130,6 +131,7 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
     registry: ctx.registry,
     batchSize: ctx.settings.batchSize ?? 200,
     claimIdleMs: ctx.settings.claimIdleMs,
+    clock: ctx.clock,
   });
 
   const reloader = await startReloader(ctx, [riskReloadTarget(ctx, config), instrumentsReloadTarget(ctx, instruments)]);

@@ -11,6 +11,7 @@ import { breakdownOf } from '../core/domain/blend-edges.ts';
 import { portfolioVarPct, portfolioVarRoomPct } from '../core/domain/size-position.ts';
 import { encodeTarget, type Signal } from '../core/messages.ts';
 import type { Gauge, Histogram, Counter } from '../core/metrics.ts';
+import { correlationCodec, decodeStored, riskStateCodec } from '../core/redis/codecs.ts';
 import { METRIC_NAMES, type MetricName, type RedisKeys } from '../core/redis/keys.ts';
 import type { BatchContext, StreamEntry, StreamHandler } from '../core/redis/streams.ts';
 import type { TimeSeriesWriter } from '../core/redis/timeseries.ts';
@@ -41,28 +42,29 @@ export interface SignalHandlerDeps {
   onVarBreach(portfolioVar: number): void;
   /** Called after commit when the VaR guard starts lowering the Kelly fraction. */
   onVarGuard(kellyFraction: number, reason: string): void;
+  /** A stored state that did not decode and was rebuilt. */
+  onBadState: OnBadState;
 }
 
 const EDGE_TTL_S = 300;
 
-export function parseCorrelation(raw: string | null | undefined): CorrelationState {
+/** Unreadable derived state is rebuilt, and said so with its key (never thrown out of the handler). */
+export type OnBadState = (key: string, reason: string) => void;
+
+export function parseCorrelation(raw: string | null | undefined, key: string, onBad?: OnBadState): CorrelationState {
   if (raw) {
-    try {
-      return JSON.parse(raw) as CorrelationState;
-    } catch {
-      // rebuilt below
-    }
+    const d = decodeStored(correlationCodec, key, raw);
+    if (d.ok) return d.value;
+    onBad?.(key, d.reason);
   }
   return initialCorrelation();
 }
 
-export function parseRiskState(raw: string | null | undefined, cfg: RiskHarmoniserConfig): RiskSymbolState {
+export function parseRiskState(raw: string | null | undefined, cfg: RiskHarmoniserConfig, key: string, onBad?: OnBadState): RiskSymbolState {
   if (raw) {
-    try {
-      return JSON.parse(raw) as RiskSymbolState;
-    } catch {
-      // rebuilt below
-    }
+    const d = decodeStored(riskStateCodec, key, raw);
+    if (d.ok) return d.value;
+    onBad?.(key, d.reason);
   }
   return initialRiskState(cfg);
 }
@@ -87,7 +89,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
       }
       const contributions = hashes.get(deps.keys.varContributions) ?? {};
       const varBySymbol = new Map<string, number>(Object.entries(contributions).map(([k, v]) => [k, Number(v) || 0]));
-      const correlation = parseCorrelation(state.get(deps.keys.riskCorrelation));
+      const correlation = parseCorrelation(state.get(deps.keys.riskCorrelation), deps.keys.riskCorrelation, deps.onBadState);
       const minSamples = cfg.volatility.correlation_min_samples;
       const portfolioVar = (): number => {
         const symbols = [...varBySymbol.keys()];
@@ -113,7 +115,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
 
       const outputs: { symbol: string; edge: number; position: number; varPct: number; tickTs: number }[] = [];
       for (const [symbol, list] of bySymbol) {
-        const st = parseRiskState(state.get(deps.keys.riskState(symbol)), cfg);
+        const st = parseRiskState(state.get(deps.keys.riskState(symbol)), cfg, deps.keys.riskState(symbol), deps.onBadState);
         const signals = list.map((e) => e.value);
         const latest = signals[signals.length - 1]!;
         const a = assessSymbol(st, signals, cfg, kelly, now, { excludedModels, varRoomPct: varRoom(symbol) });

@@ -66,7 +66,7 @@ export async function refreshVolatility(ctx: ServiceContext, conn: RedisClient, 
       const key = keys.riskState(symbol);
       for (let attempt = 0; attempt < 10; attempt++) {
         await conn.watch(key);
-        const st = parseRiskState(await conn.get(key), cfg);
+        const st = parseRiskState(await conn.get(key), cfg, key, (k, reason) => ctx.log.error({ event: 'state.unreadable', key: k, reason }, `${reason}: rebuilt`));
         st.vol = vol;
         const res = await conn
           .multi()

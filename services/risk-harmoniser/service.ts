@@ -60,6 +60,7 @@ export async function startRiskHarmoniser(ctx: ServiceContext): Promise<RunningS
       timeseries,
       metrics,
       intentsMaxLen: 200_000,
+      onBadState: (key, reason) => ctx.log.error({ event: 'state.unreadable', key, reason }, `${reason}: rebuilt from scratch`),
       onVarGuard: (kellyFraction, reason) => {
         ctx.log.warn({ event: 'risk.var_guard', kelly_fraction: kellyFraction, reason }, `VaR guard: Kelly fraction lowered to ${kellyFraction} (${reason})`);
       },
@@ -75,6 +76,7 @@ export async function startRiskHarmoniser(ctx: ServiceContext): Promise<RunningS
     registry: ctx.registry,
     batchSize: ctx.settings.batchSize ?? 200,
     claimIdleMs: ctx.settings.claimIdleMs,
+    clock: ctx.clock,
   });
 
   // An operator Kelly override lasts "until reset or reload".

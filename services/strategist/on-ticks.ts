@@ -12,6 +12,7 @@ import type { Tick } from '../core/domain/market-data.ts';
 import type { ControlView } from '../core/context.ts';
 import { matchRoute } from '../core/domain/route-rules.ts';
 import { encodeSignal, type Prediction } from '../core/messages.ts';
+import { decodeStored, strategistStateCodec } from '../core/redis/codecs.ts';
 import type { RedisKeys } from '../core/redis/keys.ts';
 import type { BatchContext, StreamEntry, StreamHandler } from '../core/redis/streams.ts';
 import type { Clock } from '../core/clock.ts';
@@ -49,16 +50,16 @@ export interface TickHandlerDeps {
 
 const DAY_MS = 86_400_000;
 
-export function parseSymbolState(raw: string | null | undefined): SymbolState {
+/** Decode the stored state; one that does not decode is rebuilt from scratch, and said so with its key. */
+export function parseSymbolState(raw: string | null | undefined, key = '', onBad?: (key: string, reason: string) => void): SymbolState {
   if (raw) {
-    try {
-      const st = JSON.parse(raw) as SymbolState;
+    const d = decodeStored(strategistStateCodec, key, raw);
+    if (d.ok) {
+      const st = d.value;
       // A state written before the band existed starts it at the last mid seen.
-      st.band ??= { ref: st.features.mid > 0 ? st.features.mid : null, candidate: null, count: 0 };
-      return st;
-    } catch {
-      // fall through: a corrupt state is rebuilt from scratch
+      return { ...st, band: st.band ?? { ref: st.features.mid > 0 ? st.features.mid : null, candidate: null, count: 0 } };
     }
+    onBad?.(key, d.reason);
   }
   return { features: initialFeatures(), routing: { active: null, since: 0, reason: '', ruleIndex: -1 }, ticks: 0, lastTickId: '', horizonMs: 0, assetClass: '', explanation: '', band: { ...EMPTY_BAND } };
 }
@@ -110,7 +111,7 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
 
       for (const [symbol, all] of bySymbol) {
         const spec = instrumentSpec(universe, symbol);
-        const st = parseSymbolState(state.get(deps.keys.strategistState(symbol)));
+        const st = parseSymbolState(state.get(deps.keys.strategistState(symbol)), deps.keys.strategistState(symbol), (key, reason) => deps.log?.error({ event: 'state.unreadable', key, reason }, `${reason}: rebuilt from scratch`));
         // Quarantine prints outside the sanity band; only accepted ticks move the features.
         const list: StreamEntry<Tick>[] = [];
         for (const e of all) {

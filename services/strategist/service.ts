@@ -47,6 +47,7 @@ export async function startStrategist(ctx: ServiceContext): Promise<RunningServi
     registry: ctx.registry,
     batchSize: ctx.settings.batchSize ?? 500,
     claimIdleMs: ctx.settings.claimIdleMs,
+    clock: ctx.clock,
   });
 
   const target: ReloadTarget<StrategistBundle> = {

@@ -45,3 +45,17 @@ describe('consumer group lag', () => {
     expect(consumerLag({ ...base, lastDeliveredId: '1-0', lastGeneratedId: '9-0', counted: 1_001, reported: null })).toBe(1_001);
   });
 });
+
+describe('Redis error codes', () => {
+  it('are the reply\'s first word, the socket\'s errno, or ioredis\' connection states', async () => {
+    const { redisErrorCode, isConnectionError } = await import('../../services/core/redis/errors.ts');
+    expect(redisErrorCode(new Error('READONLY You can\'t write against a read only replica.'))).toBe('READONLY');
+    expect(redisErrorCode(new Error('BUSYGROUP Consumer Group name already exists'))).toBe('BUSYGROUP');
+    expect(redisErrorCode(new Error('ERR TSDB: key already exists'))).toBe('ALREADY_EXISTS');
+    expect(redisErrorCode(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }))).toBe('ECONNREFUSED');
+    expect(redisErrorCode(new Error('Connection is closed.'))).toBe('CONNECTION_CLOSED');
+    expect(redisErrorCode('whatever')).toBe('UNKNOWN');
+    expect(isConnectionError(new Error('LOADING Redis is loading the dataset in memory'))).toBe(true);
+    expect(isConnectionError(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'))).toBe(false);
+  });
+});

@@ -15,51 +15,11 @@
 import type { RedisClient } from './connect.ts';
 import type { BreakerState, BreakerTransition } from '../domain/breaker.ts';
 import type { RedisKeys } from './keys.ts';
+import { luaScript, runLua } from './lua-scripts.ts';
 
-const TRANSITION_LUA = `
-local cur = redis.call('HGET', KEYS[1], 'state')
-if cur ~= 'OPEN' and cur ~= 'HALF_OPEN' then cur = 'CLOSED' end
-if not string.find(',' .. ARGV[1] .. ',', ',' .. cur .. ',', 1, true) then return {0, cur} end
-if ARGV[2] ~= '' and (redis.call('HGET', KEYS[1], 'at') or '') ~= ARGV[2] then return {0, cur} end
-redis.call('HSET', KEYS[1], 'state', ARGV[3], 'cause', ARGV[4], 'by', ARGV[5], 'at', ARGV[6])
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('SET', KEYS[2], '0')
-redis.call('DEL', KEYS[4])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*', 'state', ARGV[3], 'from', cur, 'cause', ARGV[4], 'by', ARGV[5], 'at', ARGV[6])
-redis.call('PUBLISH', ARGV[7], cjson.encode({event = ARGV[8], key = KEYS[1], at = ARGV[6],
-  breaker = {state = ARGV[3], cause = ARGV[4], by = ARGV[5], at = ARGV[6], seq = seq}}))
-return {1, cur}`;
-
-const RESERVE_LUA = `
-if redis.call('HGET', KEYS[1], 'state') ~= 'HALF_OPEN' or (redis.call('HGET', KEYS[1], 'at') or '') ~= ARGV[1] then return {0, 'not_half_open'} end
-local holder = redis.call('GET', KEYS[3])
-if holder == ARGV[3] then return {1, tonumber(redis.call('GET', KEYS[2]) or '0')} end
-if holder then return {0, 'busy'} end
-if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[2]) then return {0, 'cap'} end
-redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4])
-return {1, redis.call('INCR', KEYS[2])}`;
-
-const RELEASE_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
-
-type Script = (...args: (string | number)[]) => Promise<unknown>;
-interface BreakerCommands {
-  tpBreakerTransition: Script;
-  tpBreakerReserve: Script;
-  tpBreakerRelease: Script;
-}
-
-const defined = new WeakSet<RedisClient>();
-function commands(redis: RedisClient): BreakerCommands {
-  if (!defined.has(redis)) {
-    redis.defineCommand('tpBreakerTransition', { numberOfKeys: 4, lua: TRANSITION_LUA });
-    redis.defineCommand('tpBreakerReserve', { numberOfKeys: 3, lua: RESERVE_LUA });
-    redis.defineCommand('tpBreakerRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
-    defined.add(redis);
-  }
-  return redis as unknown as BreakerCommands;
-}
+const TRANSITION = luaScript('breaker-transition-4.lua');
+const RESERVE = luaScript('breaker-reserve-3.lua');
+const RELEASE = luaScript('breaker-release-1.lua');
 
 const stateOf = (v: unknown): BreakerState => (v === 'OPEN' || v === 'HALF_OPEN' ? v : 'CLOSED');
 
@@ -83,10 +43,11 @@ export async function applyBreakerTransition(
 ): Promise<TransitionOutcome> {
   if (transition.episode && enteredAt === undefined) throw new Error(`breaker move to ${transition.to} needs the episode it belongs to`);
   const event = `breaker.${transition.to.toLowerCase()}`;
-  const res = (await commands(redis).tpBreakerTransition(
-    keys.breaker, keys.breakerHalfOpenOrders, keys.breakerEvents, keys.breakerProbe,
-    transition.from.join(','), transition.episode ? String(enteredAt) : '', transition.to, transition.cause, by, String(now),
-    keys.controlEvents, event,
+  const res = (await runLua(
+    redis,
+    TRANSITION,
+    [keys.breaker, keys.breakerHalfOpenOrders, keys.breakerEvents, keys.breakerProbe],
+    [transition.from.join(','), transition.episode ? String(enteredAt) : '', transition.to, transition.cause, by, String(now), keys.controlEvents, event],
   )) as [number, string];
   return { moved: res[0] === 1, previous: stateOf(res[1]) };
 }
@@ -95,7 +56,7 @@ export type ProbeReservation = { ok: true; orders: number } | { ok: false; why: 
 
 /** Take the HALF_OPEN probe lease for `owner` (idempotent for the same owner) and count the order. */
 export async function reserveProbe(redis: RedisClient, keys: RedisKeys, o: { enteredAt: number; maxOrders: number; owner: string; ttlMs: number }): Promise<ProbeReservation> {
-  const res = (await commands(redis).tpBreakerReserve(keys.breaker, keys.breakerHalfOpenOrders, keys.breakerProbe, String(o.enteredAt), o.maxOrders, o.owner, Math.max(1, Math.round(o.ttlMs)))) as [number, string | number];
+  const res = (await runLua(redis, RESERVE, [keys.breaker, keys.breakerHalfOpenOrders, keys.breakerProbe], [String(o.enteredAt), o.maxOrders, o.owner, Math.max(1, Math.round(o.ttlMs))])) as [number, string | number];
   if (res[0] === 1) return { ok: true, orders: Number(res[1]) };
   const why = res[1];
   return { ok: false, why: why === 'busy' || why === 'cap' ? why : 'not_half_open' };
@@ -103,5 +64,5 @@ export async function reserveProbe(redis: RedisClient, keys: RedisKeys, o: { ent
 
 /** Give the lease back if `owner` still holds it. */
 export async function releaseProbe(redis: RedisClient, keys: RedisKeys, owner: string): Promise<void> {
-  await commands(redis).tpBreakerRelease(keys.breakerProbe, owner);
+  await runLua(redis, RELEASE, [keys.breakerProbe], [owner]);
 }

@@ -10,6 +10,7 @@
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log.ts';
+import { redisErrorCode } from './errors.ts';
 import { namespaceFor, redisKeys, type RedisKeys } from './keys.ts';
 
 /** A standalone/Sentinel client or a Cluster client: the commands the services use behave alike on both. */
@@ -102,7 +103,7 @@ export function connectRedis(opts: ConnectOptions): RedisClient {
     // later, writes meanwhile lost), and on a READONLY reply (we reached a
     // replica) reconnect and resend: the command did not run there.
     client = sentinel
-      ? new Redis({ ...common, ...sentinel, failoverDetector: true, reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false) })
+      ? new Redis({ ...common, ...sentinel, failoverDetector: true, reconnectOnError: (err) => (redisErrorCode(err) === 'READONLY' ? 2 : false) })
       : new Redis(url, common);
   }
   let lastErrorLogged = 0;

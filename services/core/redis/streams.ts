@@ -18,11 +18,14 @@
  * round trips: the read of the stream and the commit.
  */
 import type { RedisClient } from './connect.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { Counter, Gauge, Histogram, type Registry } from '../metrics.ts';
 import type { Decoded } from '../messages.ts';
 import { commitBatch, stateAfter, TxRecorder, type TxWriter } from './batch-commit.ts';
 import { compareStreamIds, consumerLag } from '../domain/consumer-lag.ts';
+import { isConnectionError, redisErrorCode } from './errors.ts';
+
 
 /** Lag is counted exactly up to this many entries (core/domain/consumer-lag.ts). */
 const LAG_COUNT_CAP = 1_000;
@@ -84,6 +87,8 @@ export interface ConsumerOptions<M> {
   claimEveryMs?: number;
   lagEveryMs?: number;
   maxConflictRetries?: number;
+  /** Time for claim and lag timing, cache ages and dead-letter stamps (default: the system clock). */
+  clock?: Clock;
 }
 
 type RawEntry = [id: string, fields: string[] | null];
@@ -112,16 +117,12 @@ function metricsFor(registry: Registry) {
 }
 
 
-export function isConnectionError(err: unknown): boolean {
-  const msg = err instanceof Error ? err.message : String(err);
-  return /Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable|MaxRetriesPerRequest|ETIMEDOUT|LOADING|READONLY|CLUSTERDOWN/.test(msg);
-}
 
 export async function ensureGroup(redis: RedisClient, stream: string, group: string): Promise<void> {
   try {
     await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
   } catch (err) {
-    if (!(err instanceof Error) || !err.message.includes('BUSYGROUP')) throw err;
+    if (redisErrorCode(err) !== 'BUSYGROUP') throw err;
   }
 }
 
@@ -149,6 +150,7 @@ export class StreamConsumer<M> {
       lagEveryMs: 5_000,
       maxConflictRetries: 20,
       deadLetterChecks: [],
+      clock: systemClock,
       ...options,
     };
     this.m = metricsFor(options.registry);
@@ -172,7 +174,7 @@ export class StreamConsumer<M> {
     const { redis, stream, group, consumer, batchSize, blockMs, log } = this.o;
     while (this.running) {
       try {
-        const now = Date.now();
+        const now = this.o.clock.now();
         if (now - this.lastClaim >= this.o.claimEveryMs) {
           this.lastClaim = now;
           await this.claimIdle();
@@ -186,7 +188,7 @@ export class StreamConsumer<M> {
         if (entries && entries.length > 0) await this.process(entries);
       } catch (err) {
         if (!this.running) break;
-        if (err instanceof Error && err.message.includes('NOGROUP')) {
+        if (redisErrorCode(err) === 'NOGROUP') {
           await ensureGroup(redis, stream, group).catch(() => undefined);
         }
         log.warn({ event: 'stream.read_failed', stream, group, err: err instanceof Error ? err.message : String(err) }, 'stream read failed; retrying');
@@ -279,7 +281,7 @@ export class StreamConsumer<M> {
       const keys = good.length > 0 ? handler.watchKeys(good) : [];
       const tracked = good.length > 0 ? (handler.trackedHashes?.(good) ?? []) : [];
       const hashes = new Map<string, Record<string, string>>();
-      const now = Date.now();
+      const now = this.o.clock.now();
       for (const h of tracked) {
         const c = this.hashCache.get(h);
         if (c && now - c.at <= TRACKED_HASH_MAX_AGE_MS) hashes.set(h, c.value);
@@ -308,7 +310,7 @@ export class StreamConsumer<M> {
       };
       if (good.length > 0) await handler.handle(good, { state, hashes, tx, afterCommit: (fn) => after.push(fn), deadLetter: deadLetterEntry });
       for (const b of letters) {
-        tx.xadd(deadLetter, 'MAXLEN', '~', DEAD_LETTER_MAXLEN, '*', 'source_stream', stream, 'source_id', b.id, 'group', group, 'reason', clip(b.reason, 500), 'fields', JSON.stringify(clipFields(b.fields)), 'ts', Date.now());
+        tx.xadd(deadLetter, 'MAXLEN', '~', DEAD_LETTER_MAXLEN, '*', 'source_stream', stream, 'source_id', b.id, 'group', group, 'reason', clip(b.reason, 500), 'fields', JSON.stringify(clipFields(b.fields)), 'ts', this.o.clock.now());
       }
       tx.xack(stream, group, ...ids);
       let result;
@@ -339,7 +341,7 @@ export class StreamConsumer<M> {
       for (const e of result.errors) {
         this.o.log.error({ event: 'stream.tx_command_failed', stream, group, command: e.command[0], key: e.command[1], err: e.error }, 'a command inside the batch commit failed');
       }
-      const at = Date.now();
+      const at = this.o.clock.now();
       for (const [h, value] of result.hashes) this.hashCache.set(h, { value, at });
       for (const [k, v] of stateAfter(new Set(keys), tx.commands)) {
         if (v === undefined) this.cache.delete(k);

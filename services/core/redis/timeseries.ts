@@ -5,6 +5,7 @@
  * functions, so tests can assert exactly what each mode sends.
  */
 import type { RedisClient } from './connect.ts';
+import { redisErrorCode } from './errors.ts';
 import type { TxWriter } from './batch-commit.ts';
 import type { Logger } from '../log.ts';
 import type { MetricName, RedisKeys } from './keys.ts';
@@ -63,7 +64,7 @@ export class TimeSeriesWriter {
     try {
       await this.redis.call(...createCommand(key, metric, symbol));
     } catch (err) {
-      if (!(err instanceof Error) || !/already exists/i.test(err.message)) throw err;
+      if (redisErrorCode(err) !== 'ALREADY_EXISTS') throw err;
     }
     this.created.add(key);
   }
