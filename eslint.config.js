@@ -12,23 +12,75 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 
 /** Libraries that do I/O (or load native code): never in domain code. */
 const IO_LIBRARIES = [
-  'ioredis', 'express', 'pino', 'opossum', 'bullmq', 'prom-client', 'onnxruntime-node', 'ccxt', 'helmet', 'express-rate-limit', 'rate-limit-redis',
-  'node:fs', 'node:fs/promises', 'node:http', 'node:https', 'node:net', 'node:dns', 'node:dns/promises', 'node:child_process', 'node:os', 'node:worker_threads', 'node:cluster', 'node:process',
-  'fs', 'fs/promises', 'http', 'net', 'child_process', 'os',
+  'ioredis',
+  'express',
+  'pino',
+  'opossum',
+  'bullmq',
+  'prom-client',
+  'onnxruntime-node',
+  'ccxt',
+  'helmet',
+  'express-rate-limit',
+  'rate-limit-redis',
+  'node:fs',
+  'node:fs/promises',
+  'node:http',
+  'node:https',
+  'node:net',
+  'node:dns',
+  'node:dns/promises',
+  'node:child_process',
+  'node:os',
+  'node:worker_threads',
+  'node:cluster',
+  'node:process',
+  'fs',
+  'fs/promises',
+  'http',
+  'net',
+  'child_process',
+  'os',
 ];
 /** Our own modules that do I/O (or read the environment). */
-const IO_MODULES = ['**/redis/**', '**/control.ts', '**/control/**', '**/service.ts', '**/log.ts', '**/metrics.ts', '**/kill-switch.ts', '**/scope-subjects.ts', '**/heartbeats-io.ts', '**/config/load.ts', '**/config/reloader.ts', '**/config/instruments.ts', '**/config/risk-reload.ts', '**/settings.ts', '**/venue/**', '**/routes/**'];
+const IO_MODULES = [
+  '**/redis/**',
+  '**/control.ts',
+  '**/control/**',
+  '**/service.ts',
+  '**/log.ts',
+  '**/metrics.ts',
+  '**/kill-switch.ts',
+  '**/scope-subjects.ts',
+  '**/heartbeats-io.ts',
+  '**/config/load.ts',
+  '**/config/reloader.ts',
+  '**/config/instruments.ts',
+  '**/config/risk-reload.ts',
+  '**/settings.ts',
+  '**/venue/**',
+  '**/routes/**',
+];
 /** Services, seen from the kernel. */
-const SERVICES = ['../../*/**', '../feed/**', '../strategist/**', '../risk-harmoniser/**', '../executor/**', '../web/**', '../../feed/**', '../../strategist/**', '../../risk-harmoniser/**', '../../executor/**', '../../web/**'];
+const SERVICES = [
+  '../../*/**',
+  '../feed/**',
+  '../strategist/**',
+  '../risk-harmoniser/**',
+  '../executor/**',
+  '../web/**',
+  '../../feed/**',
+  '../../strategist/**',
+  '../../risk-harmoniser/**',
+  '../../executor/**',
+  '../../web/**',
+];
 
 const domainRule = (extraPatterns = []) => [
   'error',
   {
     paths: IO_LIBRARIES.map((name) => ({ name, message: 'domain code is pure: no I/O imports' })),
-    patterns: [
-      { group: IO_MODULES, message: 'domain code is pure: it imports no module that does I/O (move shared types into a domain module)' },
-      ...extraPatterns,
-    ],
+    patterns: [{ group: IO_MODULES, message: 'domain code is pure: it imports no module that does I/O (move shared types into a domain module)' }, ...extraPatterns],
   },
 ];
 

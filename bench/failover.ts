@@ -21,7 +21,10 @@ import { startSentinelSet } from '../tests/support/redis-server.ts';
 const ROUNDS = Number(process.env['BENCH_FAILOVER_ROUNDS'] ?? 3);
 const ROOT = resolve(import.meta.dirname, '..');
 
-interface Round { moved_ms: number; lost: number }
+interface Round {
+  moved_ms: number;
+  lost: number;
+}
 
 async function round(client: RedisClient, set: Awaited<ReturnType<typeof startSentinelSet>>, key: string): Promise<Round> {
   const from = set.masterPort();
@@ -35,7 +38,7 @@ async function round(client: RedisClient, set: Awaited<ReturnType<typeof startSe
       try {
         await client.incr(key);
         acked++;
-        const port = Number(((await client.config('GET', 'port')))[1]);
+        const port = Number((await client.config('GET', 'port'))[1]);
         if (port === to && movedAt === 0) movedAt = Date.now();
       } catch {
         // READONLY or a dropped connection while it moves

@@ -74,8 +74,20 @@ function redisBenchmark(port: number): Record<string, number> {
   };
   const plain = run(['-t', 'set,get']);
   const piped = run(['-t', 'set,get', '-P', '16']);
-  const xadd = Number(/([\d.]+) requests per second/.exec(execFileSync('redis-benchmark', ['-p', String(port), '-q', '-c', '50', '-n', '200000', '-P', '16', 'XADD', 'bench:stream', 'MAXLEN', '~', '100000', '*', 'f', 'v'], { encoding: 'utf8' }))?.[1] ?? 0);
-  return { set_per_s: plain['SET'] ?? 0, get_per_s: plain['GET'] ?? 0, set_pipelined16_per_s: piped['SET'] ?? 0, get_pipelined16_per_s: piped['GET'] ?? 0, xadd_pipelined16_per_s: xadd };
+  const xadd = Number(
+    /([\d.]+) requests per second/.exec(
+      execFileSync('redis-benchmark', ['-p', String(port), '-q', '-c', '50', '-n', '200000', '-P', '16', 'XADD', 'bench:stream', 'MAXLEN', '~', '100000', '*', 'f', 'v'], {
+        encoding: 'utf8',
+      }),
+    )?.[1] ?? 0,
+  );
+  return {
+    set_per_s: plain['SET'] ?? 0,
+    get_per_s: plain['GET'] ?? 0,
+    set_pipelined16_per_s: piped['SET'] ?? 0,
+    get_pipelined16_per_s: piped['GET'] ?? 0,
+    xadd_pipelined16_per_s: xadd,
+  };
 }
 
 function micro(): Record<string, number> {
@@ -122,7 +134,17 @@ function micro(): Record<string, number> {
   ];
   const blendSize = nsPerCall((i) => {
     const b = blendEdges(edges, bp, { activeModel: 'obi', activeSince: 0, now: i + 100_000 });
-    return sizePosition({ edgeBps: b.edgeBps, dailyVol: 0.03, horizonMs: 30_000, price: 65_000, portfolioUsd: 1e6, kellyFraction: 0.25, maxLeverage: 2, maxPositionPct: 0.1, varTargetPct: 1.5 }).targetUsd;
+    return sizePosition({
+      edgeBps: b.edgeBps,
+      dailyVol: 0.03,
+      horizonMs: 30_000,
+      price: 65_000,
+      portfolioUsd: 1e6,
+      kellyFraction: 0.25,
+      maxLeverage: 2,
+      maxPositionPct: 0.1,
+      varTargetPct: 1.5,
+    }).targetUsd;
   }, 1_000_000);
   const vol = initialVol(3, 86_400);
   const varUpdate = nsPerCall((i) => updateVol(vol, 100 + (i & 7) * 0.01, i * 10, 0.94).variancePerSec, 2_000_000);
@@ -133,7 +155,11 @@ function micro(): Record<string, number> {
 function spawnService(name: string, env: Record<string, string>): ChildProcess {
   const profile = process.env['BENCH_PROFILE'] === name ? ['--cpu-prof', '--cpu-prof-dir', join(ROOT, 'bench', 'results', 'profiles')] : [];
   const flags = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
-  return spawn(process.execPath, [...flags, ...profile, '--import', 'tsx', `services/${name}/main.ts`], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', METRICS_PORT: '-1', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  return spawn(process.execPath, [...flags, ...profile, '--import', 'tsx', `services/${name}/main.ts`], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', METRICS_PORT: '-1', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 
 async function groupDrained(r: Redis, stream: string): Promise<boolean> {
@@ -174,7 +200,10 @@ async function endToEnd(redis: TestRedis): Promise<Record<string, unknown>> {
     const children = services.map((s) => spawnService(s, { REDIS_URL: redis.url, TP_NAMESPACE: ns }));
     await waitFor(async () => (await r.zcard(keys.heartbeats)) >= 3, 30_000);
     const start = performance.now();
-    const ok = await waitFor(async () => (await groupDrained(r, keys.marketEvents)) && (await groupDrained(r, keys.strategySignals)) && (await groupDrained(r, keys.orderIntents)), 300_000);
+    const ok = await waitFor(
+      async () => (await groupDrained(r, keys.marketEvents)) && (await groupDrained(r, keys.strategySignals)) && (await groupDrained(r, keys.orderIntents)),
+      300_000,
+    );
     const secs = (performance.now() - start) / 1000;
     result['drain_ticks'] = BACKLOG;
     result['drain_seconds'] = +secs.toFixed(3);
@@ -260,15 +289,25 @@ async function breakerPropagation(redis: TestRedis, replicas = 3, rounds = 300):
   const handles = [];
   for (let i = 0; i < replicas; i++) {
     handles.push(
-      await startService('executor', async (ctx) => {
-        watchers.push(ctx.control);
-        return { stop: async () => undefined };
-      }, { settings: settingsFrom({ LOG_LEVEL: 'warn' }), redisUrl: redis.url, namespace: ns, metricsPort: -1, instance: `bench-exec-${i}` }),
+      await startService(
+        'executor',
+        async (ctx) => {
+          watchers.push(ctx.control);
+          return { stop: async () => undefined };
+        },
+        { settings: settingsFrom({ LOG_LEVEL: 'warn' }), redisUrl: redis.url, namespace: ns, metricsPort: -1, instance: `bench-exec-${i}` },
+      ),
     );
   }
   const writer = new Redis(redis.url);
   const keys = redisKeys(ns);
-  const control = new ControlWriter({ redis: writer, keys, log: createLogger('bench', 'bench', 'silent'), clock: { now: () => Date.now() }, auditFile: join(ROOT, '.data', 'bench-kill_events.jsonl') });
+  const control = new ControlWriter({
+    redis: writer,
+    keys,
+    log: createLogger('bench', 'bench', 'silent'),
+    clock: { now: () => Date.now() },
+    auditFile: join(ROOT, '.data', 'bench-kill_events.jsonl'),
+  });
   const samples: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const state = i % 2 === 0 ? 'OPEN' : 'CLOSED';
@@ -296,7 +335,11 @@ async function breakerPropagation(redis: TestRedis, replicas = 3, rounds = 300):
 /** One ONNX inference through the strategist's runner (linear_alpha.onnx), µs per call. */
 async function onnxInference(): Promise<Record<string, number>> {
   const sessions = new OnnxSessionCache();
-  const loaded = await loadModelRunners({ linear_alpha: { kind: 'onnx', path: 'models/linear_alpha.onnx', input: 'features', outputs: { edge_bps: 'edge_bps', confidence: 'confidence' }, max_latency_ms: 5 } }, ROOT, sessions);
+  const loaded = await loadModelRunners(
+    { linear_alpha: { kind: 'onnx', path: 'models/linear_alpha.onnx', input: 'features', outputs: { edge_bps: 'edge_bps', confidence: 'confidence' }, max_latency_ms: 5 } },
+    ROOT,
+    sessions,
+  );
   if (!loaded.ok) throw new Error(loaded.errors.join('; '));
   const runner = loaded.runners.get('linear_alpha')!;
   const market = new SyntheticMarket({ seed: 2 });

@@ -52,11 +52,7 @@ export function buildLinearAlphaModel(p: LinearAlphaParams = LINEAR_ALPHA): Uint
   const graph: Onnx.IGraphProto = {
     name: 'linear_alpha',
     docString: `features: ${FEATURE_NAMES.join(', ')}`,
-    initializer: [
-      floatTensor('W', [FEATURE_COUNT, 1], p.weights),
-      floatTensor('B', [1], [p.bias]),
-      floatTensor('K', [1], [p.k]),
-    ],
+    initializer: [floatTensor('W', [FEATURE_COUNT, 1], p.weights), floatTensor('B', [1], [p.bias]), floatTensor('K', [1], [p.k])],
     node: [
       { opType: 'MatMul', input: ['features', 'W'], output: ['lin'], name: 'matmul' },
       { opType: 'Add', input: ['lin', 'B'], output: ['edge_bps'], name: 'bias' },

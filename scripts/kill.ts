@@ -24,7 +24,9 @@ import { unknownScopeSubject } from '../services/core/scope-subjects.ts';
 import { settingsFromEnvironment } from '../services/core/settings.ts';
 
 const USAGE = 'usage: npm run kill -- --reason <text> [--strategy <model> | --symbol <SYMBOL>] [--operator <name>] [--reset]';
-const { values } = parseArgs({ options: { strategy: { type: 'string' }, symbol: { type: 'string' }, reason: { type: 'string' }, operator: { type: 'string' }, reset: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { strategy: { type: 'string' }, symbol: { type: 'string' }, reason: { type: 'string' }, operator: { type: 'string' }, reset: { type: 'boolean', default: false } },
+});
 if (!values.reason?.trim() || (values.strategy && values.symbol)) {
   console.error(USAGE);
   process.exit(2);

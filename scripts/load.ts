@@ -8,7 +8,9 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 
-const { values } = parseArgs({ options: { duration: { type: 'string', default: '60s' }, rate: { type: 'string', default: '100rps' }, port: { type: 'string', default: process.env['WEB_PORT'] ?? '8080' } } });
+const { values } = parseArgs({
+  options: { duration: { type: 'string', default: '60s' }, rate: { type: 'string', default: '100rps' }, port: { type: 'string', default: process.env['WEB_PORT'] ?? '8080' } },
+});
 const seconds = Number(/^(\d+)s?$/.exec(values.duration)?.[1]);
 const rate = Number(/^(\d+)(rps)?$/.exec(values.rate)?.[1]);
 if (!(seconds > 0) || !(rate > 0)) {
@@ -16,7 +18,11 @@ if (!(seconds > 0) || !(rate > 0)) {
   process.exit(2);
 }
 const base = `http://127.0.0.1:${values.port}`;
-const ready = async (): Promise<boolean> => fetch(`${base}/api/ready`).then((r) => r.ok, () => false);
+const ready = async (): Promise<boolean> =>
+  fetch(`${base}/api/ready`).then(
+    (r) => r.ok,
+    () => false,
+  );
 
 let child: ReturnType<typeof spawn> | undefined;
 if (!(await ready())) {
@@ -35,7 +41,7 @@ const result = await autocannon({
   requests: paths.map((path) => ({ method: 'GET', path })),
 });
 const l = result.latency;
-console.log(`\nload: ${rate} req/s for ${seconds} s on ${paths.join(', ')} (${rate * seconds} requests wanted, ${(result.duration).toFixed(1)} s taken)`);
+console.log(`\nload: ${rate} req/s for ${seconds} s on ${paths.join(', ')} (${rate * seconds} requests wanted, ${result.duration.toFixed(1)} s taken)`);
 console.log(`requests ${result.requests.total}, non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts}`);
 console.log(`latency ms: p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  max ${l.max}`);
 if (child) {

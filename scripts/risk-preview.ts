@@ -43,7 +43,18 @@ if (!cfg.ok) fail(cfg.reason);
 if (!cfg.ok) process.exit(1);
 console.log(
   JSON.stringify(
-    previewRisk({ edges, price, asset_class: values['asset-class'], daily_vol_pct: vol, horizon_ms: num('horizon', values.horizon)!, portfolio_value_usd: num('portfolio', values.portfolio), kelly_fraction: num('kelly', values.kelly) }, cfg.config),
+    previewRisk(
+      {
+        edges,
+        price,
+        asset_class: values['asset-class'],
+        daily_vol_pct: vol,
+        horizon_ms: num('horizon', values.horizon)!,
+        portfolio_value_usd: num('portfolio', values.portfolio),
+        kelly_fraction: num('kelly', values.kelly),
+      },
+      cfg.config,
+    ),
     null,
     2,
   ),

@@ -9,7 +9,10 @@ import { parseArgs } from 'node:util';
 import { parseInstruments, parseRouterRules } from '../services/core/config/parse.ts';
 import { explainRoute, matchRoute } from '../services/core/domain/route-rules.ts';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { 'asset-class': { type: 'string' }, rules: { type: 'string', default: 'model_router_rules.yml' }, instruments: { type: 'string', default: 'conf/instruments.yml' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { 'asset-class': { type: 'string' }, rules: { type: 'string', default: 'model_router_rules.yml' }, instruments: { type: 'string', default: 'conf/instruments.yml' } },
+});
 const [symbol, horizonArg] = positionals;
 const horizon = Number(horizonArg);
 if (!symbol || !Number.isFinite(horizon) || horizon < 0) {
@@ -38,4 +41,20 @@ if (!assetClass) {
   source = values.instruments;
 }
 const d = matchRoute(parsed.config.compiled, assetClass, horizon);
-console.log(JSON.stringify({ symbol, asset_class: assetClass, asset_class_from: source, horizon_ms: horizon, model: d.model, ensemble: d.ensemble, fallback: d.fallback, rule_index: d.ruleIndex, why: explainRoute(d, assetClass, horizon) }, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      symbol,
+      asset_class: assetClass,
+      asset_class_from: source,
+      horizon_ms: horizon,
+      model: d.model,
+      ensemble: d.ensemble,
+      fallback: d.fallback,
+      rule_index: d.ruleIndex,
+      why: explainRoute(d, assetClass, horizon),
+    },
+    null,
+    2,
+  ),
+);

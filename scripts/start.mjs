@@ -103,7 +103,11 @@ if (!redisUrl) {
   const redisDir = join(dataDir, 'redis');
   mkdirSync(redisDir, { recursive: true });
   // Own process group (detached): Ctrl-C must not stop Redis before the services have finished.
-  redisProc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--logfile', join(logsDir, 'redis.log')], { stdio: 'ignore', detached: true });
+  redisProc = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--logfile', join(logsDir, 'redis.log')],
+    { stdio: 'ignore', detached: true },
+  );
   redisUrl = `redis://127.0.0.1:${port}/0`;
   if (!(await waitFor(() => portOpen(port), 10_000))) fail(`redis-server did not start on port ${port} (see logs/redis.log)`);
   say(`redis-server on port ${port} (AOF on, data in ${redisDir})${port !== 6379 ? ` — use: redis-cli -p ${port}` : ''}`);
@@ -125,7 +129,14 @@ let stopping = false;
 const running = new Map();
 
 function startChild(svc) {
-  const env = { ...process.env, REDIS_URL: redisUrl, TP_ROOT: root, STATE_DIR: process.env.STATE_DIR ?? join(dataDir, 'state'), METRICS_PORT: String(svc.metricsPort), WEB_PORT: String(webPort) };
+  const env = {
+    ...process.env,
+    REDIS_URL: redisUrl,
+    TP_ROOT: root,
+    STATE_DIR: process.env.STATE_DIR ?? join(dataDir, 'state'),
+    METRICS_PORT: String(svc.metricsPort),
+    WEB_PORT: String(webPort),
+  };
   // The strategist carries "model_router" on its command line so the runbook's
   // `pkill -SIGHUP -f model_router` finds it.
   const extra = svc.name === 'strategist' ? ['model_router'] : [];
@@ -216,7 +227,7 @@ function printUrls(l) {
       '',
       `  API        http://localhost:${l.webPort}/health  /api/status  /api/ready  /metrics`,
       base === 0
-        ? '  metrics    ephemeral ports (each instance\'s metrics_port is in /api/status)'
+        ? "  metrics    ephemeral ports (each instance's metrics_port is in /api/status)"
         : `  metrics    feed :${base}  strategist :${base + 1}  risk-harmoniser :${base + 2}  executor :${base + 3}  (/metrics)`,
       `  Redis      ${l.redisUrl}`,
       `  logs       ${logsDir}/trading-system.log (all), <service>.log`,

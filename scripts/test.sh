@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm test: type check, lint, unit + integration tests (vitest, real
+# npm test: type check, lint, format check, unit + integration tests (vitest, real
 # redis-server started by the test setup), Prometheus rule checks when
 # promtool is installed. Ends with one line: "N passed, N failed".
 set -u
@@ -18,6 +18,7 @@ command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get i
 
 step "type check" npx tsc --noEmit -p .
 step "lint" npx eslint .
+step "format (prettier --check)" npx prettier --check .
 if [ -f prometheus/alerts.yml ]; then
   if command -v promtool >/dev/null; then
     step "promtool check rules" promtool check rules prometheus/alerts.yml

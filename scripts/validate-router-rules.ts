@@ -37,7 +37,11 @@ if (!models.ok) {
   process.exit(1);
 }
 console.log(`${file}: OK, version ${bundleVersion(result.version, models.keys)}`);
-console.log(`  ${Object.keys(config.models).length} models (${[...models.runners.values()].filter((r) => r.kind === 'onnx').length} ONNX), ${compiled.rules.length} rules, default_model ${config.default_model}`);
+console.log(
+  `  ${Object.keys(config.models).length} models (${[...models.runners.values()].filter((r) => r.kind === 'onnx').length} ONNX), ${compiled.rules.length} rules, default_model ${config.default_model}`,
+);
 for (const r of compiled.rules) {
-  console.log(`  rule ${r.index} priority ${r.priority}: asset_class "${r.assetClass.source}" horizon_ms "${r.horizon.source}" -> ${r.model}${r.ensemble.length ? ` (+ ${r.ensemble.join(', ')})` : ''}${r.description ? `  # ${r.description}` : ''}`);
+  console.log(
+    `  rule ${r.index} priority ${r.priority}: asset_class "${r.assetClass.source}" horizon_ms "${r.horizon.source}" -> ${r.model}${r.ensemble.length ? ` (+ ${r.ensemble.join(', ')})` : ''}${r.description ? `  # ${r.description}` : ''}`,
+  );
 }

@@ -62,11 +62,7 @@ export function instanceId(service: string, settings?: Settings): string {
 }
 
 /** Start a service in this process (tests call this directly; main.ts goes through runService). */
-export async function startService(
-  service: ServiceName,
-  start: (ctx: ServiceContext) => Promise<RunningService>,
-  options: StartOptions = {},
-): Promise<ServiceHandle> {
+export async function startService(service: ServiceName, start: (ctx: ServiceContext) => Promise<RunningService>, options: StartOptions = {}): Promise<ServiceHandle> {
   const settings = options.settings ?? settingsFrom({});
   const instance = options.instance ?? instanceId(service, settings);
   const log = createLogger(service, instance, settings.logLevel, options.logDestination);
@@ -98,7 +94,11 @@ export async function startService(
   const ctx: ServiceContext = { ...base, control, writer };
 
   const roundTrips = new LatencyWindow(512);
-  const roundTripP99 = new Gauge({ name: 'redis_roundtrip_p99_microseconds', help: 'p99 of PING round trips from this process over the last 512 beats, microseconds (includes this process\'s event-loop delay; see nodejs_eventloop_lag_p99_seconds)', registers: [registry] });
+  const roundTripP99 = new Gauge({
+    name: 'redis_roundtrip_p99_microseconds',
+    help: "p99 of PING round trips from this process over the last 512 beats, microseconds (includes this process's event-loop delay; see nodejs_eventloop_lag_p99_seconds)",
+    registers: [registry],
+  });
   const serverLatency = new RedisLatencySampler(redis, registry, log);
   const up = new Gauge({ name: 'service_up', help: '1 while the service runs', registers: [registry] });
   up.set(1);
@@ -150,14 +150,25 @@ export async function startService(
     const now = ctx.clock.now();
     if (beats++ % 5 === 0) {
       await serverLatency.sample(now);
-      await runLua(redis, PRUNE_HEARTBEATS, [ctx.keys.heartbeats, ctx.keys.heartbeatDetail, ...CONFIG_COMPONENTS.map((c) => ctx.keys.configApplied(c))], [now - HEARTBEAT_EXPIRY_MS]);
+      await runLua(
+        redis,
+        PRUNE_HEARTBEATS,
+        [ctx.keys.heartbeats, ctx.keys.heartbeatDetail, ...CONFIG_COMPONENTS.map((c) => ctx.keys.configApplied(c))],
+        [now - HEARTBEAT_EXPIRY_MS],
+      );
     }
-    const detail = { service, instance, pid: process.pid, host: hostname(), started_at: startedAt, ts: now, ...(server ? { metrics_port: metricsPort } : {}), control: controlStatus(control.snapshot), ...(running.status?.() ?? {}) };
-    await redis
-      .multi()
-      .zadd(ctx.keys.heartbeats, now, member)
-      .hset(ctx.keys.heartbeatDetail, member, JSON.stringify(detail))
-      .exec();
+    const detail = {
+      service,
+      instance,
+      pid: process.pid,
+      host: hostname(),
+      started_at: startedAt,
+      ts: now,
+      ...(server ? { metrics_port: metricsPort } : {}),
+      control: controlStatus(control.snapshot),
+      ...(running.status?.() ?? {}),
+    };
+    await redis.multi().zadd(ctx.keys.heartbeats, now, member).hset(ctx.keys.heartbeatDetail, member, JSON.stringify(detail)).exec();
   };
   const heartbeatTimer = setInterval(() => {
     beat().catch((err: unknown) => log.warn({ event: 'heartbeat.failed', err: String(err) }, 'heartbeat failed'));
@@ -171,7 +182,10 @@ export async function startService(
       clearInterval(heartbeatTimer);
       const timeoutMs = settings.shutdownTimeoutMs;
       let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); timer.unref(); });
+      const timedOut = new Promise<'timeout'>((r) => {
+        timer = setTimeout(() => r('timeout'), timeoutMs);
+        timer.unref();
+      });
       const result = await Promise.race([running.stop().then(() => 'ok' as const), timedOut]);
       clearTimeout(timer);
       control.stop();
@@ -206,7 +220,10 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | unde
 export function runService(service: ServiceName, start: (ctx: ServiceContext) => Promise<RunningService>): void {
   const parsed = settingsFromEnvironment();
   if (!parsed.ok) {
-    createLogger(service, `${service}-${process.pid}`, 'info').fatal({ event: 'service.start_failed', config_error: true, errors: parsed.errors }, `${service} cannot start: ${parsed.errors.join('; ')}`);
+    createLogger(service, `${service}-${process.pid}`, 'info').fatal(
+      { event: 'service.start_failed', config_error: true, errors: parsed.errors },
+      `${service} cannot start: ${parsed.errors.join('; ')}`,
+    );
     process.exit(EXIT_CONFIG);
   }
   const settings = parsed.settings;

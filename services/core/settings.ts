@@ -34,7 +34,10 @@ const operatorTokens = z
       const name = pair.slice(0, eq).trim();
       const token = pair.slice(eq + 1).trim();
       if (eq <= 0 || !/^[A-Za-z0-9_.-]{1,64}$/.test(name) || token.length < 16) {
-        ctx.addIssue({ code: 'custom', message: `expected name=token pairs (name: letters, digits, "_.-"; token: at least 16 characters), found an entry "${pair.slice(0, 20)}${pair.length > 20 ? '…' : ''}"` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected name=token pairs (name: letters, digits, "_.-"; token: at least 16 characters), found an entry "${pair.slice(0, 20)}${pair.length > 20 ? '…' : ''}"`,
+        });
         return z.NEVER;
       }
       if (Object.values(out).includes(token)) {
@@ -145,12 +148,15 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
   if (e.REQUIRED_SERVICES === 'none') {
     required = [];
   } else if (e.REQUIRED_SERVICES) {
-    const names = e.REQUIRED_SERVICES.split(',').map((s) => s.trim()).filter(Boolean);
+    const names = e.REQUIRED_SERVICES.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const unknown = names.filter((n) => !(SERVICES as readonly string[]).includes(n));
     if (unknown.length > 0) errors.push(`REQUIRED_SERVICES: expected a comma-separated list of ${SERVICES.join(', ')}, found ${JSON.stringify(unknown.join(','))}`);
     required = names.filter((n): n is ServiceName => (SERVICES as readonly string[]).includes(n));
   }
-  if (e.CONTROL_MAX_AGE_MS <= e.CONTROL_REFRESH_MS) errors.push(`CONTROL_MAX_AGE_MS: expected more than CONTROL_REFRESH_MS (${e.CONTROL_REFRESH_MS}), found ${e.CONTROL_MAX_AGE_MS}`);
+  if (e.CONTROL_MAX_AGE_MS <= e.CONTROL_REFRESH_MS)
+    errors.push(`CONTROL_MAX_AGE_MS: expected more than CONTROL_REFRESH_MS (${e.CONTROL_REFRESH_MS}), found ${e.CONTROL_MAX_AGE_MS}`);
   if (errors.length > 0) return { ok: false, errors };
   const root = resolve(e.TP_ROOT ?? process.cwd());
   const settings: Settings = {
@@ -170,7 +176,15 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     stateDir: e.STATE_DIR ? resolve(root, e.STATE_DIR) : resolve(root, '.data', 'state'),
     configPaths: { risk_harmoniser: e.RISK_PARAMS, model_router: e.ROUTER_RULES, instruments: e.INSTRUMENTS },
     executionMode: e.EXECUTION_MODE,
-    web: { host: e.WEB_HOST, port: e.WEB_PORT, token: e.WEB_TOKEN, operatorTokens: e.WEB_OPERATOR_TOKENS, requiredServices: required, rateLimitPerMinute: e.WEB_RATE_LIMIT_PER_MINUTE, authFailuresPerWindow: e.WEB_AUTH_FAILURES_PER_WINDOW },
+    web: {
+      host: e.WEB_HOST,
+      port: e.WEB_PORT,
+      token: e.WEB_TOKEN,
+      operatorTokens: e.WEB_OPERATOR_TOKENS,
+      requiredServices: required,
+      rateLimitPerMinute: e.WEB_RATE_LIMIT_PER_MINUTE,
+      authFailuresPerWindow: e.WEB_AUTH_FAILURES_PER_WINDOW,
+    },
     feed: { rate: e.FEED_RATE, seed: e.FEED_SEED, csvPath: e.FEED_CSV, maxTicks: e.FEED_MAX_TICKS, streamMaxLen: e.FEED_STREAM_MAXLEN },
     paper: { failRate: e.PAPER_FAIL_RATE, latencyMs: e.PAPER_LATENCY_MS },
     safetyIntervalMs: e.SAFETY_INTERVAL_MS,
@@ -209,7 +223,7 @@ export const SETTINGS_DOC: Readonly<Record<keyof z.input<typeof envSchema>, stri
   TP_ROOT: 'project root that config paths are relative to (default: the working directory)',
   REDIS_URL: 'redis://, rediss://, redis-sentinel:// or redis-cluster:// URL (default redis://127.0.0.1:6379/0)',
   TP_NAMESPACE: 'prefix of every key (default empty: the contract names); on Cluster it must carry a hash tag',
-  INSTANCE_ID: 'this instance\'s name in heartbeats and consumer groups (default <service>-<host>-<pid>)',
+  INSTANCE_ID: "this instance's name in heartbeats and consumer groups (default <service>-<host>-<pid>)",
   LOG_LEVEL: 'fatal, error, warn, info (default), debug, trace, silent',
   METRICS_PORT: 'port of /metrics (-1: none, 0: ephemeral)',
   METRICS_HOST: 'address /metrics listens on (default 127.0.0.1)',
@@ -238,5 +252,5 @@ export const SETTINGS_DOC: Readonly<Record<keyof z.input<typeof envSchema>, stri
   FEED_STREAM_MAXLEN: 'approximate cap of market_events (default 500000)',
   PAPER_FAIL_RATE: 'paper venue: share of orders that fail, 0-1 (drills)',
   PAPER_LATENCY_MS: 'paper venue: added latency per order (drills)',
-  SAFETY_INTERVAL_MS: 'period of the executor\'s safety checks (default 1000)',
+  SAFETY_INTERVAL_MS: "period of the executor's safety checks (default 1000)",
 };

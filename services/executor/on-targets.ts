@@ -100,11 +100,18 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
         // Per order, not per batch: a venue call can be slow, and a snapshot gone stale meanwhile reads as unknown.
         const snapshot = deps.control.snapshot;
         const control = snapshot.known ? { ...snapshot, breaker: { ...snapshot.breaker, halfOpenOrders } } : snapshot;
-        const decision = decideOrder(target.target_usd, target.price, position.qty, control, {
-          minNotionalUsd: cfg.position_sizing.min_order_notional_usd,
-          halfOpenMaxOrders: cfg.circuit_breaker.half_open_max_orders,
-          halfOpenMaxNotionalUsd: cfg.circuit_breaker.half_open_max_notional_usd,
-        }, { symbol, model: target.model });
+        const decision = decideOrder(
+          target.target_usd,
+          target.price,
+          position.qty,
+          control,
+          {
+            minNotionalUsd: cfg.position_sizing.min_order_notional_usd,
+            halfOpenMaxOrders: cfg.circuit_breaker.half_open_max_orders,
+            halfOpenMaxNotionalUsd: cfg.circuit_breaker.half_open_max_notional_usd,
+          },
+          { symbol, model: target.model },
+        );
         if (decision.kind === 'none') continue;
         const now = deps.clock.now();
         const id = clientOrderId(symbol, entry.id);
@@ -121,7 +128,11 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
           if (probing) {
             const probe = await deps.probe.reserve(id, control.breaker.at);
             if (!probe.ok) {
-              const why = { busy: 'another test order is in flight', cap: `${cfg.circuit_breaker.half_open_max_orders} test orders used`, not_half_open: 'the breaker moved; retry on the next target' }[probe.why];
+              const why = {
+                busy: 'another test order is in flight',
+                cap: `${cfg.circuit_breaker.half_open_max_orders} test orders used`,
+                not_half_open: 'the breaker moved; retry on the next target',
+              }[probe.why];
               report = { ...base, price: target.price, status: 'REJECTED', reason: `circuit breaker HALF_OPEN: ${why}`, position_qty: position.qty, latency_ms: 0 };
               afterCommit(() => deps.metrics.orders.inc({ symbol, status: 'denied' }));
               writeReport(report);

@@ -20,14 +20,37 @@ const MARK_DAY = luaScript('mark-day-1.lua');
 
 export const WATCHED_SERVICES = ['feed', 'strategist', 'risk-harmoniser'] as const;
 
-export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<RiskHarmoniserConfig>, control: ControlView, intervalMs = ctx.settings.safetyIntervalMs): { stop(): Promise<void>; check(): Promise<KillDecision> } {
+export function startSafetyMonitor(
+  ctx: ServiceContext,
+  config: ConfigHolder<RiskHarmoniserConfig>,
+  control: ControlView,
+  intervalMs = ctx.settings.safetyIntervalMs,
+): { stop(): Promise<void>; check(): Promise<KillDecision> } {
   const conn: RedisClient = ctx.connection('safety');
   const heartbeatIntervalMs = ctx.settings.heartbeatIntervalMs;
   const startedAt = ctx.clock.now();
   const { keys } = ctx;
-  const engaged = new Counter({ name: 'kill_switch_auto_engagements_total', help: 'Kill switch engaged by an automatic trigger', labelNames: ['trigger'], registers: [ctx.registry] });
+  const engaged = new Counter({
+    name: 'kill_switch_auto_engagements_total',
+    help: 'Kill switch engaged by an automatic trigger',
+    labelNames: ['trigger'],
+    registers: [ctx.registry],
+  });
   for (const trigger of KILL_TRIGGER_NAMES) engaged.inc({ trigger }, 0);
-  const reducing = new Counter({ name: 'trading_reduce_first_total', help: 'Trading moved to REDUCING by a loss limit before the kill switch', labelNames: ['trigger'], registers: [ctx.registry] });
+  // Each round counted: an operator (or a test) can see the checks run before reading "nothing engaged".
+  const rounds = new Counter({
+    name: 'safety_checks_total',
+    help: 'Safety monitor rounds, by outcome (complete: every input read and decided on; failed: nothing decided)',
+    labelNames: ['outcome'],
+    registers: [ctx.registry],
+  });
+  for (const outcome of ['complete', 'failed']) rounds.inc({ outcome }, 0);
+  const reducing = new Counter({
+    name: 'trading_reduce_first_total',
+    help: 'Trading moved to REDUCING by a loss limit before the kill switch',
+    labelNames: ['trigger'],
+    registers: [ctx.registry],
+  });
 
   async function check(): Promise<KillDecision> {
     const cfg = config.current;
@@ -60,11 +83,23 @@ export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<Ris
 
     const unrealized = unrealizedPnl(marks);
     // Day rollover: the first instance to see a new UTC day fixes its starting point.
-    const rolled = await conn.multi().hsetnx(dailyKey, 'unrealized_start', String(unrealized)).hsetnx(dailyKey, 'started_at', String(now)).expire(dailyKey, 30 * 86_400).hgetall(dailyKey).exec();
+    const rolled = await conn
+      .multi()
+      .hsetnx(dailyKey, 'unrealized_start', String(unrealized))
+      .hsetnx(dailyKey, 'started_at', String(now))
+      .expire(dailyKey, 30 * 86_400)
+      .hgetall(dailyKey)
+      .exec();
     const rollError = rolled ? rolled.find(([err]) => err) : [new Error('transaction aborted')];
     if (rollError) throw new Error(`safety read failed: ${String(rollError[0])}`);
     const day = (rolled?.[3]?.[1] ?? {}) as Record<string, string>;
-    const mark = markDay(cfg.position_sizing.portfolio_value_usd, Number(day['realized_pnl'] ?? 0), unrealized, Number(day['unrealized_start'] ?? 0), day['peak_equity'] ? Number(day['peak_equity']) : undefined);
+    const mark = markDay(
+      cfg.position_sizing.portfolio_value_usd,
+      Number(day['realized_pnl'] ?? 0),
+      unrealized,
+      Number(day['unrealized_start'] ?? 0),
+      day['peak_equity'] ? Number(day['peak_equity']) : undefined,
+    );
     await runLua(conn, MARK_DAY, [dailyKey], [String(mark.peakEquityUsd), String(mark.equityUsd), String(mark.netPnlUsd), String(mark.drawdownPct), String(now)]);
 
     const snapshot = control.snapshot;
@@ -128,7 +163,14 @@ export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<Ris
     const snapshot = control.snapshot;
     if (!snapshot.known || snapshot.killSwitch.engaged) return;
     const now = ctx.clock.now();
-    const blind = evaluateBlindMonitor({ now, tradingHalted: snapshot.trading.state === 'HALTED', lastCompleteAt, heartbeatIntervalMs, missedCycles: config.current.kill_switch.heartbeat_missed_cycles, error: String(err) });
+    const blind = evaluateBlindMonitor({
+      now,
+      tradingHalted: snapshot.trading.state === 'HALTED',
+      lastCompleteAt,
+      heartbeatIntervalMs,
+      missedCycles: config.current.kill_switch.heartbeat_missed_cycles,
+      error: String(err),
+    });
     if (blind) await engage(blind);
   }
 
@@ -140,8 +182,12 @@ export function startSafetyMonitor(ctx: ServiceContext, config: ConfigHolder<Ris
     running = check()
       .then(() => {
         lastCompleteAt = ctx.clock.now();
+        rounds.inc({ outcome: 'complete' });
       })
-      .catch((err: unknown) => failed(err))
+      .catch(async (err: unknown) => {
+        rounds.inc({ outcome: 'failed' });
+        await failed(err);
+      })
       .catch((err: unknown) => ctx.log.warn({ event: 'safety.check_failed', err: String(err) }, 'safety check failed'))
       .finally(() => {
         busy = false;

@@ -17,6 +17,7 @@ import { decodeWith, targetSchema } from '../core/messages.ts';
 import { releaseProbe, reserveProbe } from '../core/redis/breaker-scripts.ts';
 import { StreamConsumer } from '../core/redis/streams.ts';
 import type { RunningService, ServiceContext } from '../core/service.ts';
+import { Counter } from '../core/metrics.ts';
 import { createExecutorMetrics } from './metrics.ts';
 import { createTargetHandler } from './on-targets.ts';
 import { startSafetyMonitor } from './safety-monitor.ts';
@@ -77,12 +78,17 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
 
   // HALF_OPEN probation: CLOSED once probation_ms passed with no failure. Every
   // executor checks; the move applies once, and only to the episode it saw.
-  const probation = setInterval(() => {
-    const s = control.snapshot;
-    if (s.known && probationPassed(s.breaker.state, s.breaker.at, ctx.clock.now(), config.current.circuit_breaker.probation_ms)) {
-      void control.moveBreaker({ kind: 'probation_passed' }, s.breaker.at);
-    }
-  }, Math.min(500, Math.max(50, config.current.circuit_breaker.probation_ms / 4)));
+  const probationChecks = new Counter({ name: 'breaker_probation_checks_total', help: 'HALF_OPEN probation checks run by this executor', registers: [ctx.registry] });
+  const probation = setInterval(
+    () => {
+      probationChecks.inc();
+      const s = control.snapshot;
+      if (s.known && probationPassed(s.breaker.state, s.breaker.at, ctx.clock.now(), config.current.circuit_breaker.probation_ms)) {
+        void control.moveBreaker({ kind: 'probation_passed' }, s.breaker.at);
+      }
+    },
+    Math.min(500, Math.max(50, config.current.circuit_breaker.probation_ms / 4)),
+  );
   probation.unref();
 
   const mode = (): 'DRY_RUN' | 'PAPER' | 'LIVE' => control.snapshot.trading.mode;

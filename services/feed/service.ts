@@ -37,7 +37,19 @@ export function feedOptionsFrom(settings: Settings): FeedOptions {
 export function syntheticSpecs(cfg: InstrumentsConfig): InstrumentSpec[] {
   return Object.entries(cfg.symbols).flatMap(([symbol, s]) =>
     s.synthetic
-      ? [{ symbol, assetClass: s.asset_class, exchange: s.exchange, price: s.synthetic.price, dailyVol: s.synthetic.daily_vol_pct / 100, tickSize: s.tick_size, lotSize: s.lot_size, spreadBps: s.synthetic.spread_bps, marketHours: s.market_hours }]
+      ? [
+          {
+            symbol,
+            assetClass: s.asset_class,
+            exchange: s.exchange,
+            price: s.synthetic.price,
+            dailyVol: s.synthetic.daily_vol_pct / 100,
+            tickSize: s.tick_size,
+            lotSize: s.lot_size,
+            spreadBps: s.synthetic.spread_bps,
+            marketHours: s.market_hours,
+          },
+        ]
       : [],
   );
 }
@@ -45,7 +57,11 @@ export function syntheticSpecs(cfg: InstrumentsConfig): InstrumentSpec[] {
 export async function startFeed(ctx: ServiceContext, options: FeedOptions = feedOptionsFrom(ctx.settings)): Promise<RunningService> {
   const { redis, keys, log } = ctx;
   const published = new Counter({ name: 'feed_ticks_published_total', help: 'Ticks written to market_events', labelNames: ['symbol'], registers: [ctx.registry] });
-  const publishErrors = new Counter({ name: 'feed_publish_errors_total', help: 'Publish rounds in which some ticks were not written (see feed.publish_failed)', registers: [ctx.registry] });
+  const publishErrors = new Counter({
+    name: 'feed_publish_errors_total',
+    help: 'Publish rounds in which some ticks were not written (see feed.publish_failed)',
+    registers: [ctx.registry],
+  });
   const instruments = await loadInstrumentsAtStart(ctx);
   /** Mid of the last tick in Redis per symbol: where a restarted walk resumes. */
   const lastPrices = async (symbols: readonly string[]): Promise<Record<string, number>> => {
@@ -61,13 +77,17 @@ export async function startFeed(ctx: ServiceContext, options: FeedOptions = feed
   const resumed = await lastPrices(specs.map((s) => s.symbol));
   // One tick per symbol every (symbols / rate) seconds of wall time: scale volatility to that.
   const market = new SyntheticMarket({ seed: options.seed, instruments: specs, startPrices: resumed, secondsPerTick: Math.max(1, specs.length) / Math.max(1, options.rate) });
-  if (Object.keys(resumed).length > 0) log.info({ event: 'feed.resumed', prices: resumed }, `synthetic market resumes from the last prices in Redis (${Object.keys(resumed).join(', ')})`);
+  if (Object.keys(resumed).length > 0)
+    log.info({ event: 'feed.resumed', prices: resumed }, `synthetic market resumes from the last prices in Redis (${Object.keys(resumed).join(', ')})`);
   const reloader = await startReloader(ctx, [
     instrumentsReloadTarget(ctx, instruments, (next) => {
       const nextSpecs = syntheticSpecs(next);
       void lastPrices(nextSpecs.map((s) => s.symbol)).then((prices) => {
         market.setInstruments(nextSpecs, prices);
-        log.info({ event: 'feed.instruments_changed', symbols: nextSpecs.map((s) => s.symbol) }, `synthetic market now makes ${nextSpecs.map((s) => s.symbol).join(', ') || 'no'} ticks`);
+        log.info(
+          { event: 'feed.instruments_changed', symbols: nextSpecs.map((s) => s.symbol) },
+          `synthetic market now makes ${nextSpecs.map((s) => s.symbol).join(', ') || 'no'} ticks`,
+        );
       });
     }),
   ]);
@@ -80,7 +100,11 @@ export async function startFeed(ctx: ServiceContext, options: FeedOptions = feed
     const rows = parsed.rows.filter((r) => {
       if (!r.ok) log.warn({ event: 'feed.csv_row_rejected', line: r.line, reason: r.reason }, `CSV line ${r.line} rejected: ${r.reason}`);
       else if (!Object.hasOwn(instruments.current.symbols, r.tick.symbol)) {
-        if (!outside.has(r.tick.symbol)) log.warn({ event: 'feed.csv_row_rejected', line: r.line, reason: 'symbol not in the tradable universe' }, `CSV rows for ${r.tick.symbol} skipped: not in the tradable universe`);
+        if (!outside.has(r.tick.symbol))
+          log.warn(
+            { event: 'feed.csv_row_rejected', line: r.line, reason: 'symbol not in the tradable universe' },
+            `CSV rows for ${r.tick.symbol} skipped: not in the tradable universe`,
+          );
         outside.add(r.tick.symbol);
         return false;
       }
@@ -165,7 +189,14 @@ export async function startFeed(ctx: ServiceContext, options: FeedOptions = feed
 
   log.info({ event: 'feed.configured', rate: options.rate, seed: options.seed, csv: options.csvPath ?? null, max_ticks: options.maxTicks ?? null }, 'feed configured');
   return {
-    status: () => ({ ticks_published: written, ticks_failed: failed, done: !running, rate: options.rate, source: options.csvPath ? 'csv' : 'synthetic', config_version: { instruments: instruments.version } }),
+    status: () => ({
+      ticks_published: written,
+      ticks_failed: failed,
+      done: !running,
+      rate: options.rate,
+      source: options.csvPath ? 'csv' : 'synthetic',
+      config_version: { instruments: instruments.version },
+    }),
     stop: async () => {
       running = false;
       clearInterval(timer);

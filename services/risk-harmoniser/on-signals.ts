@@ -149,14 +149,28 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
         tx.set(deps.keys.edgeBlended(symbol), JSON.stringify(output), 'EX', EDGE_TTL_S);
         const values: Record<MetricName, number> = { edge_blended_bps: a.blend.edgeBps, position_size_usd: a.sizing.targetUsd, var_pct: a.varPct };
         for (const metric of METRIC_NAMES) {
-          tx.hset(deps.keys.metricsHash(metric, symbol), 'value', String(values[metric]), 'timestamp', String(now), 'metric', metric, 'symbol', symbol, 'labels', JSON.stringify({ metric, symbol }));
+          tx.hset(
+            deps.keys.metricsHash(metric, symbol),
+            'value',
+            String(values[metric]),
+            'timestamp',
+            String(now),
+            'metric',
+            metric,
+            'symbol',
+            symbol,
+            'labels',
+            JSON.stringify({ metric, symbol }),
+          );
           deps.timeseries.add(tx, metric, symbol, now, values[metric]);
         }
         tx.hset(deps.keys.volatilityEstimates, symbol, (a.dailyVol * 100).toFixed(6));
         tx.hset(deps.keys.varContributions, symbol, String(varBySymbol.get(symbol)));
         tx.xadd(
           deps.keys.orderIntents,
-          'MAXLEN', '~', String(deps.intentsMaxLen),
+          'MAXLEN',
+          '~',
+          String(deps.intentsMaxLen),
           '*',
           ...encodeTarget({
             symbol,

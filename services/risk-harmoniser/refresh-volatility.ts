@@ -36,7 +36,13 @@ export interface RefreshOutcome {
 }
 
 /** Handle one request message; undefined when another replica took it or it is stale. */
-export async function refreshVolatility(ctx: ServiceContext, conn: RedisClient, risk: ConfigHolder<RiskHarmoniserConfig>, instruments: ConfigHolder<InstrumentsConfig>, id: string): Promise<RefreshOutcome | undefined> {
+export async function refreshVolatility(
+  ctx: ServiceContext,
+  conn: RedisClient,
+  risk: ConfigHolder<RiskHarmoniserConfig>,
+  instruments: ConfigHolder<InstrumentsConfig>,
+  id: string,
+): Promise<RefreshOutcome | undefined> {
   const { keys } = ctx;
   if (requestIdOf(await ctx.redis.get(keys.volRefresh)) !== id) return undefined;
   if ((await ctx.redis.set(keys.volRefreshWorker, ctx.instance, 'PX', WORKER_LOCK_MS, 'NX')) === null) return undefined;
@@ -77,7 +83,13 @@ export async function refreshVolatility(ctx: ServiceContext, conn: RedisClient, 
       }
       await new Promise<void>((r) => setImmediate(r));
     }
-    const outcome: RefreshOutcome = { id, symbols: estimate.vols.size, ticks_used: estimate.accepted, ticks_refused: estimate.refused, duration_ms: Math.round(performance.now() - started) };
+    const outcome: RefreshOutcome = {
+      id,
+      symbols: estimate.vols.size,
+      ticks_used: estimate.accepted,
+      ticks_refused: estimate.refused,
+      duration_ms: Math.round(performance.now() - started),
+    };
     await ctx.redis
       .multi()
       .hset(keys.volRefreshLast, { ...outcome, ticks_refused: JSON.stringify(outcome.ticks_refused), by: ctx.instance, at: ctx.clock.now() })

@@ -34,7 +34,12 @@ export async function startRiskHarmoniser(ctx: ServiceContext): Promise<RunningS
     varPct: new Gauge({ name: 'var_pct', help: '1-day 95% VaR of the target position, percent of portfolio', labelNames: ['symbol'], registers: [r] }),
     portfolioVar: new Gauge({ name: 'portfolio_var_pct', help: '1-day 95% portfolio VaR, percent', registers: [r] }),
     kelly: new Gauge({ name: 'kelly_fraction_in_effect', help: 'Kelly fraction used for sizing', registers: [r] }),
-    tickToTarget: new Histogram({ name: 'tick_to_target_seconds', help: 'From tick timestamp to committed target', buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1, 5], registers: [r] }),
+    tickToTarget: new Histogram({
+      name: 'tick_to_target_seconds',
+      help: 'From tick timestamp to committed target',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1, 5],
+      registers: [r],
+    }),
     varGuard: new Counter({ name: 'var_guard_activations_total', help: 'Times the VaR guard lowered the Kelly fraction', registers: [r] }),
   };
 

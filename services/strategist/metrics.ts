@@ -27,8 +27,21 @@ export function createStrategistMetrics(registry: Registry, symbols: readonly st
       buckets: [0.25, 0.5, 1, 2, 5, 10, 50, 100],
       registers: [registry],
     }),
-    ruleMatches: new Counter({ name: 'model_router_rule_matches_total', help: 'Routing decisions by rule (-1 = default model)', labelNames: ['rule_index', 'model'], registers: [registry] }),
-    fallbacks: initialised(new Counter({ name: 'model_router_fallbacks_total', help: 'Fallbacks from an unhealthy model, by symbol and why (error, latency, expired)', labelNames: ['symbol', 'why'], registers: [registry] }), symbols),
+    ruleMatches: new Counter({
+      name: 'model_router_rule_matches_total',
+      help: 'Routing decisions by rule (-1 = default model)',
+      labelNames: ['rule_index', 'model'],
+      registers: [registry],
+    }),
+    fallbacks: initialised(
+      new Counter({
+        name: 'model_router_fallbacks_total',
+        help: 'Fallbacks from an unhealthy model, by symbol and why (error, latency, expired)',
+        labelNames: ['symbol', 'why'],
+        registers: [registry],
+      }),
+      symbols,
+    ),
     modelErrors: new Counter({ name: 'model_errors_total', help: 'Model inference errors', labelNames: ['model'], registers: [registry] }),
     modelLatency: new Histogram({
       name: 'model_inference_duration_seconds',

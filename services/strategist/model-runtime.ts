@@ -108,7 +108,12 @@ export class OnnxSessionCache {
   }
 }
 
-async function loadOnnx(name: string, spec: OnnxSpec, root: string, cache: OnnxSessionCache): Promise<{ ok: true; runner: OnnxRunner; key: string } | { ok: false; reason: string }> {
+async function loadOnnx(
+  name: string,
+  spec: OnnxSpec,
+  root: string,
+  cache: OnnxSessionCache,
+): Promise<{ ok: true; runner: OnnxRunner; key: string } | { ok: false; reason: string }> {
   const where = `models.${name}.path ${spec.path}`;
   let bytes: Buffer;
   try {
@@ -137,7 +142,9 @@ async function loadOnnx(name: string, spec: OnnxSpec, root: string, cache: OnnxS
 }
 
 function firstLine(err: unknown): string {
-  return String(err instanceof Error ? err.message : err).split('\n')[0]!.slice(0, 300);
+  return String(err instanceof Error ? err.message : err)
+    .split('\n')[0]!
+    .slice(0, 300);
 }
 
 export type RunnersResult = { ok: true; runners: Map<string, ModelRunner>; keys: Set<string> } | { ok: false; errors: string[] };

@@ -61,7 +61,16 @@ export function parseSymbolState(raw: string | null | undefined, key = '', onBad
     }
     onBad?.(key, d.reason);
   }
-  return { features: initialFeatures(), routing: { active: null, since: 0, reason: '', ruleIndex: -1 }, ticks: 0, lastTickId: '', horizonMs: 0, assetClass: '', explanation: '', band: { ...EMPTY_BAND } };
+  return {
+    features: initialFeatures(),
+    routing: { active: null, since: 0, reason: '', ruleIndex: -1 },
+    ticks: 0,
+    lastTickId: '',
+    horizonMs: 0,
+    assetClass: '',
+    explanation: '',
+    band: { ...EMPTY_BAND },
+  };
 }
 
 export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
@@ -111,7 +120,9 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
 
       for (const [symbol, all] of bySymbol) {
         const spec = instrumentSpec(universe, symbol);
-        const st = parseSymbolState(state.get(deps.keys.strategistState(symbol)), deps.keys.strategistState(symbol), (key, reason) => deps.log?.error({ event: 'state.unreadable', key, reason }, `${reason}: rebuilt from scratch`));
+        const st = parseSymbolState(state.get(deps.keys.strategistState(symbol)), deps.keys.strategistState(symbol), (key, reason) =>
+          deps.log?.error({ event: 'state.unreadable', key, reason }, `${reason}: rebuilt from scratch`),
+        );
         // Quarantine prints outside the sanity band; only accepted ticks move the features.
         const list: StreamEntry<Tick>[] = [];
         for (const e of all) {
@@ -119,7 +130,13 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
           st.band = d.next;
           if (d.accept) {
             list.push(e);
-            if (d.confirmed) afterCommit(() => deps.log?.warn({ event: 'market_data.level_confirmed', symbol, mid: d.next.ref, ticks: band.confirmTicks }, `${symbol}: new price level ${d.next.ref} confirmed by ${band.confirmTicks} ticks`));
+            if (d.confirmed)
+              afterCommit(() =>
+                deps.log?.warn(
+                  { event: 'market_data.level_confirmed', symbol, mid: d.next.ref, ticks: band.confirmTicks },
+                  `${symbol}: new price level ${d.next.ref} confirmed by ${band.confirmTicks} ticks`,
+                ),
+              );
           } else {
             deadLetter(e.id, d.reason, 'price_band');
           }
@@ -166,15 +183,24 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
           st.routing = { active: decision.to, since: now, reason: decision.reason, ruleIndex: route.ruleIndex };
           tx.xadd(
             deps.keys.modelSwitchLog,
-            'MINID', '~', String(now - DAY_MS),
+            'MINID',
+            '~',
+            String(now - DAY_MS),
             '*',
-            'timestamp', new Date(now).toISOString(),
-            'symbol', symbol,
-            'old_model', decision.from ?? 'none',
-            'new_model', decision.to,
-            'latency_ms', latencyMs.toFixed(3),
-            'reason', decision.reason,
-            'confidence', decision.confidence.toFixed(4),
+            'timestamp',
+            new Date(now).toISOString(),
+            'symbol',
+            symbol,
+            'old_model',
+            decision.from ?? 'none',
+            'new_model',
+            decision.to,
+            'latency_ms',
+            latencyMs.toFixed(3),
+            'reason',
+            decision.reason,
+            'confidence',
+            decision.confidence.toFixed(4),
           );
           afterCommit(() => {
             deps.metrics.switches.inc({ symbol, from: decision.from ?? 'none', to: decision.to });
@@ -195,7 +221,9 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
         }
         tx.xadd(
           deps.keys.strategySignals,
-          'MAXLEN', '~', String(deps.signalsMaxLen),
+          'MAXLEN',
+          '~',
+          String(deps.signalsMaxLen),
           '*',
           ...encodeSignal({
             symbol,

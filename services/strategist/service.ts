@@ -17,7 +17,6 @@ import { createStrategistMetrics } from './metrics.ts';
 import { createTickHandler } from './on-ticks.ts';
 import { loadStrategistBundle, OnnxSessionCache, type StrategistBundle } from './model-runtime.ts';
 
-
 export async function startStrategist(ctx: ServiceContext): Promise<RunningService> {
   const path = ctx.settings.configPaths.model_router;
   const sessions = new OnnxSessionCache();
@@ -65,7 +64,9 @@ export async function startStrategist(ctx: ServiceContext): Promise<RunningServi
 
   const onHup = (): void => {
     ctx.log.info({ event: 'router.pause_requested', signal: 'SIGHUP' }, 'SIGHUP: pausing the model router');
-    ctx.writer.router(true, { by: `SIGHUP:${ctx.instance}`, reason: 'SIGHUP' }).catch((err: unknown) => ctx.log.error({ event: 'router.pause_failed', err: String(err) }, 'pause failed'));
+    ctx.writer
+      .router(true, { by: `SIGHUP:${ctx.instance}`, reason: 'SIGHUP' })
+      .catch((err: unknown) => ctx.log.error({ event: 'router.pause_failed', err: String(err) }, 'pause failed'));
   };
   process.on('SIGHUP', onHup);
 

@@ -52,7 +52,12 @@ export function createRateLimits(redis: RedisClient, keys: RedisKeys, settings: 
   const noteRefusal = (limiter: string): void => {
     limited.inc({ limiter });
     const k = refusedKey(limiter);
-    void redis.multi().incr(k).expire(k, 120).exec().catch(() => undefined);
+    void redis
+      .multi()
+      .incr(k)
+      .expire(k, 120)
+      .exec()
+      .catch(() => undefined);
   };
   const ipKey = (req: Request): string => ipKeyGenerator(req.ip ?? 'unknown');
 
@@ -87,7 +92,10 @@ export function createRateLimits(redis: RedisClient, keys: RedisKeys, settings: 
     skipSuccessfulRequests: true,
     handler: (_req: Request, res: Response) => {
       noteRefusal('auth_failures');
-      sendError(res, 429, `too many failed authentications from this address: locked out for up to ${AUTH_FAILURE_WINDOW_MS / 60_000} minutes`, { limit: maxFailures, window_s: AUTH_FAILURE_WINDOW_MS / 1000 });
+      sendError(res, 429, `too many failed authentications from this address: locked out for up to ${AUTH_FAILURE_WINDOW_MS / 60_000} minutes`, {
+        limit: maxFailures,
+        window_s: AUTH_FAILURE_WINDOW_MS / 1000,
+      });
     },
   });
 

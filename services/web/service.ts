@@ -41,7 +41,12 @@ export async function startWeb(ctx: ServiceContext): Promise<RunningService & { 
   });
   const server: Server = createServer(app);
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => reject(new ConfigurationError(`web cannot listen on ${settings.web.host}:${settings.web.port}: ${err.code ?? err.message}${err.code === 'EADDRINUSE' ? ' (port in use: another web, or set WEB_PORT)' : ''}`));
+    const onError = (err: NodeJS.ErrnoException): void =>
+      reject(
+        new ConfigurationError(
+          `web cannot listen on ${settings.web.host}:${settings.web.port}: ${err.code ?? err.message}${err.code === 'EADDRINUSE' ? ' (port in use: another web, or set WEB_PORT)' : ''}`,
+        ),
+      );
     server.once('error', onError);
     server.listen(settings.web.port, settings.web.host, () => {
       server.off('error', onError);
@@ -57,7 +62,10 @@ export async function startWeb(ctx: ServiceContext): Promise<RunningService & { 
   }
   // Reload subscriptions only once the port is ours: a web that cannot start records nothing.
   const reloader = await startReloader(ctx, [riskReloadTarget(ctx, risk), instrumentsReloadTarget(ctx, instruments)]);
-  ctx.log.info({ event: 'web.listening', host: settings.web.host, address: bound, port, auth: !exposure.loopback }, `web listening on http://${settings.web.host}:${port}${exposure.loopback ? ' (loopback: no token needed)' : ' (tokens required for changes)'}`);
+  ctx.log.info(
+    { event: 'web.listening', host: settings.web.host, address: bound, port, auth: !exposure.loopback },
+    `web listening on http://${settings.web.host}:${port}${exposure.loopback ? ' (loopback: no token needed)' : ' (tokens required for changes)'}`,
+  );
   return {
     port,
     status: () => ({ port, config_version: { risk_harmoniser: risk.version, instruments: instruments.version } }),

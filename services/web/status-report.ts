@@ -91,11 +91,20 @@ export async function buildStatus(d: StatusDeps, inputs: HealthInputs, heartbeat
     const st = asRecord(strategist);
     const routing = asRecord(st['routing']);
     if (typeof routing['active'] === 'string') {
-      activeModels[symbol] = { model: routing['active'], since: new Date(Number(routing['since'])).toISOString(), reason: routing['reason'], rule_index: routing['ruleIndex'], why: st['explanation'], horizon_ms: st['horizonMs'], asset_class: st['assetClass'] };
+      activeModels[symbol] = {
+        model: routing['active'],
+        since: new Date(Number(routing['since'])).toISOString(),
+        reason: routing['reason'],
+        rule_index: routing['ruleIndex'],
+        why: st['explanation'],
+        horizon_ms: st['horizonMs'],
+        asset_class: st['assetClass'],
+      };
     }
     positions[symbol] = position ?? { qty: 0 };
     const e = asRecord(edge);
-    if (edge !== undefined) risk[symbol] = { blended_edge_bps: e['blended_edge_bps'], target_position_usd: e['target_position_usd'], var_pct: e['var_pct'], kelly_fraction: e['kelly_fraction'] };
+    if (edge !== undefined)
+      risk[symbol] = { blended_edge_bps: e['blended_edge_bps'], target_position_usd: e['target_position_usd'], var_pct: e['var_pct'], kelly_fraction: e['kelly_fraction'] };
   }
   const applied = (h: Record<string, string>): Record<string, unknown> => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, parseJson(v)]));
   const services: Record<string, unknown[]> = {};

@@ -28,17 +28,30 @@ describe('kill from the command line, reset by a second operator', () => {
     const root = makeProjectDir('dual', { risk: (t) => t.replace('require_second_operator: false', 'require_second_operator: true') });
     env = createTestEnv(inject('redisUrl'), 'dual', { TP_ROOT: root, STATE_DIR: join(root, 'state') });
     let port = 0;
-    await env.start('web', async (ctx) => {
-      const w = await startWeb(ctx);
-      port = w.port;
-      return w;
-    }, undefined, { settings: { REQUIRED_SERVICES: 'none', WEB_OPERATOR_TOKENS: `alice=${ALICE},bob=${BOB}` } });
+    await env.start(
+      'web',
+      async (ctx) => {
+        const w = await startWeb(ctx);
+        port = w.port;
+        return w;
+      },
+      undefined,
+      { settings: { REQUIRED_SERVICES: 'none', WEB_OPERATOR_TOKENS: `alice=${ALICE},bob=${BOB}` } },
+    );
     const url = `http://127.0.0.1:${port}/admin/kill-switch`;
     const login = `${userInfo().username}@${hostname()}`;
 
     const cli = (...args: string[]): { code: number; out: string } => {
       try {
-        return { code: 0, out: execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/kill.ts'), ...args], { cwd: ROOT, env: { ...process.env, REDIS_URL: env.url, TP_NAMESPACE: env.ns, ...env.settings }, encoding: 'utf8', stdio: 'pipe' }) };
+        return {
+          code: 0,
+          out: execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/kill.ts'), ...args], {
+            cwd: ROOT,
+            env: { ...process.env, REDIS_URL: env.url, TP_NAMESPACE: env.ns, ...env.settings },
+            encoding: 'utf8',
+            stdio: 'pipe',
+          }),
+        };
       } catch (err) {
         const e = err as { status: number; stderr: string };
         return { code: e.status, out: e.stderr };
@@ -50,7 +63,10 @@ describe('kill from the command line, reset by a second operator', () => {
     expect(unknown.out).toMatch(/kill refused: unknown model momo-1/);
     expect(await env.redis.exists(env.keys.killSwitchAudit)).toBe(0);
     // The CLI acts as the login: it will not take another name when a second operator is required.
-    expect(cli('--strategy', 'momentum', '--reason', 'runaway orders', '--operator', 'alice')).toMatchObject({ code: 1, out: expect.stringContaining('the CLI acts as your login') as unknown });
+    expect(cli('--strategy', 'momentum', '--reason', 'runaway orders', '--operator', 'alice')).toMatchObject({
+      code: 1,
+      out: expect.stringContaining('the CLI acts as your login') as unknown,
+    });
 
     const out = cli('--strategy', 'momentum', '--reason', 'runaway orders');
     expect(out.out).toContain(`Kill-switch activated: manual (runaway orders) [model:momentum] by ${login}`);
@@ -58,7 +74,10 @@ describe('kill from the command line, reset by a second operator', () => {
     expect(state).toMatchObject({ engaged: false, scoped: [{ scope: 'model:momentum', kind: 'kill', by: login, reason: 'runaway orders' }] });
 
     // The same login cannot reset it from the CLI.
-    expect(cli('--reset', '--strategy', 'momentum', '--reason', 'fixed')).toMatchObject({ code: 1, out: expect.stringContaining(`reset needs a second operator: ${login} engaged it`) as unknown });
+    expect(cli('--reset', '--strategy', 'momentum', '--reason', 'fixed')).toMatchObject({
+      code: 1,
+      out: expect.stringContaining(`reset needs a second operator: ${login} engaged it`) as unknown,
+    });
     // Over HTTP, a name in the body or an X-Operator header is not an identity.
     for (const r of [
       await fetch(url, { method: 'DELETE', body: '{"reason": "fixed", "operator": "bob", "scope": "strategy:momentum"}' }),
@@ -68,7 +87,11 @@ describe('kill from the command line, reset by a second operator', () => {
       expect(((await r.json()) as { error: string }).error).toContain('authenticated');
     }
     // A token names its operator: claiming another name with it is refused.
-    const claimed = await fetch(url, { method: 'DELETE', headers: { authorization: `Bearer ${BOB}` }, body: '{"reason": "fixed", "operator": "carol", "scope": "model:momentum"}' });
+    const claimed = await fetch(url, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${BOB}` },
+      body: '{"reason": "fixed", "operator": "carol", "scope": "model:momentum"}',
+    });
     expect(claimed.status).toBe(403);
     expect(await env.redis.hexists(env.keys.scopedControls, 'model:momentum')).toBe(1);
 
@@ -92,7 +115,9 @@ describe('kill from the command line, reset by a second operator', () => {
       ['engage', 'alice', 'system'],
       ['reset', 'bob', 'system'],
     ]);
-    const lines = readFileSync(join(root, 'state', 'kill_events.jsonl'), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(root, 'state', 'kill_events.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
     expect(lines).toHaveLength(4);
   });
 });

@@ -23,7 +23,11 @@ let stateDir = '';
 
 /** What `curl -X POST url -d '<json>'` sends: form content type, JSON text. */
 const curlPost = (path: string, body?: string, method = 'POST', headers: Record<string, string> = {}) =>
-  fetch(`${base}${path}`, { method, headers: body === undefined ? headers : { 'content-type': 'application/x-www-form-urlencoded', ...headers }, ...(body === undefined ? {} : { body }) });
+  fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    ...(body === undefined ? {} : { body }),
+  });
 
 beforeAll(async () => {
   // A private copy of the config folder, so reload tests can edit files.
@@ -33,11 +37,16 @@ beforeAll(async () => {
   await env.start('risk-harmoniser', startRiskHarmoniser, 'risk-1');
   await env.start('strategist', startStrategist, 'strat-1');
   let port = 0;
-  await env.start('web', async (ctx) => {
-    const web = await startWeb(ctx);
-    port = web.port;
-    return web;
-  }, 'web-1', { settings: { REQUIRED_SERVICES: 'strategist,risk-harmoniser,web' } });
+  await env.start(
+    'web',
+    async (ctx) => {
+      const web = await startWeb(ctx);
+      port = web.port;
+      return web;
+    },
+    'web-1',
+    { settings: { REQUIRED_SERVICES: 'strategist,risk-harmoniser,web' } },
+  );
   base = `http://127.0.0.1:${port}`;
 });
 
@@ -175,11 +184,19 @@ describe('runbook commands', () => {
     expect(((await (await fetch(`${base}/api/status`)).json()) as { trading: { state: string } }).trading.state).toBe('HALTED');
     // Every instance reports it, from its own view of the control plane, with its next heartbeat.
     const reported = async (engaged: boolean) =>
-      eventually(async () => {
-        const s = (await (await fetch(`${base}/api/status`)).json()) as { services: Record<string, { instance: string; control?: { kill_switch?: boolean; trading?: string } }[]> };
-        const all = Object.values(s.services).flat();
-        return all.length >= 3 && all.every((i) => i.control?.kill_switch === engaged && i.control.trading === (engaged ? 'HALTED' : 'ACTIVE')) ? all.map((i) => i.instance).sort() : undefined;
-      }, 5_000, `every instance reports kill_switch ${engaged}`);
+      eventually(
+        async () => {
+          const s = (await (await fetch(`${base}/api/status`)).json()) as {
+            services: Record<string, { instance: string; control?: { kill_switch?: boolean; trading?: string } }[]>;
+          };
+          const all = Object.values(s.services).flat();
+          return all.length >= 3 && all.every((i) => i.control?.kill_switch === engaged && i.control.trading === (engaged ? 'HALTED' : 'ACTIVE'))
+            ? all.map((i) => i.instance).sort()
+            : undefined;
+        },
+        5_000,
+        `every instance reports kill_switch ${engaged}`,
+      );
     expect(await reported(true)).toEqual(['risk-1', 'strat-1', 'web-1']);
 
     expect((await curlPost('/admin/kill-switch', undefined, 'DELETE')).status).toBe(400);
@@ -189,8 +206,14 @@ describe('runbook commands', () => {
     await reported(false);
 
     const audit = ((await env.redis.xrange(env.keys.killSwitchAudit, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
-    expect(audit.map((a) => [a['action'], a['by']])).toEqual([['engage', 'alice'], ['reset', 'bob']]);
-    const lines = readFileSync(join(stateDir, 'kill_events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(audit.map((a) => [a['action'], a['by']])).toEqual([
+      ['engage', 'alice'],
+      ['reset', 'bob'],
+    ]);
+    const lines = readFileSync(join(stateDir, 'kill_events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l['action'])).toEqual(['engage', 'reset']);
   });
 
@@ -207,11 +230,16 @@ describe('authentication off loopback', () => {
     try {
       await expect(env2.start('web', (ctx) => startWeb(ctx), undefined, { settings: { REQUIRED_SERVICES: 'none', WEB_HOST: '0.0.0.0' } })).rejects.toThrow(/WEB_TOKEN/);
       let port = 0;
-      await env2.start('web', async (ctx) => {
-        const w = await startWeb(ctx);
-        port = w.port;
-        return w;
-      }, undefined, { settings: { REQUIRED_SERVICES: 'none', WEB_HOST: '0.0.0.0', WEB_TOKEN: 's3cret-token-0123456789' } });
+      await env2.start(
+        'web',
+        async (ctx) => {
+          const w = await startWeb(ctx);
+          port = w.port;
+          return w;
+        },
+        undefined,
+        { settings: { REQUIRED_SERVICES: 'none', WEB_HOST: '0.0.0.0', WEB_TOKEN: 's3cret-token-0123456789' } },
+      );
       const url = `http://127.0.0.1:${port}/api/stop-trading`;
       expect((await fetch(url, { method: 'POST' })).status).toBe(401);
       expect((await readControl(env2.redis, env2.keys, Date.now())).trading.state).toBe('ACTIVE');

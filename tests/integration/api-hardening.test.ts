@@ -22,11 +22,16 @@ const TOKEN = 'shared-token-0123456789';
 
 async function web(name: string, settings: Record<string, string>): Promise<string> {
   let base = '';
-  await env.start('web', async (ctx) => {
-    const w = await startWeb(ctx);
-    base = `http://127.0.0.1:${w.port}`;
-    return w;
-  }, name, { settings: { REQUIRED_SERVICES: 'none', ...settings } });
+  await env.start(
+    'web',
+    async (ctx) => {
+      const w = await startWeb(ctx);
+      base = `http://127.0.0.1:${w.port}`;
+      return w;
+    },
+    name,
+    { settings: { REQUIRED_SERVICES: 'none', ...settings } },
+  );
   return base;
 }
 
@@ -135,11 +140,16 @@ describe('volatility refresh', () => {
     try {
       await e2.start('risk-harmoniser', startRiskHarmoniser);
       let base = '';
-      await e2.start('web', async (ctx) => {
-        const w = await startWeb(ctx);
-        base = `http://127.0.0.1:${w.port}`;
-        return w;
-      }, undefined, { settings: { REQUIRED_SERVICES: 'none' } });
+      await e2.start(
+        'web',
+        async (ctx) => {
+          const w = await startWeb(ctx);
+          base = `http://127.0.0.1:${w.port}`;
+          return w;
+        },
+        undefined,
+        { settings: { REQUIRED_SERVICES: 'none' } },
+      );
       // A refresh held by another instance (its lock taken), as while a long one runs.
       await e2.redis.set(e2.keys.volRefresh, JSON.stringify({ id: 'held', by: 'erin', requested_at: 1 }), 'PX', 5_000);
       const second = await fetch(`${base}/api/risk/refresh-volatility`, { method: 'POST' });
@@ -149,10 +159,14 @@ describe('volatility refresh', () => {
       const first = await fetch(`${base}/api/risk/refresh-volatility`, { method: 'POST' });
       expect(first.status).toBe(202);
       const { id } = (await first.json()) as { id: string };
-      const last = await eventually(async () => {
-        const h = await e2.redis.hgetall(e2.keys.volRefreshLast);
-        return h['id'] === id ? h : undefined;
-      }, 10_000, 'the refresh outcome');
+      const last = await eventually(
+        async () => {
+          const h = await e2.redis.hgetall(e2.keys.volRefreshLast);
+          return h['id'] === id ? h : undefined;
+        },
+        10_000,
+        'the refresh outcome',
+      );
       expect(last).toMatchObject({ symbols: '0' });
       expect(await e2.redis.exists(e2.keys.volRefresh)).toBe(0);
     } finally {

@@ -19,7 +19,7 @@ import { startFeed } from '../../services/feed/service.ts';
 import { startRiskHarmoniser } from '../../services/risk-harmoniser/service.ts';
 import { startStrategist } from '../../services/strategist/service.ts';
 import { makeProjectDir, withSymbols } from '../support/project-dir.ts';
-import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+import { type TestEnv, afterProbationChecks, createTestEnv, eventually, everyInstanceSees } from '../support/system.ts';
 
 let env: TestEnv | undefined;
 
@@ -59,14 +59,34 @@ async function quotes(e: TestEnv): Promise<void> {
 let seq = 0;
 async function target(e: TestEnv, symbol: string, usd: number): Promise<void> {
   const now = Date.now();
-  await e.redis.xadd(e.keys.orderIntents, '*', ...encodeTarget({ symbol, asset_class: 'crypto', target_usd: usd, price: 100, tick_ts: now, first_tick_ts: now, edge_bps: 1, var_pct: 0.1, model: 'obi', signal_id: `${++seq}-0`, ts: now }));
+  await e.redis.xadd(
+    e.keys.orderIntents,
+    '*',
+    ...encodeTarget({
+      symbol,
+      asset_class: 'crypto',
+      target_usd: usd,
+      price: 100,
+      tick_ts: now,
+      first_tick_ts: now,
+      edge_bps: 1,
+      var_pct: 0.1,
+      model: 'obi',
+      signal_id: `${++seq}-0`,
+      ts: now,
+    }),
+  );
 }
 
 async function reports(e: TestEnv, n: number): Promise<Record<string, string>[]> {
-  return eventually(async () => {
-    const r = ((await e.redis.xrange(e.keys.execReports, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
-    return r.length >= n ? r : undefined;
-  }, 15_000, `${n} exec reports`);
+  return eventually(
+    async () => {
+      const r = ((await e.redis.xrange(e.keys.execReports, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+      return r.length >= n ? r : undefined;
+    },
+    15_000,
+    `${n} exec reports`,
+  );
 }
 
 async function events(e: TestEnv): Promise<Record<string, string>[]> {
@@ -74,10 +94,14 @@ async function events(e: TestEnv): Promise<Record<string, string>[]> {
 }
 
 async function breakerBecomes(e: TestEnv, state: string, timeoutMs = 15_000): Promise<Record<string, string>> {
-  return eventually(async () => {
-    const last = (await events(e)).at(-1);
-    return last?.['state'] === state ? last : undefined;
-  }, timeoutMs, `breaker ${state}`);
+  return eventually(
+    async () => {
+      const last = (await events(e)).at(-1);
+      return last?.['state'] === state ? last : undefined;
+    },
+    timeoutMs,
+    `breaker ${state}`,
+  );
 }
 
 async function transitionsCounted(h: ServiceHandle, to: string, trigger: string): Promise<number> {
@@ -109,8 +133,24 @@ describe('circuit breaker transitions', () => {
   });
 
   it.each([
-    ['mean order latency over latency_threshold_ms', 'brk-lat', { latency_threshold_ms: 20, latency_window: 3 }, { PAPER_LATENCY_MS: '40' }, 3, /^order_latency: mean [\d.]+ ms over 3 orders > 20 ms$/, 'order_latency'],
-    ['a venue error rate over opossum\'s threshold', 'brk-err', { volume_threshold: 3, error_threshold_percentage: 50 }, { PAPER_FAIL_RATE: '1' }, 4, /^venue_errors: error rate over 50%/, 'venue_errors'],
+    [
+      'mean order latency over latency_threshold_ms',
+      'brk-lat',
+      { latency_threshold_ms: 20, latency_window: 3 },
+      { PAPER_LATENCY_MS: '40' },
+      3,
+      /^order_latency: mean [\d.]+ ms over 3 orders > 20 ms$/,
+      'order_latency',
+    ],
+    [
+      "a venue error rate over opossum's threshold",
+      'brk-err',
+      { volume_threshold: 3, error_threshold_percentage: 50 },
+      { PAPER_FAIL_RATE: '1' },
+      4,
+      /^venue_errors: error rate over 50%/,
+      'venue_errors',
+    ],
   ] as const)('%s opens it (executor)', async (_what, label, breaker, vars, orders, cause, trigger) => {
     const e = withProject(label, breaker, vars);
     const exec = await e.start('executor', startExecutor, 'exec-a');
@@ -133,7 +173,7 @@ describe('circuit breaker transitions', () => {
     expect(reset).toEqual({ moved: true, previous: 'OPEN' });
     const closed = await breakerBecomes(e, 'CLOSED', 5_000);
     expect(closed).toMatchObject({ from: 'HALF_OPEN', cause: 'probation passed' });
-    await new Promise((r) => setTimeout(r, 700)); // both replicas' probation checks have run again
+    await afterProbationChecks(e.handles, 3); // both replicas' probation checks have run again
     expect((await events(e)).map((x) => x['state'])).toEqual(['OPEN', 'HALF_OPEN', 'CLOSED']);
     expect((await transitionsCounted(a, 'CLOSED', 'probation_passed')) + (await transitionsCounted(b, 'CLOSED', 'probation_passed'))).toBe(1);
   });
@@ -144,7 +184,7 @@ describe('circuit breaker transitions', () => {
     await quotes(e);
     await setBreakerState(e.redis, e.keys, 'OPEN', 'drill', 'test', Date.now());
     await applyBreakerTransition(e.redis, e.keys, transitionFor({ kind: 'operator_reset', reason: 'try again' }), 'alice', Date.now());
-    await new Promise((r) => setTimeout(r, 100));
+    await everyInstanceSees(e.handles, (s) => s.breaker.state === 'HALF_OPEN', 'HALF_OPEN');
     await target(e, 'BTC-USD', 500);
     const [r] = await reports(e, 1);
     expect(r).toMatchObject({ status: 'REJECTED' });
@@ -152,7 +192,10 @@ describe('circuit breaker transitions', () => {
     expect(open).toMatchObject({ from: 'HALF_OPEN', by: 'exec-a' });
     expect(open['cause']).toMatch(/^half_open_failure: venue error: simulated venue outage/);
     await countedOnce(exec, 'OPEN', 'half_open_failure');
-    await new Promise((r) => setTimeout(r, 2_500)); // past the old episode's probation
+    // The old episode's probation (2 s) has passed and the probation check has run since: the new OPEN holds.
+    const pastProbation = Date.now() + 2_000;
+    await eventually(() => Date.now() > pastProbation, 5_000, 'the old probation over');
+    await afterProbationChecks(e.handles, 2);
     expect((await readControl(e.redis, e.keys, Date.now())).breaker.state).toBe('OPEN');
   });
 
@@ -162,7 +205,7 @@ describe('circuit breaker transitions', () => {
     await e.start('executor', startExecutor, 'exec-b');
     await quotes(e);
     await setBreakerState(e.redis, e.keys, 'HALF_OPEN', 'drill', 'test', Date.now());
-    await new Promise((r) => setTimeout(r, 100));
+    await everyInstanceSees(e.handles, (s) => s.breaker.state === 'HALF_OPEN', 'HALF_OPEN');
     // One target every 10 ms: while one replica's test order is at the venue (60 ms), the other gets the next.
     for (let i = 0; i < 12; i++) {
       await target(e, SYMBOLS[i % SYMBOLS.length]!, 500 * (i + 1));
@@ -190,8 +233,19 @@ describe('circuit breaker transitions', () => {
   it('replicas follow a transition at once and still follow the hash when its sequence restarts (hash deleted by hand)', async () => {
     const e = withProject('brk-seq', {});
     const exec = await e.start('executor', startExecutor, 'exec-a');
-    const gauge = async (): Promise<number> => Number((await exec.ctx.registry.metrics()).split('\n').find((l) => l.startsWith('executor_circuit_breaker_state'))?.split(' ').at(-1));
-    for (const [state, code] of [['OPEN', 2], ['HALF_OPEN', 1], ['OPEN', 2]] as const) {
+    const gauge = async (): Promise<number> =>
+      Number(
+        (await exec.ctx.registry.metrics())
+          .split('\n')
+          .find((l) => l.startsWith('executor_circuit_breaker_state'))
+          ?.split(' ')
+          .at(-1),
+      );
+    for (const [state, code] of [
+      ['OPEN', 2],
+      ['HALF_OPEN', 1],
+      ['OPEN', 2],
+    ] as const) {
       await setBreakerState(e.redis, e.keys, state, 'drill', 'test', Date.now());
       await eventually(async () => (await gauge()) === code, 5_000, `gauge ${code}`);
     }

@@ -26,7 +26,13 @@ afterAll(async () => {
 describe('the control writer', () => {
   it('applies each move once, publishes its event, logs its line; a repeat changes nothing', async () => {
     const log = captureLog();
-    const writer = new ControlWriter({ redis: env.redis, keys: env.keys, log: createLogger('test', 't', 'info', log.destination), clock: { now: () => Date.now() }, auditFile: `/tmp/tp-writer-${process.pid}.jsonl` });
+    const writer = new ControlWriter({
+      redis: env.redis,
+      keys: env.keys,
+      log: createLogger('test', 't', 'info', log.destination),
+      clock: { now: () => Date.now() },
+      auditFile: `/tmp/tp-writer-${process.pid}.jsonl`,
+    });
     const sub = connectRedis({ url: env.url, name: 'sub' });
     const events: string[] = [];
     sub.on('message', (_c: string, m: string) => events.push((JSON.parse(m) as { event: string }).event));
@@ -34,7 +40,10 @@ describe('the control writer', () => {
     try {
       expect((await writer.killSwitch('engage', { reason: 'drill', by: 'ops', trigger: 'manual' })).kind).toBe('moved');
       expect((await writer.killSwitch('engage', { reason: 'again', by: 'ops', trigger: 'manual' })).kind).toBe('stayed');
-      expect(await writer.killSwitch('reset', { reason: 'done', by: 'ops', trigger: 'manual', requireSecondOperator: true })).toEqual({ kind: 'refused', reason: 'reset needs a second operator: ops engaged it' });
+      expect(await writer.killSwitch('reset', { reason: 'done', by: 'ops', trigger: 'manual', requireSecondOperator: true })).toEqual({
+        kind: 'refused',
+        reason: 'reset needs a second operator: ops engaged it',
+      });
       expect((await writer.killSwitch('reset', { reason: 'done', by: 'lead', trigger: 'manual', requireSecondOperator: true })).kind).toBe('moved');
       expect((await writer.trading({ kind: 'stop', state: 'REDUCING' }, { reason: 'desk review', by: 'ops' })).kind).toBe('moved');
       expect((await writer.trading({ kind: 'reduce_first' }, { reason: 'dd', by: 'auto', trigger: 'drawdown_reduce_first' })).kind).toBe('stayed');
@@ -65,7 +74,14 @@ describe('the control writer', () => {
   it('two writers racing on the same move: one moves, the other finds it done', async () => {
     const e = createTestEnv(inject('redisUrl'), 'writer-race');
     try {
-      const mk = () => new ControlWriter({ redis: connectRedis({ url: e.url, name: 'w' }), keys: e.keys, log: createLogger('t', 't', 'silent'), clock: { now: () => Date.now() }, auditFile: `/tmp/tp-race-${process.pid}.jsonl` });
+      const mk = () =>
+        new ControlWriter({
+          redis: connectRedis({ url: e.url, name: 'w' }),
+          keys: e.keys,
+          log: createLogger('t', 't', 'silent'),
+          clock: { now: () => Date.now() },
+          auditFile: `/tmp/tp-race-${process.pid}.jsonl`,
+        });
       const outcomes = await Promise.all(Array.from({ length: 8 }, () => mk().killSwitch('engage', { reason: 'race', by: 'auto', trigger: 'pnl_floor' })));
       expect(outcomes.filter((o) => o.kind === 'moved')).toHaveLength(1);
       expect(await e.redis.xlen(e.keys.killSwitchAudit)).toBe(1);
@@ -81,18 +97,28 @@ describe('every path logs the same line', () => {
     try {
       const webLog = captureLog();
       let base = '';
-      await e.start('web', async (ctx) => {
-        const w = await startWeb(ctx);
-        base = `http://127.0.0.1:${w.port}`;
-        return w;
-      }, 'web-p', { settings: { REQUIRED_SERVICES: 'none' }, logDestination: webLog.destination });
+      await e.start(
+        'web',
+        async (ctx) => {
+          const w = await startWeb(ctx);
+          base = `http://127.0.0.1:${w.port}`;
+          return w;
+        },
+        'web-p',
+        { settings: { REQUIRED_SERVICES: 'none' }, logDestination: webLog.destination },
+      );
       await fetch(`${base}/admin/kill-switch`, { method: 'POST', body: '{"reason": "api drill"}' });
       expect(webLog.lines.find((l) => l['event'] === 'kill_switch.engaged')?.['msg']).toBe('Kill-switch activated: manual (api drill)');
       const reset = await fetch(`${base}/admin/kill-switch`, { method: 'DELETE', body: '{"reason": "api drill over"}' });
       expect(await reset.json()).toMatchObject({ engaged: false });
       expect(webLog.lines.find((l) => l['event'] === 'kill_switch.reset')?.['msg']).toBe('Kill-switch reset: system (api drill over)');
 
-      const cli = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/kill.ts', '--reason', 'cli drill'], { cwd: ROOT, env: { ...process.env, REDIS_URL: e.url, TP_NAMESPACE: e.ns, LOG_LEVEL: 'info' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const cli = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/kill.ts', '--reason', 'cli drill'], {
+        cwd: ROOT,
+        env: { ...process.env, REDIS_URL: e.url, TP_NAMESPACE: e.ns, LOG_LEVEL: 'info' },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       expect(cli).toContain('Kill-switch activated: manual (cli drill)');
       await fetch(`${base}/admin/kill-switch`, { method: 'DELETE', body: '{"reason": "cli drill over"}' });
 

@@ -8,7 +8,7 @@ import { setBreakerState, testWriter } from '../support/control.ts';
 import { encodeTarget, fieldsFromArray } from '../../services/core/messages.ts';
 import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { startExecutor } from '../../services/executor/service.ts';
-import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+import { type TestEnv, createTestEnv, eventually, everyInstanceSees } from '../support/system.ts';
 
 let env: TestEnv;
 afterEach(async () => {
@@ -20,7 +20,11 @@ async function setup(label: string): Promise<void> {
   await env.start('executor', startExecutor, 'exec-a');
   await env.start('executor', startExecutor, 'exec-b');
   const now = Date.now();
-  for (const [s, mid] of [['BTC-USD', 65_000], ['ETH-USD', 3_000], ['AAPL', 190]] as const) {
+  for (const [s, mid] of [
+    ['BTC-USD', 65_000],
+    ['ETH-USD', 3_000],
+    ['AAPL', 190],
+  ] as const) {
     await env.redis.hset(env.keys.lastTick(s), ...encodeTick({ symbol: s, ts: now, bid: mid - 0.5, ask: mid + 0.5, bid_size: 1, ask_size: 1, last: mid, volume: 1 }));
     await env.redis.hset(env.keys.marketDataSeen, s, String(now));
   }
@@ -29,14 +33,34 @@ async function setup(label: string): Promise<void> {
 let seq = 0;
 async function target(symbol: string, usd: number, price: number): Promise<void> {
   const now = Date.now();
-  await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget({ symbol, asset_class: 'crypto', target_usd: usd, price, tick_ts: now, first_tick_ts: now, edge_bps: 1, var_pct: 0.1, model: 'obi', signal_id: `${++seq}-0`, ts: now }));
+  await env.redis.xadd(
+    env.keys.orderIntents,
+    '*',
+    ...encodeTarget({
+      symbol,
+      asset_class: 'crypto',
+      target_usd: usd,
+      price,
+      tick_ts: now,
+      first_tick_ts: now,
+      edge_bps: 1,
+      var_pct: 0.1,
+      model: 'obi',
+      signal_id: `${++seq}-0`,
+      ts: now,
+    }),
+  );
 }
 
 async function reports(n: number): Promise<Record<string, string>[]> {
-  return eventually(async () => {
-    const r = ((await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
-    return r.length >= n ? r : undefined;
-  }, 10_000, `${n} exec reports`);
+  return eventually(
+    async () => {
+      const r = ((await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+      return r.length >= n ? r : undefined;
+    },
+    10_000,
+    `${n} exec reports`,
+  );
 }
 
 const position = async (s: string) => (JSON.parse((await env.redis.get(env.keys.position(s))) ?? '{"qty":0}') as { qty: number }).qty;
@@ -48,7 +72,7 @@ describe('executor replicas under the shared controls', () => {
     await reports(1);
     expect(await position('ETH-USD')).toBeCloseTo(10, 9);
     await setBreakerState(env.redis, env.keys, 'OPEN', 'order_latency: test', 'exec-a', Date.now());
-    await new Promise((r) => setTimeout(r, 100)); // pub/sub reaches both replicas
+    await everyInstanceSees(env.handles, (s) => s.breaker.state === 'OPEN', 'OPEN');
     // One at a time: targets are absolute, so several for one symbol in a batch coalesce.
     let n = 1;
     for (let i = 0; i < 6; i++) {
@@ -69,7 +93,7 @@ describe('executor replicas under the shared controls', () => {
   it('HALF_OPEN admits a limited number of capped test orders across both replicas', async () => {
     await setup('exec-half');
     await setBreakerState(env.redis, env.keys, 'HALF_OPEN', 'operator reset', 'test', Date.now());
-    await new Promise((r) => setTimeout(r, 100));
+    await everyInstanceSees(env.handles, (s) => s.breaker.state === 'HALF_OPEN', 'HALF_OPEN');
     for (let i = 0; i < 7; i++) {
       await target('AAPL', 100_000 * (i + 1), 190);
       await reports(i + 1);
@@ -84,7 +108,7 @@ describe('executor replicas under the shared controls', () => {
   it('DRY_RUN decides and reports orders but sends none', async () => {
     await setup('exec-dry');
     await testWriter(env.redis, env.keys).executionMode('DRY_RUN', { reason: 'test', by: 'test' });
-    await new Promise((r) => setTimeout(r, 100));
+    await everyInstanceSees(env.handles, (s) => s.trading.mode === 'DRY_RUN', 'DRY_RUN');
     await target('BTC-USD', 65_000, 65_000);
     const [r] = await reports(1);
     expect(r).toMatchObject({ status: 'DRY_RUN', symbol: 'BTC-USD', side: 'BUY' });

@@ -16,10 +16,14 @@ describe('feed', () => {
     // market_events held by a value of the wrong type: every XADD fails on its own (WRONGTYPE).
     await env.redis.set(env.keys.marketEvents, 'not a stream');
     const h = await env.start('feed', (ctx) => startFeed(ctx, { rate: 1_000, seed: 3, maxTicks: 60, streamMaxLen: 1_000 }), 'feed-wrongtype');
-    const status = await eventually(async () => {
-      const s = await feedStatus(env, 'feed-wrongtype');
-      return s.done ? s : undefined;
-    }, 10_000, 'feed done');
+    const status = await eventually(
+      async () => {
+        const s = await feedStatus(env, 'feed-wrongtype');
+        return s.done ? s : undefined;
+      },
+      10_000,
+      'feed done',
+    );
     expect(status).toEqual({ published: 0, failed: 60, done: true });
     const metrics = await h.ctx.registry.metrics();
     expect(metrics).toMatch(/feed_publish_errors_total\{[^}]*\} [1-9]/);

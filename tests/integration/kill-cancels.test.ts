@@ -10,7 +10,7 @@ import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { startExecutor } from '../../services/executor/service.ts';
 import type { CancelFilter, MarketQuote, Venue, VenueOrder, VenueResult } from '../../services/executor/venue/venue.ts';
 import { startWeb } from '../../services/web/service.ts';
-import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+import { createTestEnv, eventually, everyInstanceSees, type TestEnv } from '../support/system.ts';
 
 /** A venue whose orders rest until cancelled. */
 class RestingVenue implements Venue {
@@ -52,17 +52,26 @@ beforeAll(async () => {
   env = createTestEnv(inject('redisUrl'), 'kill-cancels');
   // Scopes name symbols the system has seen.
   const now = Date.now();
-  for (const [s, mid] of [['BTC-USD', 65_000], ['ETH-USD', 3_000], ['AAPL', 190]] as const) {
+  for (const [s, mid] of [
+    ['BTC-USD', 65_000],
+    ['ETH-USD', 3_000],
+    ['AAPL', 190],
+  ] as const) {
     await env.redis.hset(env.keys.lastTick(s), ...encodeTick({ symbol: s, ts: now, bid: mid - 0.5, ask: mid + 0.5, bid_size: 1, ask_size: 1, last: mid, volume: 1 }));
     await env.redis.hset(env.keys.marketDataSeen, s, String(now));
   }
   await env.start('executor', (ctx) => startExecutor(ctx, { venue: venues[0] }), 'exec-a');
   await env.start('executor', (ctx) => startExecutor(ctx, { venue: venues[1] }), 'exec-b');
-  await env.start('web', async (ctx) => {
-    const w = await startWeb(ctx);
-    base = `http://127.0.0.1:${w.port}`;
-    return w;
-  }, undefined, { settings: { REQUIRED_SERVICES: 'none' } });
+  await env.start(
+    'web',
+    async (ctx) => {
+      const w = await startWeb(ctx);
+      base = `http://127.0.0.1:${w.port}`;
+      return w;
+    },
+    undefined,
+    { settings: { REQUIRED_SERVICES: 'none' } },
+  );
   for (const v of venues) v.rest(['BTC-USD', 'obi'], ['BTC-USD', 'momentum'], ['ETH-USD', 'obi'], ['ETH-USD', 'momentum'], ['AAPL', 'mean_reversion']);
 });
 
@@ -73,15 +82,16 @@ afterAll(async () => {
 const everyVenue = (what: string, check: (v: RestingVenue) => boolean): Promise<boolean> => eventually(() => venues.every(check), 5_000, what);
 
 describe('a kill or a stop cancels the resting orders it names, on every executor', () => {
-  it('a kill scoped to one symbol cancels that symbol\'s orders only', async () => {
+  it("a kill scoped to one symbol cancels that symbol's orders only", async () => {
     expect(await call('POST', '/admin/kill-switch', { reason: 'bad prints', operator: 'alice', scope: 'symbol:BTC-USD' })).toBe(200);
     await everyVenue('BTC-USD cancelled', (v) => v.cancels.some((c) => c.symbol === 'BTC-USD'));
     for (const v of venues) expect(v.left()).toEqual(['AAPL/mean_reversion', 'ETH-USD/momentum', 'ETH-USD/obi']);
   });
 
-  it('a REDUCING stop of a model cancels nothing; a HALTED one cancels that model\'s orders', async () => {
+  it("a REDUCING stop of a model cancels nothing; a HALTED one cancels that model's orders", async () => {
     expect(await call('POST', '/api/stop-trading', { scope: 'model:obi', state: 'REDUCING', reason: 'review', operator: 'bob' })).toBe(200);
-    await new Promise((r) => setTimeout(r, 300));
+    // Every executor has taken the stop in (its control listener, which issues cancels, has run): nothing was cancelled.
+    await everyInstanceSees(env.handles, (s) => s.scoped['model:obi']?.state === 'REDUCING', 'model:obi REDUCING');
     for (const v of venues) expect(v.left()).toHaveLength(3);
     expect(await call('POST', '/api/stop-trading', { scope: 'model:momentum', reason: 'broken', operator: 'bob' })).toBe(200);
     await everyVenue('momentum cancelled', (v) => v.cancels.some((c) => c.model === 'momentum'));

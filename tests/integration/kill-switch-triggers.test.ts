@@ -12,7 +12,7 @@ import { encodeTarget, fieldsFromArray } from '../../services/core/messages.ts';
 import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { tradingDay } from '../../services/executor/domain/daily-pnl.ts';
 import { startExecutor } from '../../services/executor/service.ts';
-import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+import { afterSafetyRounds, createTestEnv, eventually, everyInstanceSees, type TestEnv } from '../support/system.ts';
 
 let env: TestEnv;
 let stateDir = '';
@@ -31,11 +31,15 @@ async function twoExecutors(label: string, settings: Record<string, string> = {}
 }
 
 async function engagedBy(): Promise<{ trigger: string; reason: string; audit: Record<string, string>[] }> {
-  const h = await eventually(async () => {
-    const k = await env.redis.hgetall(env.keys.killSwitch);
-    return k['engaged'] === '1' ? k : undefined;
-  }, 10_000, 'kill switch engaged');
-  await new Promise((r) => setTimeout(r, 400)); // give the other replica time to (not) engage again
+  const h = await eventually(
+    async () => {
+      const k = await env.redis.hgetall(env.keys.killSwitch);
+      return k['engaged'] === '1' ? k : undefined;
+    },
+    10_000,
+    'kill switch engaged',
+  );
+  await afterSafetyRounds(env.handles, 3); // both replicas have seen it engaged (and not engaged it again)
   const audit = ((await env.redis.xrange(env.keys.killSwitchAudit, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
   return { trigger: h['trigger']!, reason: h['reason']!, audit };
 }
@@ -74,10 +78,12 @@ describe('automatic kill-switch triggers', () => {
   it('not while trading is stopped (the restart sequence stops trading first)', async () => {
     await twoExecutors('kill-halted');
     await testWriter(env.redis, env.keys).trading({ kind: 'stop', state: 'HALTED' }, { reason: 'stop-trading', by: 'test' });
-    await new Promise((r) => setTimeout(r, 200));
-    await env.redis.zadd(env.keys.heartbeats, Date.now() - 5_000, 'strategist|dead-one');
+    await everyInstanceSees(env.handles, (s) => s.trading.state === 'HALTED', 'trading HALTED');
+    await env.redis.zadd(env.keys.heartbeats, Date.now(), 'strategist|dead-one');
     await env.redis.hset(env.keys.marketDataSeen, 'BTC-USD', String(Date.now() - 61_000));
-    await new Promise((r) => setTimeout(r, 800));
+    // The heartbeat goes missing (older than 3 × 1 s) with the data stale, and both replicas check after that.
+    await eventually(async () => Date.now() - Number(await env.redis.zscore(env.keys.heartbeats, 'strategist|dead-one')) > 3_500, 10_000, 'the heartbeat 3.5 s old');
+    await afterSafetyRounds(env.handles, 2);
     expect(await env.redis.hget(env.keys.killSwitch, 'engaged')).toBeNull();
   });
 
@@ -103,7 +109,7 @@ describe('automatic kill-switch triggers', () => {
     // 26 % drawdown from the peak and kill trading; the check must skip the round instead.
     await env.redis.del(env.keys.position('BTC-USD'));
     await env.redis.hset(env.keys.position('BTC-USD'), 'qty', '10');
-    await new Promise((r) => setTimeout(r, 1_000)); // ten safety rounds on each executor
+    await afterSafetyRounds(env.handles, 10);
     expect((await env.redis.hgetall(env.keys.killSwitch))['engaged'] ?? '0').toBe('0');
     expect(Number(await env.redis.hget(day, 'max_drawdown_pct'))).toBe(0);
     // Blind for longer than 3 heartbeat cycles: trading stops, with the reason.
@@ -125,7 +131,23 @@ describe('automatic kill-switch triggers', () => {
     const now = Date.now();
     await env.redis.hset(env.keys.lastTick('ETH-USD'), ...quote('ETH-USD', now, 3_000));
     await env.redis.hset(env.keys.marketDataSeen, 'ETH-USD', String(now));
-    await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget({ symbol: 'ETH-USD', asset_class: 'crypto', target_usd: 30_000, price: 3_000, tick_ts: now, first_tick_ts: now, edge_bps: 1, var_pct: 0.1, model: 'obi', signal_id: '1-0', ts: now }));
+    await env.redis.xadd(
+      env.keys.orderIntents,
+      '*',
+      ...encodeTarget({
+        symbol: 'ETH-USD',
+        asset_class: 'crypto',
+        target_usd: 30_000,
+        price: 3_000,
+        tick_ts: now,
+        first_tick_ts: now,
+        edge_bps: 1,
+        var_pct: 0.1,
+        model: 'obi',
+        signal_id: '1-0',
+        ts: now,
+      }),
+    );
     const report = await eventually(async () => {
       const r = ((await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
       return r[0];
@@ -143,24 +165,64 @@ describe('automatic kill-switch triggers', () => {
     await twoExecutors('reduce-first');
     // 10 BTC bought at 65,000 marked at 60,500: −45,000, past 80 % of the −50,000 floor.
     const now = await longBtcMarkedAt(60_500);
-    const t = await eventually(async () => {
-      const h = await env.redis.hgetall(env.keys.tradingState);
-      return h['state'] === 'REDUCING' ? h : undefined;
-    }, 10_000, 'trading REDUCING');
+    const t = await eventually(
+      async () => {
+        const h = await env.redis.hgetall(env.keys.tradingState);
+        return h['state'] === 'REDUCING' ? h : undefined;
+      },
+      10_000,
+      'trading REDUCING',
+    );
     expect(t['trigger']).toBe('pnl_reduce_first');
     expect(t['reason']).toContain('reducing only');
-    await new Promise((r) => setTimeout(r, 400));
+    await afterSafetyRounds(env.handles, 3);
     // Written once: the other replica saw REDUCING and left it (same author and time).
     expect(await env.redis.hmget(env.keys.tradingState, 'by', 'at')).toEqual([t['by'], t['at']]);
     expect(await env.redis.hget(env.keys.killSwitch, 'engaged')).toBeNull();
 
     // An increasing order is refused, a reducing one fills.
-    await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget({ symbol: 'BTC-USD', asset_class: 'crypto', target_usd: 940_000, price: 60_500, tick_ts: now, first_tick_ts: now, edge_bps: 1, var_pct: 0.1, model: 'obi', signal_id: '1-0', ts: now }));
-    await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget({ symbol: 'BTC-USD', asset_class: 'crypto', target_usd: 235_000, price: 60_500, tick_ts: now, first_tick_ts: now, edge_bps: 1, var_pct: 0.1, model: 'obi', signal_id: '2-0', ts: now }));
-    const reports = await eventually(async () => {
-      const r = ((await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
-      return r.length >= 1 && r.some((x) => x['status'] === 'FILLED') ? r : undefined;
-    }, 10_000, 'reducing order filled');
+    await env.redis.xadd(
+      env.keys.orderIntents,
+      '*',
+      ...encodeTarget({
+        symbol: 'BTC-USD',
+        asset_class: 'crypto',
+        target_usd: 940_000,
+        price: 60_500,
+        tick_ts: now,
+        first_tick_ts: now,
+        edge_bps: 1,
+        var_pct: 0.1,
+        model: 'obi',
+        signal_id: '1-0',
+        ts: now,
+      }),
+    );
+    await env.redis.xadd(
+      env.keys.orderIntents,
+      '*',
+      ...encodeTarget({
+        symbol: 'BTC-USD',
+        asset_class: 'crypto',
+        target_usd: 235_000,
+        price: 60_500,
+        tick_ts: now,
+        first_tick_ts: now,
+        edge_bps: 1,
+        var_pct: 0.1,
+        model: 'obi',
+        signal_id: '2-0',
+        ts: now,
+      }),
+    );
+    const reports = await eventually(
+      async () => {
+        const r = ((await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+        return r.length >= 1 && r.some((x) => x['status'] === 'FILLED') ? r : undefined;
+      },
+      10_000,
+      'reducing order filled',
+    );
     expect(reports.find((x) => x['status'] === 'FILLED')).toMatchObject({ side: 'SELL', reason: 'trading REDUCING' });
     for (const x of reports.filter((r) => r['status'] !== 'FILLED')) expect(x['reason']).toContain('trading REDUCING: only position-reducing orders');
 
@@ -175,36 +237,61 @@ describe('automatic kill-switch triggers', () => {
     const dayB = dayA + 86_400_000;
     // Two replicas whose clocks differ by 100 ms, both just before midnight.
     let t = dayB - 2_000;
-    await env.start('executor', startExecutor, 'exec-a', { clock: { now: () => t } });
-    await env.start('executor', startExecutor, 'exec-b', { clock: { now: () => t + 100 } });
     // A 2 BTC long bought at 60,000, marked at 65,000: +10,000 unrealised; 1,500 realised earlier in day A.
+    // Written before the executors start, so their first round already sees the whole picture.
     await env.redis.set(env.keys.position('BTC-USD'), JSON.stringify({ qty: 2, avg_price: 60_000, realized_pnl: 0 }));
     await env.redis.hset(env.keys.lastTick('BTC-USD'), ...quote('BTC-USD', t, 65_000));
     await env.redis.hset(env.keys.marketDataSeen, 'BTC-USD', String(t));
     await env.redis.hset(env.keys.dailyStats('2026-11-22'), 'unrealized_start', '0', 'started_at', String(dayA), 'realized_pnl', '1500', 'trades', '7');
-    const a = await eventually(async () => {
-      const h = await env.redis.hgetall(env.keys.dailyStats('2026-11-22'));
-      return h['marked_at'] ? h : undefined;
-    }, 10_000, 'day A marked');
+    await env.start('executor', startExecutor, 'exec-a', { clock: { now: () => t } });
+    await env.start('executor', startExecutor, 'exec-b', { clock: { now: () => t + 100 } });
+    const a = await eventually(
+      async () => {
+        const h = await env.redis.hgetall(env.keys.dailyStats('2026-11-22'));
+        return h['marked_at'] ? h : undefined;
+      },
+      10_000,
+      'day A marked',
+    );
     expect(Number(a['net_pnl'])).toBeCloseTo(11_500, 6);
 
     t = dayB + 500; // midnight passes
     await env.redis.hset(env.keys.marketDataSeen, 'BTC-USD', String(t));
-    const b = await eventually(async () => {
-      const h = await env.redis.hgetall(env.keys.dailyStats('2026-11-23'));
-      return h['marked_at'] ? h : undefined;
-    }, 10_000, 'day B started');
+    const b = await eventually(
+      async () => {
+        const h = await env.redis.hgetall(env.keys.dailyStats('2026-11-23'));
+        return h['marked_at'] ? h : undefined;
+      },
+      10_000,
+      'day B started',
+    );
     // The new day starts from the current unrealised PnL: net 0, no trades, no drawdown.
     expect(b).toMatchObject({ unrealized_start: '10000', net_pnl: '0', drawdown_pct: '0' });
     expect(b['trades']).toBeUndefined();
     expect([String(dayB + 500), String(dayB + 600)]).toContain(b['started_at']);
-    await new Promise((r) => setTimeout(r, 400));
+    await afterSafetyRounds(env.handles, 3);
     expect(await env.redis.hget(env.keys.dailyStats('2026-11-23'), 'started_at')).toBe(b['started_at']); // set once (HSETNX)
 
     // Day A keeps its final figures; a fill now counts in day B.
     const aAfter = await env.redis.hgetall(env.keys.dailyStats('2026-11-22'));
     expect(aAfter).toMatchObject({ realized_pnl: '1500', trades: '7' });
-    await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget({ symbol: 'BTC-USD', asset_class: 'crypto', target_usd: 65_000, price: 65_000, tick_ts: t, first_tick_ts: t, edge_bps: 1, var_pct: 0.1, model: 'obi', signal_id: '9-0', ts: t }));
+    await env.redis.xadd(
+      env.keys.orderIntents,
+      '*',
+      ...encodeTarget({
+        symbol: 'BTC-USD',
+        asset_class: 'crypto',
+        target_usd: 65_000,
+        price: 65_000,
+        tick_ts: t,
+        first_tick_ts: t,
+        edge_bps: 1,
+        var_pct: 0.1,
+        model: 'obi',
+        signal_id: '9-0',
+        ts: t,
+      }),
+    );
     await eventually(async () => (await env.redis.hget(env.keys.dailyStats('2026-11-23'), 'trades')) === '1', 10_000, 'fill counted in day B');
     expect(await env.redis.hget(env.keys.dailyStats('2026-11-22'), 'trades')).toBe('7');
     expect(Number(await env.redis.hget(env.keys.dailyStats('2026-11-23'), 'realized_pnl'))).toBeCloseTo(4_999.5, 6); // sold 1 BTC at the bid, 64,999.5

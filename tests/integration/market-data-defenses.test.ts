@@ -28,11 +28,16 @@ const raw = (patch: Record<string, string>): string[] => {
 beforeAll(async () => {
   env = createTestEnv(inject('redisUrl'), 'md-defense');
   await startProcessors(env);
-  await env.start('web', async (ctx) => {
-    const w = await startWeb(ctx);
-    base = `http://127.0.0.1:${w.port}`;
-    return w;
-  }, 'web-md', { settings: { REQUIRED_SERVICES: 'none' } });
+  await env.start(
+    'web',
+    async (ctx) => {
+      const w = await startWeb(ctx);
+      base = `http://127.0.0.1:${w.port}`;
+      return w;
+    },
+    'web-md',
+    { settings: { REQUIRED_SERVICES: 'none' } },
+  );
   await env.redis.hset(env.keys.lastTick('BTC-USD'), ...encodeTick(tick()));
 });
 
@@ -64,16 +69,24 @@ describe('market data the pipeline refuses', () => {
       await env.redis.xadd(m, '*', ...fields);
       await env.redis.xadd(m, '*', ...encodeTick(tick({ bid: 65_010 })));
     }
-    const letters = await eventually(async () => {
-      const d = await rows(env.keys.deadLetter);
-      return d.length >= bad.length ? d : undefined;
-    }, 15_000, 'every bad tick dead-lettered');
+    const letters = await eventually(
+      async () => {
+        const d = await rows(env.keys.deadLetter);
+        return d.length >= bad.length ? d : undefined;
+      },
+      15_000,
+      'every bad tick dead-lettered',
+    );
     expect(letters).toHaveLength(bad.length);
     expect(letters.map((l) => l['reason']!.split(':')[0])).toEqual(bad.map(([check]) => check));
     expect(letters[0]!['reason']).toContain('unknown symbol EVIL-USD');
     expect(letters[9]!['reason']).toMatch(/^price_band: mid 0\.015 is -100\.00% from the last good mid/);
     // Drained: everything acknowledged, no signal or target for the unknown symbol or at a bad price.
-    await eventually(async () => (await env.redis.xpending(m, 'strategist'))[0] === 0 && (await env.redis.xpending(env.keys.strategySignals, 'risk-harmoniser'))[0] === 0, 10_000, 'drained');
+    await eventually(
+      async () => (await env.redis.xpending(m, 'strategist'))[0] === 0 && (await env.redis.xpending(env.keys.strategySignals, 'risk-harmoniser'))[0] === 0,
+      10_000,
+      'drained',
+    );
     const signals = await rows(env.keys.strategySignals);
     expect(signals.every((s) => s['symbol'] === 'BTC-USD' && Math.abs(Number(s['price']) / 65_005 - 1) < 0.01)).toBe(true);
     const intents = await rows(env.keys.orderIntents);
@@ -85,7 +98,12 @@ describe('market data the pipeline refuses', () => {
     expect(metrics).toContain('# HELP');
     const strategist = env.handles.find((h) => h.ctx.service === 'strategist')!;
     const text = await strategist.ctx.registry.metrics();
-    for (const [check, n] of [['unknown_symbol', 1], ['timestamp', 2], ['malformed', 6], ['price_band', 3]] as const) {
+    for (const [check, n] of [
+      ['unknown_symbol', 1],
+      ['timestamp', 2],
+      ['malformed', 6],
+      ['price_band', 3],
+    ] as const) {
       expect(text).toMatch(new RegExp(`stream_entries_dead_lettered_total\\{[^}]*check="${check}"[^}]*\\} ${n}\\n`));
     }
     const risk = env.handles.find((h) => h.ctx.service === 'risk-harmoniser')!;
@@ -118,7 +136,11 @@ describe('the synthetic feed after a restart', () => {
     try {
       await e.redis.hset(e.keys.lastTick('BTC-USD'), ...encodeTick(tick({ bid: 70_000, ask: 70_001, last: 70_000 })));
       await e.start('feed', (ctx) => startFeed(ctx, { rate: 300, seed: 42, maxTicks: 30, streamMaxLen: 10_000 }));
-      const first = await eventually(async () => (await e.redis.xrange(e.keys.marketEvents, '-', '+') as [string, string[]][]).map(([, f]) => fieldsFromArray(f)).find((t) => t['symbol'] === 'BTC-USD'), 5_000, 'a BTC tick');
+      const first = await eventually(
+        async () => ((await e.redis.xrange(e.keys.marketEvents, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f)).find((t) => t['symbol'] === 'BTC-USD'),
+        5_000,
+        'a BTC tick',
+      );
       expect(Math.abs(Number(first['bid']) / 70_000 - 1)).toBeLessThan(0.005);
     } finally {
       await e.close();

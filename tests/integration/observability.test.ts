@@ -17,7 +17,29 @@ import { startStrategist } from '../../services/strategist/service.ts';
 import { startWeb } from '../../services/web/service.ts';
 import { createTestEnv, eventually, ROOT, type TestEnv } from '../support/system.ts';
 
-const PROMQL_WORDS = new Set(['sum', 'max', 'min', 'avg', 'count', 'rate', 'increase', 'irate', 'by', 'without', 'histogram_quantile', 'and', 'or', 'unless', 'on', 'ignoring', 'bool', 'offset', 'le', 'e', 'Inf']);
+const PROMQL_WORDS = new Set([
+  'sum',
+  'max',
+  'min',
+  'avg',
+  'count',
+  'rate',
+  'increase',
+  'irate',
+  'by',
+  'without',
+  'histogram_quantile',
+  'and',
+  'or',
+  'unless',
+  'on',
+  'ignoring',
+  'bool',
+  'offset',
+  'le',
+  'e',
+  'Inf',
+]);
 
 /** Metric names in a PromQL expression: identifiers that are not functions, keywords, labels or durations. */
 export function metricNames(expr: string): string[] {
@@ -70,12 +92,27 @@ describe('observability', () => {
   it('every dashboard and alert query names a metric the services export', () => {
     const exprs = [...Object.values(DASHBOARDS).flatMap((build) => promExpressions(build())), ...alertExprs()];
     expect(exprs.length).toBeGreaterThan(20);
-    const missing = exprs.flatMap((e) => metricNames(e).filter((n) => n !== 'ALERTS' && !exported.has(n)).map((n) => `${n} in ${e}`));
+    const missing = exprs.flatMap((e) =>
+      metricNames(e)
+        .filter((n) => n !== 'ALERTS' && !exported.has(n))
+        .map((n) => `${n} in ${e}`),
+    );
     expect(missing).toEqual([]);
   });
 
   it('exports the contract metric names verbatim', () => {
-    for (const name of ['model_switch_total', 'edge_blended_bps', 'position_size_usd', 'var_pct', 'redis_latency_p99', 'circuit_breaker_state', 'model_router_latency_microseconds', 'model_router_reload_duration_ms', 'model_router_rule_matches_total', 'stream_consumer_group_lag']) {
+    for (const name of [
+      'model_switch_total',
+      'edge_blended_bps',
+      'position_size_usd',
+      'var_pct',
+      'redis_latency_p99',
+      'circuit_breaker_state',
+      'model_router_latency_microseconds',
+      'model_router_reload_duration_ms',
+      'model_router_rule_matches_total',
+      'stream_consumer_group_lag',
+    ]) {
       expect(exported.has(name), name).toBe(true);
     }
   });
@@ -113,9 +150,14 @@ describe('observability', () => {
 
   it('docker-compose.yml validates and uses the runbook service names', () => {
     execFileSync('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config', '-q'], { encoding: 'utf8' });
-    const services = execFileSync('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config', '--services'], { encoding: 'utf8' }).trim().split('\n').sort();
+    const services = execFileSync('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config', '--services'], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .sort();
     expect(services).toEqual(['executor', 'feed', 'grafana', 'prometheus', 'redis', 'risk-harmoniser', 'strategist', 'web']);
-    const doc = load(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { command?: string[]; environment?: Record<string, string>; volumes?: string[]; depends_on?: Record<string, { condition: string }> }> };
+    const doc = load(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as {
+      services: Record<string, { command?: string[]; environment?: Record<string, string>; volumes?: string[]; depends_on?: Record<string, { condition: string }> }>;
+    };
     // Redis keeps its AOF on the named volume: the directory Redis writes to is the one the volume is mounted at.
     const redis = doc.services['redis']!;
     const args = redis.environment?.['REDIS_ARGS'] ?? '';

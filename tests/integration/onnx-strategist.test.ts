@@ -26,7 +26,10 @@ let root = '';
 
 const ONNX_ONLY_RULES = (text: string): string =>
   text
-    .replace(/ {2}rules:\n[\s\S]*?\n\n/, '  rules:\n    - match: { asset_class: "*", horizon_ms: "*" }\n      model: linear_alpha\n      description: "every symbol on the ONNX model"\n\n')
+    .replace(
+      / {2}rules:\n[\s\S]*?\n\n/,
+      '  rules:\n    - match: { asset_class: "*", horizon_ms: "*" }\n      model: linear_alpha\n      description: "every symbol on the ONNX model"\n\n',
+    )
     .replace('min_confidence: 0.55', 'min_confidence: 0.0');
 
 beforeAll(async () => {
@@ -49,10 +52,14 @@ async function lastSignal(symbol: string): Promise<Signal> {
 }
 
 async function drained(total: number): Promise<void> {
-  await eventually(async () => {
-    const g = fieldsFromArray(((await env.redis.xinfo('GROUPS', env.keys.marketEvents)) as unknown[][])[0]!.map(String));
-    return g['pending'] === '0' && g['lag'] === '0' && (await env.redis.xlen(env.keys.marketEvents)) === total;
-  }, 30_000, 'ticks drained');
+  await eventually(
+    async () => {
+      const g = fieldsFromArray(((await env.redis.xinfo('GROUPS', env.keys.marketEvents)) as unknown[][])[0]!.map(String));
+      return g['pending'] === '0' && g['lag'] === '0' && (await env.redis.xlen(env.keys.marketEvents)) === total;
+    },
+    30_000,
+    'ticks drained',
+  );
 }
 
 /** Every symbol's last prediction is what `params` give on the features the strategist stored. */
@@ -82,12 +89,19 @@ describe('an ONNX model in the strategist', () => {
   it('a reload naming a broken model file is rejected and changes nothing', async () => {
     const before = await env.redis.hget(env.keys.configApplied('model_router'), 'strat-onnx');
     writeFileSync(join(root, 'models/broken.onnx'), 'not a model');
-    writeFileSync(join(root, 'conf/broken_rules.yml'), ONNX_ONLY_RULES(readFileSync(join(ROOT, 'model_router_rules.yml'), 'utf8')).replace('path: models/linear_alpha.onnx', 'path: models/broken.onnx'));
+    writeFileSync(
+      join(root, 'conf/broken_rules.yml'),
+      ONNX_ONLY_RULES(readFileSync(join(ROOT, 'model_router_rules.yml'), 'utf8')).replace('path: models/linear_alpha.onnx', 'path: models/broken.onnx'),
+    );
     await env.redis.publish(env.keys.paramReload, '{"component": "model_router", "config_path": "conf/broken_rules.yml"}');
-    const outcome = await eventually(async () => {
-      const all = ((await env.redis.xrange(env.keys.reloadOutcomes, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
-      return all.find((o) => o['status'] === 'rejected');
-    }, 10_000, 'rejected outcome');
+    const outcome = await eventually(
+      async () => {
+        const all = ((await env.redis.xrange(env.keys.reloadOutcomes, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+        return all.find((o) => o['status'] === 'rejected');
+      },
+      10_000,
+      'rejected outcome',
+    );
     expect(outcome['reason']).toMatch(/^conf\/broken_rules\.yml: models\.linear_alpha\.path models\/broken\.onnx: not a loadable ONNX model/);
     expect(await env.redis.hget(env.keys.configApplied('model_router'), 'strat-onnx')).toBe(before);
   });
@@ -97,27 +111,35 @@ describe('an ONNX model in the strategist', () => {
     const retrained: LinearAlphaParams = { weights: [0.5, -1.5, 1, 0, 0.1, 0, -0.5], bias: 0.25, k: 0.5 };
     writeFileSync(join(root, 'models/linear_alpha.onnx'), buildLinearAlphaModel(retrained));
     await env.redis.publish(env.keys.paramReload, '{"component": "model_router", "config_path": "model_router_rules.yml"}');
-    const after = await eventually(async () => {
-      const v = JSON.parse((await env.redis.hget(env.keys.configApplied('model_router'), 'strat-onnx'))!) as { version: string };
-      return v.version !== before.version && v;
-    }, 10_000, 'new version applied');
+    const after = await eventually(
+      async () => {
+        const v = JSON.parse((await env.redis.hget(env.keys.configApplied('model_router'), 'strat-onnx'))!) as { version: string };
+        return v.version !== before.version && v;
+      },
+      10_000,
+      'new version applied',
+    );
     expect(after.version).toMatch(/^[0-9a-f]{12}$/);
     await env.start('feed', (ctx) => startFeed(ctx, { rate: 3_000, seed: 6, maxTicks: 300, streamMaxLen: 100_000 }));
     await drained(1_200);
     await expectPredictionsFrom(retrained);
   });
 
-  it('a model over its max_latency_ms falls back to the rule\'s default_model, logged as a switch with its reason', async () => {
+  it("a model over its max_latency_ms falls back to the rule's default_model, logged as a switch with its reason", async () => {
     const slow = (text: string): string =>
       ONNX_ONLY_RULES(text)
         .replace('path: models/linear_alpha.onnx, max_latency_ms: 5', 'path: models/linear_alpha.onnx, max_latency_ms: 0.000001')
         .replace('      model: linear_alpha\n', '      model: linear_alpha\n      default_model: obi\n');
     writeFileSync(join(root, 'conf/slow_rules.yml'), slow(readFileSync(join(ROOT, 'model_router_rules.yml'), 'utf8')));
     await env.redis.publish(env.keys.paramReload, '{"component": "model_router", "config_path": "conf/slow_rules.yml"}');
-    await eventually(async () => {
-      const all = ((await env.redis.xrange(env.keys.reloadOutcomes, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
-      return all.some((o) => o['status'] === 'applied' && o['config_path'] === 'conf/slow_rules.yml');
-    }, 10_000, 'slow rules applied');
+    await eventually(
+      async () => {
+        const all = ((await env.redis.xrange(env.keys.reloadOutcomes, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+        return all.some((o) => o['status'] === 'applied' && o['config_path'] === 'conf/slow_rules.yml');
+      },
+      10_000,
+      'slow rules applied',
+    );
     await env.start('feed', (ctx) => startFeed(ctx, { rate: 3_000, seed: 7, maxTicks: 300, streamMaxLen: 100_000 }));
     await drained(1_500);
     const log = ((await env.redis.xrange(env.keys.modelSwitchLog, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
@@ -134,7 +156,14 @@ describe('an ONNX model in the strategist', () => {
   it('npm run validate-rules loads and probes ONNX models', () => {
     const run = (file: string): { code: number; out: string } => {
       try {
-        return { code: 0, out: execFileSync(process.execPath, ['--import', 'tsx', 'scripts/validate-router-rules.ts', join(root, file), '--root', root], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' }) };
+        return {
+          code: 0,
+          out: execFileSync(process.execPath, ['--import', 'tsx', 'scripts/validate-router-rules.ts', join(root, file), '--root', root], {
+            cwd: ROOT,
+            encoding: 'utf8',
+            stdio: 'pipe',
+          }),
+        };
       } catch (err) {
         const e = err as { status: number; stderr: string };
         return { code: e.status, out: e.stderr };

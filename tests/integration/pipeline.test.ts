@@ -39,17 +39,24 @@ describe('the pipeline end to end on real Redis', () => {
   });
 
   it('a target becomes a paper fill with a position in Redis', async () => {
-    const fill = await eventually(async () => {
-      const reports = (await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][];
-      return reports.map(([, f]) => fieldsFromArray(f)).find((r) => r['status'] === 'FILLED');
-    }, 30_000, 'a FILLED exec report');
+    const fill = await eventually(
+      async () => {
+        const reports = (await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][];
+        return reports.map(([, f]) => fieldsFromArray(f)).find((r) => r['status'] === 'FILLED');
+      },
+      30_000,
+      'a FILLED exec report',
+    );
     expect(Number(fill['qty'])).toBeGreaterThan(0);
     const order = await env.redis.hgetall(env.keys.order(fill['client_order_id']!));
     expect(order['status']).toBe('FILLED');
     // The position is the sum of the symbol's fills (read in one transaction:
     // a fill and its position are committed together). It may be back at 0.
     const symbol = fill['symbol']!;
-    const [[, rawReports], [, rawPosition]] = (await env.redis.multi().xrange(env.keys.execReports, '-', '+').get(env.keys.position(symbol)).exec()) as [[null, [string, string[]][]], [null, string | null]];
+    const [[, rawReports], [, rawPosition]] = (await env.redis.multi().xrange(env.keys.execReports, '-', '+').get(env.keys.position(symbol)).exec()) as [
+      [null, [string, string[]][]],
+      [null, string | null],
+    ];
     const fills = rawReports.map(([, f]) => fieldsFromArray(f)).filter((r) => r['symbol'] === symbol && r['status'] === 'FILLED');
     const signed = fills.reduce((sum, r) => sum + (r['side'] === 'BUY' ? 1 : -1) * Number(r['qty']), 0);
     const position = JSON.parse(rawPosition ?? '{}') as { qty: number };
@@ -62,7 +69,12 @@ describe('the pipeline end to end on real Redis', () => {
     const rows = entries.map(([, f]) => fieldsFromArray(f));
     expect(rows.length).toBeGreaterThanOrEqual(3);
     expect(Object.keys(rows[0]!)).toEqual(['timestamp', 'symbol', 'old_model', 'new_model', 'latency_ms', 'reason', 'confidence']);
-    expect(rows.filter((r) => r['reason'] === 'initial').map((r) => r['symbol']).sort()).toEqual(['AAPL', 'BTC-USD', 'ETH-USD']);
+    expect(
+      rows
+        .filter((r) => r['reason'] === 'initial')
+        .map((r) => r['symbol'])
+        .sort(),
+    ).toEqual(['AAPL', 'BTC-USD', 'ETH-USD']);
   });
 
   it('/health says healthy and /api/status shows models, versions and heartbeats', async () => {
@@ -89,13 +101,17 @@ describe('the pipeline end to end on real Redis', () => {
   });
 
   it('consumer groups drain: every tick processed and acknowledged', async () => {
-    await eventually(async () => {
-      const groups = (await env.redis.xinfo('GROUPS', env.keys.marketEvents)) as unknown[][];
-      const g = groups.map((x) => fieldsFromArray(x.map(String)))[0]!;
-      const len = await env.redis.xlen(env.keys.marketEvents);
-      if (g['pending'] === '0' && g['lag'] === '0' && len === 3_000) return true;
-      throw new Error(`pending ${g['pending']}, lag ${g['lag']}, length ${len}`);
-    }, 30_000, 'market_events drained');
+    await eventually(
+      async () => {
+        const groups = (await env.redis.xinfo('GROUPS', env.keys.marketEvents)) as unknown[][];
+        const g = groups.map((x) => fieldsFromArray(x.map(String)))[0]!;
+        const len = await env.redis.xlen(env.keys.marketEvents);
+        if (g['pending'] === '0' && g['lag'] === '0' && len === 3_000) return true;
+        throw new Error(`pending ${g['pending']}, lag ${g['lag']}, length ${len}`);
+      },
+      30_000,
+      'market_events drained',
+    );
     let ticks = 0;
     for (const s of ['BTC-USD', 'ETH-USD', 'AAPL']) ticks += (JSON.parse((await env.redis.get(env.keys.strategistState(s))) ?? '{}') as { ticks: number }).ticks;
     expect(ticks).toBe(3_000);

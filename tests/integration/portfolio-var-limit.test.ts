@@ -32,19 +32,30 @@ describe('portfolio VaR budget in sizing', () => {
   const signal = (edgeBps: number, price: number): Signal => {
     const now = Date.now();
     return {
-      symbol: 'BTC-USD', asset_class: 'crypto', tick_ts: now, first_tick_ts: now, tick_id: `${now}-0`, price,
-      active_model: 'obi', active_since: 1, ticks: 1,
+      symbol: 'BTC-USD',
+      asset_class: 'crypto',
+      tick_ts: now,
+      first_tick_ts: now,
+      tick_id: `${now}-0`,
+      price,
+      active_model: 'obi',
+      active_since: 1,
+      ticks: 1,
       predictions: [{ model: 'obi', edge_bps: edgeBps, confidence: 0.9, horizon_ms: 60_000, ts: now }],
     };
   };
   const sizeOf = async (s: Signal): Promise<Output> => {
     const sent = Date.now();
     await env.redis.xadd(env.keys.strategySignals, '*', ...encodeSignal(s));
-    return eventually(async () => {
-      const raw = await env.redis.get(env.keys.edgeBlended('BTC-USD'));
-      const o = raw ? (JSON.parse(raw) as Output) : undefined;
-      return o && o.ts >= sent && Math.sign(o.target_position_usd) === Math.sign(s.predictions[0]!.edge_bps) ? o : undefined;
-    }, 10_000, 'the BTC-USD output');
+    return eventually(
+      async () => {
+        const raw = await env.redis.get(env.keys.edgeBlended('BTC-USD'));
+        const o = raw ? (JSON.parse(raw) as Output) : undefined;
+        return o && o.ts >= sent && Math.sign(o.target_position_usd) === Math.sign(s.predictions[0]!.edge_bps) ? o : undefined;
+      },
+      10_000,
+      'the BTC-USD output',
+    );
   };
 
   it('a long next to a long gets only what is left under the budget', async () => {

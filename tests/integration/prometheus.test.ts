@@ -37,11 +37,16 @@ describe('Prometheus against the running services', () => {
     await withMetrics('strategist', startStrategist);
     await withMetrics('feed', (ctx) => startFeed(ctx, { rate: 100, seed: 1, maxTicks: 500, streamMaxLen: 10_000 }));
     let webPort = 0;
-    await env.start('web', async (ctx) => {
-      const w = await startWeb(ctx);
-      webPort = w.port;
-      return w;
-    }, undefined, { settings: { REQUIRED_SERVICES: 'none' } });
+    await env.start(
+      'web',
+      async (ctx) => {
+        const w = await startWeb(ctx);
+        webPort = w.port;
+        return w;
+      },
+      undefined,
+      { settings: { REQUIRED_SERVICES: 'none' } },
+    );
     targets['web'] = webPort;
 
     const dir = mkdtempSync(join(tmpdir(), 'tp-prom-'));
@@ -53,25 +58,47 @@ describe('Prometheus against the running services', () => {
     };
     writeFileSync(join(dir, 'prometheus.yml'), JSON.stringify(config));
     const port = await freePort();
-    prom = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+    prom = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], {
+      stdio: 'ignore',
+    });
     const api = `http://127.0.0.1:${port}/api/v1`;
 
-    const active = await eventually(async () => {
-      const r = (await (await fetch(`${api}/targets`)).json()) as { data: { activeTargets: { labels: { job: string }; health: string; lastError: string }[] } };
-      const t = r.data.activeTargets;
-      return t.length === 5 && t.every((x) => x.health === 'up') ? t : undefined;
-    }, 45_000, 'all five targets up');
+    const active = await eventually(
+      async () => {
+        const r = (await (await fetch(`${api}/targets`)).json()) as { data: { activeTargets: { labels: { job: string }; health: string; lastError: string }[] } };
+        const t = r.data.activeTargets;
+        return t.length === 5 && t.every((x) => x.health === 'up') ? t : undefined;
+      },
+      45_000,
+      'all five targets up',
+    );
     expect(active.map((t) => t.labels.job).sort()).toEqual(['executor', 'feed', 'risk-harmoniser', 'strategist', 'web']);
 
     const rules = (await (await fetch(`${api}/rules`)).json()) as { data: { groups: { name: string; rules: { name: string; health: string }[] }[] } };
     const names = rules.data.groups.flatMap((g) => g.rules.map((r) => r.name));
-    expect(names).toEqual(expect.arrayContaining(['ExcessiveModelSwitching', 'VaRBreach', 'RedisLatencyHigh', 'CircuitBreakerOpen', 'KillSwitchEngaged', 'ServiceHeartbeatMissing', 'MarketDataStale', 'OrderLatencyHigh', 'OrderRejectionsHigh']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'ExcessiveModelSwitching',
+        'VaRBreach',
+        'RedisLatencyHigh',
+        'CircuitBreakerOpen',
+        'KillSwitchEngaged',
+        'ServiceHeartbeatMissing',
+        'MarketDataStale',
+        'OrderLatencyHigh',
+        'OrderRejectionsHigh',
+      ]),
+    );
 
     // The runbook's metrics are queryable through Prometheus.
-    const q = await eventually(async () => {
-      const r = (await (await fetch(`${api}/query?query=${encodeURIComponent('redis_latency_p99')}`)).json()) as { data: { result: unknown[] } };
-      return r.data.result.length >= 5 ? r.data.result : undefined;
-    }, 20_000, 'redis_latency_p99 from every service');
+    const q = await eventually(
+      async () => {
+        const r = (await (await fetch(`${api}/query?query=${encodeURIComponent('redis_latency_p99')}`)).json()) as { data: { result: unknown[] } };
+        return r.data.result.length >= 5 ? r.data.result : undefined;
+      },
+      20_000,
+      'redis_latency_p99 from every service',
+    );
     expect(q.length).toBeGreaterThanOrEqual(5);
   });
 });

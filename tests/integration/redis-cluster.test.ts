@@ -12,7 +12,18 @@ import { fieldsFromArray } from '../../services/core/messages.ts';
 import { startService, type ServiceHandle } from '../../services/core/service.ts';
 import { startFeed } from '../../services/feed/service.ts';
 import { startRedisCluster, type TestRedisCluster } from '../support/redis-server.ts';
-import { allBeatSince, createTestEnv, drainedExactlyOnce, eventually, ordersAndKills, startProcessors, startAllServices, ticksCounted, feedStatus, type TestEnv } from '../support/system.ts';
+import {
+  allBeatSince,
+  createTestEnv,
+  drainedExactlyOnce,
+  eventually,
+  ordersAndKills,
+  startProcessors,
+  startAllServices,
+  ticksCounted,
+  feedStatus,
+  type TestEnv,
+} from '../support/system.ts';
 
 const TICKS = 2_000;
 
@@ -36,7 +47,9 @@ describe('the system on a 3-master Redis Cluster', () => {
   });
 
   it('refuses a namespace without a hash tag, before touching Redis', async () => {
-    await expect(startService('web', () => Promise.reject(new Error('must not start')), { redisUrl: cluster.url, namespace: 'plain:', metricsPort: -1 })).rejects.toThrow(/must contain a hash tag/);
+    await expect(startService('web', () => Promise.reject(new Error('must not start')), { redisUrl: cluster.url, namespace: 'plain:', metricsPort: -1 })).rejects.toThrow(
+      /must contain a hash tag/,
+    );
   });
 
   it('carries every tick to a paper fill and acknowledges all of them', async () => {
@@ -45,17 +58,25 @@ describe('the system on a 3-master Redis Cluster', () => {
     const ttl = await env.redis.ttl(env.keys.edgeBlended('BTC-USD'));
     expect(ttl).toBeGreaterThanOrEqual(1);
     expect(ttl).toBeLessThanOrEqual(300);
-    const fill = await eventually(async () => {
-      const reports = (await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][];
-      return reports.map(([, f]) => fieldsFromArray(f)).find((r) => r['status'] === 'FILLED');
-    }, 30_000, 'a FILLED exec report');
+    const fill = await eventually(
+      async () => {
+        const reports = (await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][];
+        return reports.map(([, f]) => fieldsFromArray(f)).find((r) => r['status'] === 'FILLED');
+      },
+      30_000,
+      'a FILLED exec report',
+    );
     expect((await env.redis.hgetall(env.keys.order(fill['client_order_id']!)))['status']).toBe('FILLED');
-    await eventually(async () => {
-      const groups = (await env.redis.xinfo('GROUPS', env.keys.marketEvents)) as unknown[][];
-      const g = fieldsFromArray(groups[0]!.map(String));
-      if (g['pending'] === '0' && g['lag'] === '0' && (await env.redis.xlen(env.keys.marketEvents)) === TICKS) return true;
-      throw new Error(`pending ${g['pending']}, lag ${g['lag']}`);
-    }, 30_000, 'market_events drained');
+    await eventually(
+      async () => {
+        const groups = (await env.redis.xinfo('GROUPS', env.keys.marketEvents)) as unknown[][];
+        const g = fieldsFromArray(groups[0]!.map(String));
+        if (g['pending'] === '0' && g['lag'] === '0' && (await env.redis.xlen(env.keys.marketEvents)) === TICKS) return true;
+        throw new Error(`pending ${g['pending']}, lag ${g['lag']}`);
+      },
+      30_000,
+      'market_events drained',
+    );
     let ticks = 0;
     for (const s of ['BTC-USD', 'ETH-USD', 'AAPL']) ticks += (JSON.parse((await env.redis.get(env.keys.strategistState(s))) ?? '{}') as { ticks: number }).ticks;
     expect(ticks).toBe(TICKS);
@@ -65,12 +86,16 @@ describe('the system on a 3-master Redis Cluster', () => {
 
   it('a batch of malformed ticks alone (no state key) still commits: dead-lettered and acknowledged', async () => {
     for (let i = 0; i < 3; i++) await env.redis.xadd(env.keys.marketEvents, '*', 'garbage', String(i));
-    await eventually(async () => {
-      const dead = ((await env.redis.xrange(env.keys.deadLetter, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
-      const groups = ((await env.redis.xinfo('GROUPS', env.keys.marketEvents)) as unknown[][]).map((g) => fieldsFromArray(g.map(String)));
-      const strategist = groups.find((g) => g['name'] === 'strategist');
-      return dead.filter((d) => d['source_stream'] === env.keys.marketEvents).length === 3 && strategist?.['pending'] === '0' && strategist['lag'] === '0';
-    }, 10_000, 'three dead letters, nothing pending');
+    await eventually(
+      async () => {
+        const dead = ((await env.redis.xrange(env.keys.deadLetter, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+        const groups = ((await env.redis.xinfo('GROUPS', env.keys.marketEvents)) as unknown[][]).map((g) => fieldsFromArray(g.map(String)));
+        const strategist = groups.find((g) => g['name'] === 'strategist');
+        return dead.filter((d) => d['source_stream'] === env.keys.marketEvents).length === 3 && strategist?.['pending'] === '0' && strategist['lag'] === '0';
+      },
+      10_000,
+      'three dead letters, nothing pending',
+    );
   });
 
   it('keeps every key in one hash slot, on one node', async () => {
@@ -83,7 +108,17 @@ describe('the system on a 3-master Redis Cluster', () => {
     const holding = perNode.filter((k) => k.length > 0);
     expect(holding).toHaveLength(1);
     const keys = holding[0]!;
-    expect(keys).toEqual(expect.arrayContaining([env.keys.marketEvents, env.keys.strategySignals, env.keys.orderIntents, env.keys.execReports, env.keys.edgeBlended('ETH-USD'), env.keys.strategistState('AAPL'), env.keys.heartbeats]));
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        env.keys.marketEvents,
+        env.keys.strategySignals,
+        env.keys.orderIntents,
+        env.keys.execReports,
+        env.keys.edgeBlended('ETH-USD'),
+        env.keys.strategistState('AAPL'),
+        env.keys.heartbeats,
+      ]),
+    );
     expect(keys.every((k) => k.startsWith(env.ns))).toBe(true);
     const slots = new Set(await Promise.all(keys.slice(0, 50).map((k) => env.redis.cluster('KEYSLOT', k))));
     expect(slots.size).toBe(1);
@@ -99,10 +134,14 @@ describe('the system on a 3-master Redis Cluster', () => {
   it('a param.reload published to any node reaches every service that reloads', async () => {
     const before = await env.redis.xlen(env.keys.reloadOutcomes);
     await env.redis.publish(env.keys.paramReload, JSON.stringify({ component: 'risk_harmoniser', config_path: 'conf/risk_params.yml' }));
-    const outcomes = await eventually(async () => {
-      const rows = ((await env.redis.xrange(env.keys.reloadOutcomes, '-', '+')) as [string, string[]][]).slice(before).map(([, f]) => fieldsFromArray(f));
-      return rows.length >= 3 ? rows : undefined; // risk-harmoniser, executor, web
-    }, 10_000, 'three reload outcomes');
+    const outcomes = await eventually(
+      async () => {
+        const rows = ((await env.redis.xrange(env.keys.reloadOutcomes, '-', '+')) as [string, string[]][]).slice(before).map(([, f]) => fieldsFromArray(f));
+        return rows.length >= 3 ? rows : undefined; // risk-harmoniser, executor, web
+      },
+      10_000,
+      'three reload outcomes',
+    );
     expect(new Set(outcomes.map((o) => o['service']))).toEqual(new Set(['risk-harmoniser', 'executor', 'web']));
     expect(outcomes.every((o) => o['status'] === 'unchanged' || o['status'] === 'applied')).toBe(true);
   });

@@ -74,7 +74,15 @@ describe('the runbook restart sequence', () => {
       await waitForExit(p);
       expect(p.exitCode).toBe(0);
     }
-    await new Promise((r) => setTimeout(r, 500)); // executor drains what was in flight
+    // The executor drains what was in flight: nothing pending or unread in its group.
+    await eventually(
+      async () => {
+        const g = ((await e.redis.xinfo('GROUPS', e.keys.orderIntents)) as unknown[][]).map((x) => fieldsFromArray(x.map(String))).find((x) => x['name'] === 'executor');
+        return g?.['pending'] === '0' && g['last-delivered-id'] === ((await e.redis.xrevrange(e.keys.orderIntents, '+', '-', 'COUNT', 1)) as [string, string[]][])[0]?.[0];
+      },
+      10_000,
+      'the executor drained',
+    );
     const before = await snapshot();
     expect(Object.values(before.positions).some((p) => p !== null)).toBe(true);
 
@@ -120,9 +128,13 @@ describe('the runbook restart sequence', () => {
     expect((await fetch(`${api}/api/circuit-breaker/reset`, { method: 'POST' })).status).toBe(200);
     expect((await fetch(`${api}/api/start-trading`, { method: 'POST' })).status).toBe(200);
     const reports = await e.redis.xlen(e.keys.execReports);
-    await eventually(async () => {
-      const last = ((await e.redis.xrevrange(e.keys.execReports, '+', '-', 'COUNT', 20)) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
-      return (await e.redis.xlen(e.keys.execReports)) > reports && last.some((r) => r['status'] === 'FILLED') ? true : undefined;
-    }, 30_000, 'fills after start-trading');
+    await eventually(
+      async () => {
+        const last = ((await e.redis.xrevrange(e.keys.execReports, '+', '-', 'COUNT', 20)) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+        return (await e.redis.xlen(e.keys.execReports)) > reports && last.some((r) => r['status'] === 'FILLED') ? true : undefined;
+      },
+      30_000,
+      'fills after start-trading',
+    );
   });
 });

@@ -24,11 +24,16 @@ describe('risk harmoniser replicas', () => {
     await env.start('risk-harmoniser', startRiskHarmoniser, 'risk-b');
     await env.start('strategist', startStrategist, 'strat-a');
     let port = 0;
-    await env.start('web', async (ctx) => {
-      const w = await startWeb(ctx);
-      port = w.port;
-      return w;
-    }, undefined, { settings: { REQUIRED_SERVICES: 'none' } });
+    await env.start(
+      'web',
+      async (ctx) => {
+        const w = await startWeb(ctx);
+        port = w.port;
+        return w;
+      },
+      undefined,
+      { settings: { REQUIRED_SERVICES: 'none' } },
+    );
     base = `http://127.0.0.1:${port}`;
     await env.start('feed', (ctx) => startFeed(ctx, { rate: 400, seed: 21, streamMaxLen: 100_000 }));
   });
@@ -37,7 +42,11 @@ describe('risk harmoniser replicas', () => {
   });
 
   const latestOutputs = async () =>
-    Promise.all(['BTC-USD', 'ETH-USD', 'AAPL'].map(async (s) => JSON.parse((await env.redis.get(env.keys.edgeBlended(s))) ?? '{}') as { kelly_fraction?: number; kelly_source?: string; ts?: number; instance?: string }));
+    Promise.all(
+      ['BTC-USD', 'ETH-USD', 'AAPL'].map(
+        async (s) => JSON.parse((await env.redis.get(env.keys.edgeBlended(s))) ?? '{}') as { kelly_fraction?: number; kelly_source?: string; ts?: number; instance?: string },
+      ),
+    );
 
   it('both replicas consume the signals', async () => {
     await eventually(async () => {
@@ -52,16 +61,20 @@ describe('risk harmoniser replicas', () => {
     expect((await post('/api/risk/emergency-reduce', '{"kelly_fraction": 0.1, "reason": "VaR breach"}')).status).toBe(200);
     const since = Date.now();
     const seen = new Set<string>();
-    await eventually(async () => {
-      const outs = await latestOutputs();
-      for (const o of outs) {
-        if ((o.ts ?? 0) <= since) continue;
-        expect(o.kelly_fraction).toBe(0.1);
-        expect(o.kelly_source).toBe('operator_override');
-        seen.add(o.instance ?? '');
-      }
-      return seen.has('risk-a') && seen.has('risk-b');
-    }, 15_000, 'kelly 0.1 from both replicas');
+    await eventually(
+      async () => {
+        const outs = await latestOutputs();
+        for (const o of outs) {
+          if ((o.ts ?? 0) <= since) continue;
+          expect(o.kelly_fraction).toBe(0.1);
+          expect(o.kelly_source).toBe('operator_override');
+          seen.add(o.instance ?? '');
+        }
+        return seen.has('risk-a') && seen.has('risk-b');
+      },
+      15_000,
+      'kelly 0.1 from both replicas',
+    );
     // Both replicas produced outputs under the override.
     const intents = ((await env.redis.xrevrange(env.keys.orderIntents, '+', '-', 'COUNT', 200)) as [string, string[]][]).length;
     expect(intents).toBeGreaterThan(0);
@@ -83,10 +96,14 @@ describe('risk harmoniser replicas', () => {
   });
 
   it('keeps a correlation estimate and a portfolio VaR', async () => {
-    const corr = await eventually(async () => {
-      const c = JSON.parse((await env.redis.get(env.keys.riskCorrelation)) ?? '{"samples":{}}') as { samples: Record<string, number> };
-      return Object.keys(c.samples).length >= 3 ? c : undefined;
-    }, 15_000, 'correlation samples');
+    const corr = await eventually(
+      async () => {
+        const c = JSON.parse((await env.redis.get(env.keys.riskCorrelation)) ?? '{"samples":{}}') as { samples: Record<string, number> };
+        return Object.keys(c.samples).length >= 3 ? c : undefined;
+      },
+      15_000,
+      'correlation samples',
+    );
     expect(Object.keys(corr.samples)).toEqual(expect.arrayContaining(['BTC-USD|ETH-USD']));
     const p = await env.redis.hgetall(env.keys.riskPortfolio);
     expect(Number(p['var_pct'])).toBeGreaterThan(0);
@@ -94,7 +111,19 @@ describe('risk harmoniser replicas', () => {
 
   it('previews blending and sizing by hand without side effects', async () => {
     const before = await env.redis.dbsize();
-    const r = await post('/api/risk/preview', JSON.stringify({ edges: [{ model: 'obi', edge_bps: 2, confidence: 0.8 }, { model: 'nope', edge_bps: 50_000, confidence: 0.9 }], price: 100, asset_class: 'crypto', daily_vol_pct: 3, horizon_ms: 86_400_000 }));
+    const r = await post(
+      '/api/risk/preview',
+      JSON.stringify({
+        edges: [
+          { model: 'obi', edge_bps: 2, confidence: 0.8 },
+          { model: 'nope', edge_bps: 50_000, confidence: 0.9 },
+        ],
+        price: 100,
+        asset_class: 'crypto',
+        daily_vol_pct: 3,
+        horizon_ms: 86_400_000,
+      }),
+    );
     expect(r.status).toBe(200);
     const p = (await r.json()) as Record<string, unknown> & { breakdown: { model: string; excluded: string | null; weight: number }[] };
     // One model used: raw edge 2; shrinkage k=0.2 toward 0 with evidence exp(-0.1)·0.8.
@@ -106,7 +135,7 @@ describe('risk harmoniser replicas', () => {
     // Kelly over a one-day horizon: 0.25 · (E'/1e4) / 0.03² of 1e6 ≈ 43,529 USD, under every cap
     // (10 % = 100,000; leverage 2× = 2e6; VaR target 1.5 % / (1.645 · 3 %) ≈ 303,970).
     const blended = (evidence * 2) / (evidence + 0.2);
-    expect(p['target_position_usd']).toBeCloseTo((0.25 * (blended / 1e4) / 0.0009) * 1e6, 6);
+    expect(p['target_position_usd']).toBeCloseTo(((0.25 * (blended / 1e4)) / 0.0009) * 1e6, 6);
     expect(p['caps']).toEqual([]);
     const bad = await post('/api/risk/preview', JSON.stringify({ edges: [], price: 100, asset_class: 'crypto', daily_vol_pct: 3 }));
     expect(bad.status).toBe(400);
@@ -121,11 +150,16 @@ describe('refresh-volatility', () => {
     try {
       await env.start('risk-harmoniser', startRiskHarmoniser);
       let port = 0;
-      await env.start('web', async (ctx) => {
-        const w = await startWeb(ctx);
-        port = w.port;
-        return w;
-      }, undefined, { settings: { REQUIRED_SERVICES: 'none' } });
+      await env.start(
+        'web',
+        async (ctx) => {
+          const w = await startWeb(ctx);
+          port = w.port;
+          return w;
+        },
+        undefined,
+        { settings: { REQUIRED_SERVICES: 'none' } },
+      );
       const prices: { price: number; ts: number }[] = [];
       let mid = 100;
       const t0 = Date.now() - 300_000;
@@ -134,7 +168,11 @@ describe('refresh-volatility', () => {
         const ts = t0 + i * 1_000;
         prices.push({ price: mid, ts });
         // Written as they arrived: the entry id is Redis' receive time.
-        await env.redis.xadd(env.keys.marketEvents, `${ts}-0`, ...encodeTick({ symbol: 'ETH-USD', ts, bid: mid - 0.01, ask: mid + 0.01, bid_size: 1, ask_size: 1, last: mid, volume: i }));
+        await env.redis.xadd(
+          env.keys.marketEvents,
+          `${ts}-0`,
+          ...encodeTick({ symbol: 'ETH-USD', ts, bid: mid - 0.01, ask: mid + 0.01, bid_size: 1, ask_size: 1, last: mid, volume: i }),
+        );
       }
       const r = await fetch(`http://127.0.0.1:${port}/api/risk/refresh-volatility`, { method: 'POST' });
       expect(r.status).toBe(202);

@@ -10,7 +10,7 @@ import { encodeTarget, fieldsFromArray } from '../../services/core/messages.ts';
 import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { startExecutor } from '../../services/executor/service.ts';
 import { startWeb } from '../../services/web/service.ts';
-import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+import { createTestEnv, eventually, everyInstanceSees, type TestEnv } from '../support/system.ts';
 
 let env: TestEnv;
 let base = '';
@@ -23,17 +23,25 @@ const call = async (method: string, path: string, body?: unknown): Promise<{ sta
 beforeAll(async () => {
   env = createTestEnv(inject('redisUrl'), 'scoped');
   const now = Date.now();
-  for (const [s, mid] of [['BTC-USD', 65_000], ['ETH-USD', 3_000]] as const) {
+  for (const [s, mid] of [
+    ['BTC-USD', 65_000],
+    ['ETH-USD', 3_000],
+  ] as const) {
     await env.redis.hset(env.keys.lastTick(s), ...encodeTick({ symbol: s, ts: now, bid: mid - 0.5, ask: mid + 0.5, bid_size: 1, ask_size: 1, last: mid, volume: 1 }));
     await env.redis.hset(env.keys.marketDataSeen, s, String(now));
   }
   await env.start('executor', startExecutor, 'exec-a');
   await env.start('executor', startExecutor, 'exec-b');
-  await env.start('web', async (ctx) => {
-    const w = await startWeb(ctx);
-    base = `http://127.0.0.1:${w.port}`;
-    return w;
-  }, undefined, { settings: { REQUIRED_SERVICES: 'none' } });
+  await env.start(
+    'web',
+    async (ctx) => {
+      const w = await startWeb(ctx);
+      base = `http://127.0.0.1:${w.port}`;
+      return w;
+    },
+    undefined,
+    { settings: { REQUIRED_SERVICES: 'none' } },
+  );
 });
 
 afterAll(async () => {
@@ -46,22 +54,43 @@ async function order(symbol: string, usd: number, model: string): Promise<Record
   const now = Date.now();
   const price = symbol === 'BTC-USD' ? 65_000 : 3_000;
   const before = await env.redis.xlen(env.keys.execReports);
-  await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget({ symbol, asset_class: 'crypto', target_usd: usd, price, tick_ts: now, first_tick_ts: now, edge_bps: 1, var_pct: 0.1, model, signal_id: `${++seq}-0`, ts: now }));
-  return eventually(async () => {
-    const r = (await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][];
-    return r.length > before ? fieldsFromArray(r[r.length - 1]![1]) : undefined;
-  }, 10_000, `report for ${symbol}`);
+  await env.redis.xadd(
+    env.keys.orderIntents,
+    '*',
+    ...encodeTarget({
+      symbol,
+      asset_class: 'crypto',
+      target_usd: usd,
+      price,
+      tick_ts: now,
+      first_tick_ts: now,
+      edge_bps: 1,
+      var_pct: 0.1,
+      model,
+      signal_id: `${++seq}-0`,
+      ts: now,
+    }),
+  );
+  return eventually(
+    async () => {
+      const r = (await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][];
+      return r.length > before ? fieldsFromArray(r[r.length - 1]![1]) : undefined;
+    },
+    10_000,
+    `report for ${symbol}`,
+  );
 }
 
-/** Wait until both replicas' control snapshots have the change (pub/sub, then the 1 s re-read). */
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 150));
+/** Wait until every instance's control snapshot shows `scope` as `want` (undefined: no control on it). */
+const settled = (scope: string, want: 'HALTED' | 'REDUCING' | undefined): Promise<void> =>
+  everyInstanceSees(env.handles, (s) => s.scoped[scope]?.state === want, `${scope} ${want ?? 'cleared'}`);
 
 describe('scoped kills and stops', () => {
   it('a kill on one symbol halts that symbol on both replicas and nothing else', async () => {
     expect((await order('BTC-USD', 65_000, 'obi')).status).toBe('FILLED'); // +1 BTC
     const k = await call('POST', '/admin/kill-switch', { reason: 'bad prints on BTC', operator: 'alice', scope: 'symbol:BTC-USD' });
     expect(k).toMatchObject({ status: 200, json: { engaged: true, scope: 'symbol:BTC-USD' } });
-    await settle();
+    await settled('symbol:BTC-USD', 'HALTED');
     for (let i = 0; i < 4; i++) {
       // Increasing and reducing alike: a halted scope admits no order at all.
       const r = await order('BTC-USD', i % 2 ? 130_000 : 0, 'obi');
@@ -70,7 +99,11 @@ describe('scoped kills and stops', () => {
     expect((await order('ETH-USD', 30_000, 'obi')).status).toBe('FILLED');
 
     const ks = await call('GET', '/admin/kill-switch');
-    expect(ks.json).toMatchObject({ engaged: false, scope: 'system', scoped: [{ scope: 'symbol:BTC-USD', state: 'HALTED', kind: 'kill', by: 'alice', trigger: 'manual', reason: 'bad prints on BTC' }] });
+    expect(ks.json).toMatchObject({
+      engaged: false,
+      scope: 'system',
+      scoped: [{ scope: 'symbol:BTC-USD', state: 'HALTED', kind: 'kill', by: 'alice', trigger: 'manual', reason: 'bad prints on BTC' }],
+    });
     const status = await call('GET', '/api/status');
     expect(status.json['trading']).toMatchObject({ state: 'ACTIVE', scope: 'system', scoped: [{ scope: 'symbol:BTC-USD', state: 'HALTED', trigger: 'manual' }] });
   });
@@ -81,7 +114,7 @@ describe('scoped kills and stops', () => {
     expect(String(start.json['error'])).toContain('symbol:BTC-USD is killed');
     const reset = await call('DELETE', '/admin/kill-switch', { reason: 'feed fixed', operator: 'bob', scope: 'symbol:BTC-USD' });
     expect(reset).toMatchObject({ status: 200, json: { engaged: false, scope: 'symbol:BTC-USD' } });
-    await settle();
+    await settled('symbol:BTC-USD', undefined);
     expect((await order('BTC-USD', 130_000, 'obi')).status).toBe('FILLED');
     const audit = ((await env.redis.xrange(env.keys.killSwitchAudit, '-', '+')) as [string, string[]][]).map(([, f]) => [f[1], fieldsFromArray(f)['scope']]);
     expect(audit).toEqual([
@@ -93,7 +126,7 @@ describe('scoped kills and stops', () => {
   it('a REDUCING stop on one model admits only reducing orders from that model', async () => {
     const stop = await call('POST', '/api/stop-trading', { scope: 'model:obi', state: 'REDUCING', reason: 'model review', operator: 'carol' });
     expect(stop).toMatchObject({ status: 200, json: { trading: 'REDUCING', scope: 'model:obi' } });
-    await settle();
+    await settled('model:obi', 'REDUCING');
     // BTC position is 2 after the previous tests.
     expect(await order('BTC-USD', 260_000, 'obi')).toMatchObject({ status: 'REJECTED', reason: 'model:obi REDUCING: only position-reducing orders' });
     expect(await order('BTC-USD', 65_000, 'obi')).toMatchObject({ status: 'FILLED', side: 'SELL' });
@@ -102,7 +135,7 @@ describe('scoped kills and stops', () => {
     expect(status.json['trading']).toMatchObject({ scoped: [{ scope: 'model:obi', state: 'REDUCING', kind: 'stop', trigger: 'stop-trading', by: 'carol' }] });
 
     expect(await call('POST', '/api/start-trading', { scope: 'model:obi' })).toMatchObject({ status: 200, json: { scope: 'model:obi', scoped: [] } });
-    await settle();
+    await settled('model:obi', undefined);
     expect((await order('BTC-USD', 130_000, 'obi')).status).toBe('FILLED');
   });
 

@@ -70,7 +70,16 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tp-start-'));
   redisPort = await freePort();
   webPort = await freePort();
-  env = { ...process.env, DATA_DIR: join(dir, 'data'), LOGS_DIR: join(dir, 'logs'), EMBEDDED_REDIS_PORT: String(redisPort), WEB_PORT: String(webPort), METRICS_PORT_BASE: '0', START_QUIET: '1', LOG_LEVEL: 'info' };
+  env = {
+    ...process.env,
+    DATA_DIR: join(dir, 'data'),
+    LOGS_DIR: join(dir, 'logs'),
+    EMBEDDED_REDIS_PORT: String(redisPort),
+    WEB_PORT: String(webPort),
+    METRICS_PORT_BASE: '0',
+    START_QUIET: '1',
+    LOG_LEVEL: 'info',
+  };
   for (const k of ['REDIS_URL', 'TP_NAMESPACE', 'TP_ROOT', 'STATE_DIR']) delete env[k];
 });
 
@@ -157,7 +166,10 @@ describe('npm start', () => {
   });
 
   it('a configuration error stops it with the reason before anything starts', { timeout: 60_000 }, async () => {
-    for (const [bad, reason] of [[{ WEB_HOST: '0.0.0.0' }, 'WEB_HOST=0.0.0.0 is not loopback'], [{ FEED_RATE: 'fast' }, 'FEED_RATE: ']] as const) {
+    for (const [bad, reason] of [
+      [{ WEB_HOST: '0.0.0.0' }, 'WEB_HOST=0.0.0.0 is not loopback'],
+      [{ FEED_RATE: 'fast' }, 'FEED_RATE: '],
+    ] as const) {
       const r = spawnSync(process.execPath, ['scripts/start.mjs'], { cwd: ROOT, env: { ...env, ...bad }, encoding: 'utf8', timeout: 30_000 });
       expect(r.status).toBe(78);
       expect(r.stderr).toContain('configuration error; nothing was started');
@@ -194,10 +206,14 @@ describe('npm start', () => {
     const first = await startSystem();
     const probe = new Redis(`redis://127.0.0.1:${redisPort}`);
     try {
-      const detail = await eventually(async () => {
-        const raw = Object.entries(await probe.hgetall(keys.heartbeatDetail)).find(([member]) => member.startsWith('strategist|'));
-        return raw ? (JSON.parse(raw[1]) as { pid: number }) : undefined;
-      }, 30_000, 'the strategist heartbeat');
+      const detail = await eventually(
+        async () => {
+          const raw = Object.entries(await probe.hgetall(keys.heartbeatDetail)).find(([member]) => member.startsWith('strategist|'));
+          return raw ? (JSON.parse(raw[1]) as { pid: number }) : undefined;
+        },
+        30_000,
+        'the strategist heartbeat',
+      );
       process.kill(detail.pid, 'SIGKILL');
       await eventually(() => first.output().includes('strategist exited (SIGKILL); restarting'), 10_000, 'the supervisor restarts it');
       // Its replacement beats; the dead instance's heartbeat is still there.

@@ -25,11 +25,15 @@ describe('stored state that does not decode', () => {
     await env.start('strategist', startStrategist, 'strat-s', { logDestination: log.destination });
     const now = Date.now();
     await env.redis.xadd(env.keys.marketEvents, '*', ...encodeTick({ symbol: 'ETH-USD', ts: now, bid: 3_000, ask: 3_001, bid_size: 1, ask_size: 1, last: 3_000, volume: 1 }));
-    const st = await eventually(async () => {
-      const raw = await env.redis.get(env.keys.strategistState('ETH-USD'));
-      const v = raw ? (JSON.parse(raw) as { ticks?: number }) : undefined;
-      return v?.ticks === 1 ? v : undefined;
-    }, 10_000, 'the rebuilt state');
+    const st = await eventually(
+      async () => {
+        const raw = await env.redis.get(env.keys.strategistState('ETH-USD'));
+        const v = raw ? (JSON.parse(raw) as { ticks?: number }) : undefined;
+        return v?.ticks === 1 ? v : undefined;
+      },
+      10_000,
+      'the rebuilt state',
+    );
     expect(st).toMatchObject({ ticks: 1 });
     const line = log.lines.find((l) => l['event'] === 'state.unreadable');
     expect(line).toMatchObject({ key: env.keys.strategistState('ETH-USD'), reason: expect.stringContaining('features') as unknown });
@@ -41,8 +45,31 @@ describe('stored state that does not decode', () => {
     await env.start('executor', startExecutor, 'exec-s');
     const now = Date.now();
     await env.redis.hset(env.keys.lastTick('BTC-USD'), ...encodeTick({ symbol: 'BTC-USD', ts: now, bid: 65_000, ask: 65_001, bid_size: 1, ask_size: 1, last: 65_000, volume: 1 }));
-    await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget({ symbol: 'BTC-USD', asset_class: 'crypto', target_usd: 65_000, price: 65_000, tick_ts: now, first_tick_ts: now, edge_bps: 2, var_pct: 0.1, model: 'obi', signal_id: '1-0', ts: now }));
-    const letter = await eventually(async () => ((await env.redis.xrange(env.keys.deadLetter, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f)).find((d) => d['source_stream'] === env.keys.orderIntents), 10_000, 'the dead letter');
+    await env.redis.xadd(
+      env.keys.orderIntents,
+      '*',
+      ...encodeTarget({
+        symbol: 'BTC-USD',
+        asset_class: 'crypto',
+        target_usd: 65_000,
+        price: 65_000,
+        tick_ts: now,
+        first_tick_ts: now,
+        edge_bps: 2,
+        var_pct: 0.1,
+        model: 'obi',
+        signal_id: '1-0',
+        ts: now,
+      }),
+    );
+    const letter = await eventually(
+      async () =>
+        ((await env.redis.xrange(env.keys.deadLetter, '-', '+')) as [string, string[]][])
+          .map(([, f]) => fieldsFromArray(f))
+          .find((d) => d['source_stream'] === env.keys.orderIntents),
+      10_000,
+      'the dead letter',
+    );
     expect(letter['reason']).toContain(`stored value at ${env.keys.position('BTC-USD')} is not valid: qty`);
     expect(await env.redis.xlen(env.keys.execReports)).toBe(0);
     expect(await env.redis.get(env.keys.position('BTC-USD'))).toBe('{"qty": "lots"}');

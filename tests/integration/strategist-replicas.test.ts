@@ -36,10 +36,14 @@ describe('strategist replicas', () => {
     await eventually(async () => (await env.redis.xlen(env.keys.marketEvents)) > TICKS / 3, 20_000, 'ticks flowing');
     writeFileSync(join(root, 'model_router_rules.yml'), readFileSync(join(root, 'model_router_rules.yml'), 'utf8').replace('switch_hysteresis: 0.05', 'switch_hysteresis: 0.04'));
     await env.redis.publish(env.keys.paramReload, '{"component": "model_router", "config_path": "model_router_rules.yml"}');
-    await eventually(async () => {
-      const g = fieldsFromArray(((await env.redis.xinfo('GROUPS', env.keys.marketEvents)) as unknown[][])[0]!.map(String));
-      return g['pending'] === '0' && g['lag'] === '0' && (await env.redis.xlen(env.keys.marketEvents)) === TICKS;
-    }, 30_000, 'drained');
+    await eventually(
+      async () => {
+        const g = fieldsFromArray(((await env.redis.xinfo('GROUPS', env.keys.marketEvents)) as unknown[][])[0]!.map(String));
+        return g['pending'] === '0' && g['lag'] === '0' && (await env.redis.xlen(env.keys.marketEvents)) === TICKS;
+      },
+      30_000,
+      'drained',
+    );
 
     const consumers = ((await env.redis.xinfo('CONSUMERS', env.keys.marketEvents, 'strategist')) as unknown[][]).map((c) => fieldsFromArray(c.map(String)));
     expect(consumers.map((c) => c['name']).sort()).toEqual(['strat-a', 'strat-b']);
@@ -62,14 +66,23 @@ describe('strategist replicas', () => {
     }
 
     const outcomes = ((await env.redis.xrange(env.keys.reloadOutcomes, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
-    expect(outcomes.filter((o) => o['component'] === 'model_router' && o['status'] === 'applied').map((o) => o['instance']).sort()).toEqual(['strat-a', 'strat-b']);
+    expect(
+      outcomes
+        .filter((o) => o['component'] === 'model_router' && o['status'] === 'applied')
+        .map((o) => o['instance'])
+        .sort(),
+    ).toEqual(['strat-a', 'strat-b']);
     const applied = await env.redis.hgetall(env.keys.configApplied('model_router'));
     expect(new Set(Object.values(applied).map((v) => (JSON.parse(v) as { version: string }).version)).size).toBe(1);
   });
 
   it('kill -HUP to one strategist process pauses the router for every replica', async () => {
     const child = env.spawn('strategist', { TP_ROOT: root });
-    await eventually(async () => (await env.redis.zrange(env.keys.heartbeats, '0', '-1')).some((m) => m.startsWith('strategist|') && !m.endsWith('|strat-a') && !m.endsWith('|strat-b')), 30_000, 'third strategist up');
+    await eventually(
+      async () => (await env.redis.zrange(env.keys.heartbeats, '0', '-1')).some((m) => m.startsWith('strategist|') && !m.endsWith('|strat-a') && !m.endsWith('|strat-b')),
+      30_000,
+      'third strategist up',
+    );
     child.kill('SIGHUP');
     await eventually(async () => (await env.redis.hget(env.keys.routerControl, 'paused')) === '1', 10_000, 'paused');
     expect(await env.redis.hget(env.keys.routerControl, 'reason')).toBe('SIGHUP');

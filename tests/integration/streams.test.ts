@@ -39,18 +39,64 @@ describe('stream consumer', () => {
   });
 
   it('moves a malformed tick to the dead-letter stream with its reason and keeps going', async () => {
-    await env.redis.xadd(env.keys.marketEvents, '*', 'symbol', 'BTC-USD', 'ts', String(T0 + 1000), 'bid', 'abc', 'ask', '1', 'bid_size', '1', 'ask_size', '1', 'last', '1', 'volume', '1');
-    await env.redis.xadd(env.keys.marketEvents, '*', 'symbol', 'BTC-USD', 'ts', String(T0 + 1001), 'bid', '101', 'ask', '100', 'bid_size', '1', 'ask_size', '1', 'last', '1', 'volume', '1');
+    await env.redis.xadd(
+      env.keys.marketEvents,
+      '*',
+      'symbol',
+      'BTC-USD',
+      'ts',
+      String(T0 + 1000),
+      'bid',
+      'abc',
+      'ask',
+      '1',
+      'bid_size',
+      '1',
+      'ask_size',
+      '1',
+      'last',
+      '1',
+      'volume',
+      '1',
+    );
+    await env.redis.xadd(
+      env.keys.marketEvents,
+      '*',
+      'symbol',
+      'BTC-USD',
+      'ts',
+      String(T0 + 1001),
+      'bid',
+      '101',
+      'ask',
+      '100',
+      'bid_size',
+      '1',
+      'ask_size',
+      '1',
+      'last',
+      '1',
+      'volume',
+      '1',
+    );
     await env.redis.xadd(env.keys.marketEvents, '*', 'garbage', 'x');
     await env.redis.xadd(env.keys.marketEvents, '*', ...encodeTick(tick(100)));
-    const dead = await eventually(async () => {
-      const entries = ((await env.redis.xrange(env.keys.deadLetter, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
-      return entries.length === 3 ? entries : undefined;
-    }, 10_000, 'three dead letters');
+    const dead = await eventually(
+      async () => {
+        const entries = ((await env.redis.xrange(env.keys.deadLetter, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+        return entries.length === 3 ? entries : undefined;
+      },
+      10_000,
+      'three dead letters',
+    );
     expect(dead.map((d) => d['reason'])).toEqual([expect.stringContaining('bid'), expect.stringContaining('ask 100 is below bid 101'), expect.stringContaining('symbol')]);
     expect(dead[0]).toMatchObject({ source_stream: env.keys.marketEvents, group: 'strategist' });
     expect(JSON.parse(dead[0]!['fields']!)).toContain('abc');
-    await eventually(async () => (JSON.parse((await env.redis.get(env.keys.strategistState('BTC-USD'))) ?? '{}') as { ticks: number }).ticks === 21, 10_000, 'valid tick processed');
+    await eventually(
+      async () => (JSON.parse((await env.redis.get(env.keys.strategistState('BTC-USD'))) ?? '{}') as { ticks: number }).ticks === 21,
+      10_000,
+      'valid tick processed',
+    );
     expect((await env.redis.xpending(env.keys.marketEvents, 'strategist'))[0]).toBe(0);
   });
 
@@ -104,7 +150,7 @@ describe('stream consumer', () => {
     expect(new Set(rows.map((r) => r['by']))).toEqual(new Set(['claims']));
   });
 
-  it('reports a group\'s lag as 0 once it was delivered the last entry, even when Redis\' own figure is stuck', async () => {
+  it("reports a group's lag as 0 once it was delivered the last entry, even when Redis' own figure is stuck", async () => {
     const stream = `${env.ns}lag:in`;
     for (let i = 0; i < 30; i++) await env.redis.xadd(stream, '*', 'n', String(i));
     const consumer = new StreamConsumer<Record<string, string>>({

@@ -9,7 +9,13 @@ import type { RedisClient } from '../../services/core/redis/connect.ts';
 import type { RedisKeys } from '../../services/core/redis/keys.ts';
 
 export function testWriter(redis: RedisClient, keys: RedisKeys, now: () => number = () => Date.now()): ControlWriter {
-  return new ControlWriter({ redis, keys, log: createLogger('test', 'test', 'silent'), clock: { now }, auditFile: join(mkdtempSync(join(tmpdir(), 'tp-audit-')), 'kill_events.jsonl') });
+  return new ControlWriter({
+    redis,
+    keys,
+    log: createLogger('test', 'test', 'silent'),
+    clock: { now },
+    auditFile: join(mkdtempSync(join(tmpdir(), 'tp-audit-')), 'kill_events.jsonl'),
+  });
 }
 
 /** Set the shared breaker whatever it is now (a drill), recorded like any transition. */

@@ -19,7 +19,11 @@ export function withSymbols(symbols: readonly string[]): (text: string) => strin
   return (text) => {
     const extra = symbols
       .filter((s) => !new RegExp(`\\n    ${s.replace(/[.-]/g, '\\$&')}:`).test(text))
-      .map((s) => (s.endsWith('-USD') ? `    ${s}: { asset_class: crypto, tick_size: 0.01, lot_size: 0.0001 }` : `    ${s}: { asset_class: us_stock, tick_size: 0.01, lot_size: 1, market_hours: "13:30-20:00" }`))
+      .map((s) =>
+        s.endsWith('-USD')
+          ? `    ${s}: { asset_class: crypto, tick_size: 0.01, lot_size: 0.0001 }`
+          : `    ${s}: { asset_class: us_stock, tick_size: 0.01, lot_size: 1, market_hours: "13:30-20:00" }`,
+      )
       .join('\n');
     return extra ? text.replace('  symbols:\n', `  symbols:\n${extra}\n`) : text;
   };

@@ -29,7 +29,23 @@ export function freePort(): Promise<number> {
 export async function startRedis(options: { port?: number; dir?: string; appendonly?: boolean; extraArgs?: string[] } = {}): Promise<TestRedis> {
   const port = options.port ?? (await freePort());
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'tp-redis-'));
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', options.appendonly === false ? 'no' : 'yes', '--save', '', ...(options.extraArgs ?? ['--databases', '16'])], { stdio: 'ignore' });
+  const proc = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      options.appendonly === false ? 'no' : 'yes',
+      '--save',
+      '',
+      ...(options.extraArgs ?? ['--databases', '16']),
+    ],
+    { stdio: 'ignore' },
+  );
   const url = `redis://127.0.0.1:${port}/0`;
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   probe.on('error', () => undefined);
@@ -102,11 +118,17 @@ export async function startRedisCluster(masters = 3, replicas = 0): Promise<Test
           port: Number(addr.split('@')[0]!.split(':')[1]),
           role: flags.includes('master') ? ('master' as const) : ('replica' as const),
           ...(master !== '-' ? { masterId: master } : {}),
-          slots: slots.filter((r) => /^\d/.test(r)).map((r) => r.split('-').map(Number) as [number, number]).map(([a, b]) => [a, b ?? a] as [number, number]),
+          slots: slots
+            .filter((r) => /^\d/.test(r))
+            .map((r) => r.split('-').map(Number) as [number, number])
+            .map(([a, b]) => [a, b ?? a] as [number, number]),
         };
       });
   try {
-    execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { stdio: 'ignore', timeout: 30_000 });
+    execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], {
+      stdio: 'ignore',
+      timeout: 30_000,
+    });
     const deadline = Date.now() + 30_000;
     for (const n of nodes) {
       for (;;) {
@@ -150,7 +172,18 @@ export async function startSentinelSet(masterName = 'tpmaster'): Promise<TestSen
   const sentinelPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tp-sentinel-'));
   const conf = join(dir, 'sentinel.conf');
-  writeFileSync(conf, [`port ${sentinelPort}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${masterName} 127.0.0.1 ${master.port} 1`, `sentinel down-after-milliseconds ${masterName} 1000`, `sentinel failover-timeout ${masterName} 10000`, ''].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      `port ${sentinelPort}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `sentinel monitor ${masterName} 127.0.0.1 ${master.port} 1`,
+      `sentinel down-after-milliseconds ${masterName} 1000`,
+      `sentinel failover-timeout ${masterName} 10000`,
+      '',
+    ].join('\n'),
+  );
   const sentinel = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
   const stop = async (): Promise<void> => {
     if (sentinel.exitCode === null) {

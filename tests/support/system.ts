@@ -31,7 +31,14 @@ export function uniqueNamespace(label: string, cluster = false): string {
  * { CLAIM_IDLE_MS: '200', TP_ROOT: dir }). Nothing touches process.env.
  */
 export function testSettings(overrides: Readonly<Record<string, string>> = {}): Settings {
-  return settingsFrom({ LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'error', TP_ROOT: ROOT, WEB_PORT: '0', WEB_RATE_LIMIT_PER_MINUTE: '100000', WEB_AUTH_FAILURES_PER_WINDOW: '10000', ...overrides });
+  return settingsFrom({
+    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'error',
+    TP_ROOT: ROOT,
+    WEB_PORT: '0',
+    WEB_RATE_LIMIT_PER_MINUTE: '100000',
+    WEB_AUTH_FAILURES_PER_WINDOW: '10000',
+    ...overrides,
+  });
 }
 
 export interface StartTestOptions {
@@ -170,13 +177,17 @@ export async function feedStatus(env: TestEnv, instance: string): Promise<{ publ
  * strategist) and every tick in it is counted exactly once; returns its length.
  */
 export async function drainedExactlyOnce(env: TestEnv): Promise<number> {
-  return eventually(async () => {
-    const groups = ((await env.redis.xinfo('GROUPS', env.keys.marketEvents)) as unknown[][]).map((g) => fieldsFromArray(g.map(String)));
-    const g = groups.find((x) => x['name'] === 'strategist');
-    const [len, seen] = [await env.redis.xlen(env.keys.marketEvents), await ticksCounted(env)];
-    if (g?.['pending'] === '0' && g['lag'] === '0' && len === seen) return len;
-    throw new Error(`pending ${g?.['pending']}, lag ${g?.['lag']}, length ${len}, counted ${seen}`);
-  }, 30_000, 'market_events drained, each tick counted once');
+  return eventually(
+    async () => {
+      const groups = ((await env.redis.xinfo('GROUPS', env.keys.marketEvents)) as unknown[][]).map((g) => fieldsFromArray(g.map(String)));
+      const g = groups.find((x) => x['name'] === 'strategist');
+      const [len, seen] = [await env.redis.xlen(env.keys.marketEvents), await ticksCounted(env)];
+      if (g?.['pending'] === '0' && g['lag'] === '0' && len === seen) return len;
+      throw new Error(`pending ${g?.['pending']}, lag ${g?.['lag']}, length ${len}, counted ${seen}`);
+    },
+    30_000,
+    'market_events drained, each tick counted once',
+  );
 }
 
 /** Client order ids in exec_reports, and whether any kill switch was engaged (state or audit). */
@@ -192,7 +203,11 @@ export async function ordersAndKills(env: TestEnv): Promise<{ orderIds: string[]
 
 /** True once every one of `services` has a heartbeat newer than `since` (ms). */
 export async function allBeatSince(env: TestEnv, since: number, services: readonly ServiceName[] = ['strategist', 'risk-harmoniser', 'executor', 'feed']): Promise<boolean> {
-  const fresh = new Set(parseHeartbeats(await env.redis.zrange(env.keys.heartbeats, '0', '-1', 'WITHSCORES')).filter((h) => h.ts > since).map((h) => h.service));
+  const fresh = new Set(
+    parseHeartbeats(await env.redis.zrange(env.keys.heartbeats, '0', '-1', 'WITHSCORES'))
+      .filter((h) => h.ts > since)
+      .map((h) => h.service),
+  );
   return services.every((x) => fresh.has(x));
 }
 
@@ -200,4 +215,41 @@ export async function allBeatSince(env: TestEnv, since: number, services: readon
 export function captureLog(): { destination: DestinationStream; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
   return { lines, destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } };
+}
+
+/** Safety rounds an executor has run (complete or failed), from its safety_checks_total. */
+export async function safetyRounds(h: ServiceHandle): Promise<number> {
+  const metric = h.ctx.registry.getSingleMetric('safety_checks_total');
+  if (!metric) throw new Error(`${h.ctx.instance} has no safety monitor`);
+  const { values } = await metric.get();
+  return values.reduce((sum, v) => sum + v.value, 0);
+}
+
+/** Wait until every executor in `handles` has run `n` more safety rounds: proof the watchers ran before asserting that nothing happened. */
+export async function afterSafetyRounds(handles: readonly ServiceHandle[], n: number, timeoutMs = 20_000): Promise<void> {
+  const executors = handles.filter((h) => h.ctx.service === 'executor');
+  const start = await Promise.all(executors.map((h) => safetyRounds(h)));
+  await eventually(
+    async () => (await Promise.all(executors.map((h) => safetyRounds(h)))).every((r, i) => r >= start[i]! + n),
+    timeoutMs,
+    `${n} more safety rounds on each executor`,
+  );
+}
+
+/** Wait until every running instance in `handles` sees the control state `check` asks for. */
+export async function everyInstanceSees(
+  handles: readonly ServiceHandle[],
+  check: (s: ServiceHandle['ctx']['control']['snapshot']) => boolean,
+  what = 'the control state',
+): Promise<void> {
+  await eventually(() => handles.every((h) => check(h.ctx.control.snapshot)), 10_000, `every instance to see ${what}`);
+}
+
+/** Wait until every executor in `handles` has run `n` more HALF_OPEN probation checks (breaker_probation_checks_total). */
+export async function afterProbationChecks(handles: readonly ServiceHandle[], n: number): Promise<void> {
+  const executors = handles.filter((h) => h.ctx.service === 'executor');
+  const count = async (h: ServiceHandle): Promise<number> =>
+    (await h.ctx.registry.getSingleMetric('breaker_probation_checks_total')!.get()).values.reduce((s, v) => s + v.value, 0);
+  const start = await Promise.all(executors.map(count));
+  await eventually(async () => (await Promise.all(executors.map(count))).every((c, i) => c >= start[i]! + n), 20_000, `${n} more probation checks on each executor`);
 }

@@ -19,14 +19,28 @@ const CTX = { activeModel: 'none', activeSince: 0, now: 1_000_000 };
 describe('edge blending (hand-computed vectors)', () => {
   it('weights by exp(-λ)·confidence', () => {
     // a: w=1, c=0.8 → 0.8 ; b: w=0.5, c=0.8 → 0.4 ; E = (0.8·10 + 0.4·(−20)) / 1.2 = 0
-    const r = blendEdges([{ model: 'a', edgeBps: 10, confidence: 0.8 }, { model: 'b', edgeBps: -20, confidence: 0.8 }], P, CTX);
+    const r = blendEdges(
+      [
+        { model: 'a', edgeBps: 10, confidence: 0.8 },
+        { model: 'b', edgeBps: -20, confidence: 0.8 },
+      ],
+      P,
+      CTX,
+    );
     expect(r.ok).toBe(true);
     expect(r.edgeBps).toBeCloseTo(0, 12);
     expect(r.components.map((c) => c.finalWeight)).toEqual([expect.closeTo(2 / 3, 12), expect.closeTo(1 / 3, 12)]);
   });
 
   it('uses default_confidence for a model that gives none', () => {
-    const r = blendEdges([{ model: 'a', edgeBps: 10, confidence: null }, { model: 'c', edgeBps: 40, confidence: 1 }], P, CTX);
+    const r = blendEdges(
+      [
+        { model: 'a', edgeBps: 10, confidence: null },
+        { model: 'c', edgeBps: 40, confidence: 1 },
+      ],
+      P,
+      CTX,
+    );
     // a: 1·0.5=0.5 ; c: 1·1=1 → (5 + 40) / 1.5 = 30
     expect(r.edgeBps).toBeCloseTo(30, 12);
   });
@@ -56,18 +70,39 @@ describe('edge blending (hand-computed vectors)', () => {
   });
 
   it('keeps only the strongest max_models_to_blend', () => {
-    const r = blendEdges([{ model: 'a', edgeBps: 10, confidence: 0.9 }, { model: 'x', edgeBps: 100, confidence: 0.2 }], { ...P, maxModels: 1 }, CTX);
+    const r = blendEdges(
+      [
+        { model: 'a', edgeBps: 10, confidence: 0.9 },
+        { model: 'x', edgeBps: 100, confidence: 0.2 },
+      ],
+      { ...P, maxModels: 1 },
+      CTX,
+    );
     expect(r.edgeBps).toBeCloseTo(10, 12);
     expect(r.components[1]!.excluded).toContain('max_models_to_blend');
   });
 
   it('penalises the confidence of a model that just became active', () => {
     const ctx = { activeModel: 'a', activeSince: CTX.now - 1_000, now: CTX.now };
-    const r = blendEdges([{ model: 'a', edgeBps: 10, confidence: 0.8 }, { model: 'e', edgeBps: 0, confidence: 0.4 }], P, ctx);
+    const r = blendEdges(
+      [
+        { model: 'a', edgeBps: 10, confidence: 0.8 },
+        { model: 'e', edgeBps: 0, confidence: 0.4 },
+      ],
+      P,
+      ctx,
+    );
     // a: 0.8·0.5 = 0.4 → equal weights with e → 5
     expect(r.components[0]!.penalised).toBe(true);
     expect(r.edgeBps).toBeCloseTo(5, 12);
-    const later = blendEdges([{ model: 'a', edgeBps: 10, confidence: 0.8 }, { model: 'e', edgeBps: 0, confidence: 0.4 }], P, { ...ctx, activeSince: CTX.now - 120_000 });
+    const later = blendEdges(
+      [
+        { model: 'a', edgeBps: 10, confidence: 0.8 },
+        { model: 'e', edgeBps: 0, confidence: 0.4 },
+      ],
+      P,
+      { ...ctx, activeSince: CTX.now - 120_000 },
+    );
     expect(later.components[0]!.penalised).toBe(false);
   });
 
@@ -96,7 +131,7 @@ describe('edge blending (properties)', () => {
     );
   });
 
-  it('raising one model\'s confidence moves the raw blend toward that model\'s edge', () => {
+  it("raising one model's confidence moves the raw blend toward that model's edge", () => {
     fc.assert(
       fc.property(
         fc.double({ min: -1000, max: 1000, noNaN: true }),
@@ -104,8 +139,22 @@ describe('edge blending (properties)', () => {
         fc.double({ min: 0.2, max: 0.5, noNaN: true }),
         fc.double({ min: 0.01, max: 0.5, noNaN: true }),
         (e1, e2, c, bump) => {
-          const before = blendEdges([{ model: 'a', edgeBps: e1, confidence: c }, { model: 'b', edgeBps: e2, confidence: 0.6 }], P, CTX).rawEdgeBps;
-          const after = blendEdges([{ model: 'a', edgeBps: e1, confidence: c + bump }, { model: 'b', edgeBps: e2, confidence: 0.6 }], P, CTX).rawEdgeBps;
+          const before = blendEdges(
+            [
+              { model: 'a', edgeBps: e1, confidence: c },
+              { model: 'b', edgeBps: e2, confidence: 0.6 },
+            ],
+            P,
+            CTX,
+          ).rawEdgeBps;
+          const after = blendEdges(
+            [
+              { model: 'a', edgeBps: e1, confidence: c + bump },
+              { model: 'b', edgeBps: e2, confidence: 0.6 },
+            ],
+            P,
+            CTX,
+          ).rawEdgeBps;
           expect(Math.abs(after - e1)).toBeLessThanOrEqual(Math.abs(before - e1) + 1e-9);
         },
       ),

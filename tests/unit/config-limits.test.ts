@@ -23,7 +23,10 @@ describe('config file limits', () => {
     const dir = project();
     writeFileSync(join(dir, 'conf/big.yml'), `# ${'x'.repeat(MAX_CONFIG_BYTES)}\n${risk}`);
     const r = await readConfigText('conf/big.yml', dir);
-    expect(r).toEqual({ ok: false, reason: `conf/big.yml: file is ${MAX_CONFIG_BYTES + 3 + risk.length} bytes, over the ${MAX_CONFIG_BYTES}-byte limit for config files (nothing was read)` });
+    expect(r).toEqual({
+      ok: false,
+      reason: `conf/big.yml: file is ${MAX_CONFIG_BYTES + 3 + risk.length} bytes, over the ${MAX_CONFIG_BYTES}-byte limit for config files (nothing was read)`,
+    });
   });
 
   it('refuses a symlink in conf/ that points outside the project, and follows one that stays inside', async () => {

@@ -60,7 +60,10 @@ describe('risk params parsing', () => {
 
 describe('reload payloads and config paths', () => {
   it('accepts the runbook payloads', () => {
-    expect(parseReloadPayload('{"component": "risk_harmoniser", "config_path": "conf/risk_params.yml"}')).toEqual({ ok: true, request: { component: 'risk_harmoniser', config_path: 'conf/risk_params.yml' } });
+    expect(parseReloadPayload('{"component": "risk_harmoniser", "config_path": "conf/risk_params.yml"}')).toEqual({
+      ok: true,
+      request: { component: 'risk_harmoniser', config_path: 'conf/risk_params.yml' },
+    });
     expect(parseReloadPayload('{"component": "model_router"}').ok).toBe(true);
   });
 
@@ -89,7 +92,10 @@ describe('REDIS_URL forms', async () => {
   const { parseSentinelUrl, parseClusterUrl, connectRedis } = await import('../../services/core/redis/connect.ts');
   it('parses Sentinel URLs', () => {
     expect(parseSentinelUrl('redis-sentinel://pw@s1:26379,s2:26380/mymaster/2')).toEqual({
-      sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }],
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+      ],
       name: 'mymaster',
       db: 2,
       password: 'pw',
@@ -97,7 +103,12 @@ describe('REDIS_URL forms', async () => {
     expect(parseSentinelUrl('redis://localhost:6379')).toBeUndefined();
   });
   it('parses Cluster URLs and refuses one it cannot read', () => {
-    expect(parseClusterUrl('redis-cluster://a:7000,b:7001')).toEqual({ nodes: [{ host: 'a', port: 7000 }, { host: 'b', port: 7001 }] });
+    expect(parseClusterUrl('redis-cluster://a:7000,b:7001')).toEqual({
+      nodes: [
+        { host: 'a', port: 7000 },
+        { host: 'b', port: 7001 },
+      ],
+    });
     expect(parseClusterUrl('redis-cluster://s%40cret@10.0.0.1:7000/')).toEqual({ nodes: [{ host: '10.0.0.1', port: 7000 }], password: 's@cret' });
     expect(parseClusterUrl('redis-cluster://trader:pw@a:7000')).toEqual({ nodes: [{ host: 'a', port: 7000 }], username: 'trader', password: 'pw' });
     expect(parseClusterUrl('redis-cluster://:pw@a:7000')).toEqual({ nodes: [{ host: 'a', port: 7000 }], password: 'pw' });

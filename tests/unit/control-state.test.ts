@@ -57,7 +57,10 @@ describe('kill switch and scope tables', () => {
     expect(scopeTransition('symbol:X', killed, { kind: 'kill' }).kind).toBe('stay');
     expect(scopeTransition('symbol:X', killed, { kind: 'reset' })).toEqual({ kind: 'move', to: { kind: 'none' } });
     expect(scopeTransition('symbol:X', { kind: 'stopped', state: 'REDUCING' }, { kind: 'kill' })).toEqual({ kind: 'move', to: { kind: 'killed' } });
-    expect(scopeTransition('symbol:X', { kind: 'stopped', state: 'REDUCING' }, { kind: 'stop', state: 'HALTED' })).toEqual({ kind: 'move', to: { kind: 'stopped', state: 'HALTED' } });
+    expect(scopeTransition('symbol:X', { kind: 'stopped', state: 'REDUCING' }, { kind: 'stop', state: 'HALTED' })).toEqual({
+      kind: 'move',
+      to: { kind: 'stopped', state: 'HALTED' },
+    });
     expect(scopeTransition('symbol:X', { kind: 'none' }, { kind: 'start' }).kind).toBe('stay');
     expect(scopeTransition('symbol:X', { kind: 'none' }, { kind: 'reset' }).kind).toBe('refused');
   });
@@ -80,15 +83,26 @@ describe('the order gate and the effective state', () => {
     const scoped = { 'model:obi': { state: 'HALTED', kind: 'kill', reason: 'bad', by: 'a', at: 1, trigger: 'manual' } } as const;
     expect(orderGate({ ...c, scoped }, subject)).toEqual({ kind: 'denied', reason: 'model:obi halted (kill): bad' });
     expect(orderGate({ ...c, scoped }, { symbol: 'BTC-USD', model: 'momentum' })).toEqual({ kind: 'allowed' });
-    expect(orderGate({ ...c, breaker: { ...c.breaker, state: 'OPEN' }, trading: { ...c.trading, state: 'REDUCING' } }, subject)).toEqual({ kind: 'reduce-only', reason: 'circuit breaker OPEN' });
+    expect(orderGate({ ...c, breaker: { ...c.breaker, state: 'OPEN' }, trading: { ...c.trading, state: 'REDUCING' } }, subject)).toEqual({
+      kind: 'reduce-only',
+      reason: 'circuit breaker OPEN',
+    });
     expect(orderGate({ ...c, trading: { ...c.trading, state: 'REDUCING' } }, subject)).toEqual({ kind: 'reduce-only', reason: 'trading REDUCING' });
-    expect(orderGate({ ...c, scoped: { 'symbol:BTC-USD': { state: 'REDUCING', kind: 'stop', reason: 'r', by: 'a', at: 1, trigger: 'stop-trading' } } }, subject)).toEqual({ kind: 'reduce-only', reason: 'symbol:BTC-USD REDUCING' });
+    expect(orderGate({ ...c, scoped: { 'symbol:BTC-USD': { state: 'REDUCING', kind: 'stop', reason: 'r', by: 'a', at: 1, trigger: 'stop-trading' } } }, subject)).toEqual({
+      kind: 'reduce-only',
+      reason: 'symbol:BTC-USD REDUCING',
+    });
   });
 
   it('the kill switch overrides the stored trading state; unknown reads HALTED', () => {
     const c = allClear();
     expect(effectiveTrading(c)).toEqual({ state: 'ACTIVE', reason: '', trigger: '', source: 'trading' });
-    expect(effectiveTrading({ ...c, killSwitch: { ...c.killSwitch, engaged: true, reason: 'x', trigger: 'pnl_floor' } })).toEqual({ state: 'HALTED', reason: 'kill switch: x', trigger: 'pnl_floor', source: 'kill_switch' });
+    expect(effectiveTrading({ ...c, killSwitch: { ...c.killSwitch, engaged: true, reason: 'x', trigger: 'pnl_floor' } })).toEqual({
+      state: 'HALTED',
+      reason: 'kill switch: x',
+      trigger: 'pnl_floor',
+      source: 'kill_switch',
+    });
     expect(effectiveTrading(UNKNOWN_CONTROL).state).toBe('HALTED');
     expect(systemHalted(UNKNOWN_CONTROL)).toBe(false); // unknown is not a halt to cancel on: nothing is known
     expect(systemHalted({ ...c, trading: { ...c.trading, state: 'HALTED' } })).toBe(true);
@@ -100,7 +114,11 @@ describe('one wording per event', () => {
   it.each<[ControlEvent, string, string]>([
     [{ type: 'KillSwitchEngaged', scope: 'system', reason: 'VaR breach', by, trigger: 'manual' }, 'kill_switch.engaged', 'Kill-switch activated: manual (VaR breach)'],
     [{ type: 'KillSwitchReset', scope: 'model:obi', reason: 'fixed', by }, 'kill_switch.reset', 'Kill-switch reset: model:obi (fixed)'],
-    [{ type: 'TradingStopped', scope: 'system', state: 'HALTED', reason: 'maintenance', by, trigger: 'stop-trading' }, 'trading.stopped', 'Trading stopped for system: no new orders, resting orders cancelled (maintenance)'],
+    [
+      { type: 'TradingStopped', scope: 'system', state: 'HALTED', reason: 'maintenance', by, trigger: 'stop-trading' },
+      'trading.stopped',
+      'Trading stopped for system: no new orders, resting orders cancelled (maintenance)',
+    ],
     [{ type: 'TradingReduced', reason: 'dd 17%', by, trigger: 'drawdown_reduce_first' }, 'trading.reducing', 'Trading REDUCING: drawdown_reduce_first (dd 17%)'],
     [{ type: 'RouterPaused', reason: 'SIGHUP', by }, 'router.paused', 'Model router paused (SIGHUP)'],
     [{ type: 'KellyOverridden', kellyFraction: 0.1, reason: 'VaR breach', by }, 'risk.emergency_reduce', 'Kelly fraction lowered to 0.1: VaR breach'],

@@ -46,7 +46,9 @@ describe('order decision', () => {
 
   it('obeys a kill or stop scoped to the symbol or the model, and only that scope', () => {
     const scoped = (entries: Record<string, Partial<ScopedControl>>): ControlSnapshot =>
-      with_({ scoped: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, { state: 'HALTED', kind: 'kill', reason: 'ops', by: 'alice', at: 1, trigger: 'manual', ...v }])) });
+      with_({
+        scoped: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, { state: 'HALTED', kind: 'kill', reason: 'ops', by: 'alice', at: 1, trigger: 'manual', ...v }])),
+      });
     const symbolKilled = scoped({ 'symbol:BTC-USD': {} });
     expect(decideOrder(0, 100, 50, symbolKilled, G, S)).toMatchObject({ kind: 'denied', reason: 'symbol:BTC-USD halted (kill): ops' });
     expect(decideOrder(10_000, 100, 0, symbolKilled, G, { symbol: 'ETH-USD', model: 'obi' }).kind).toBe('order');

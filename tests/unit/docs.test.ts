@@ -34,7 +34,7 @@ describe('README', () => {
     expect(missing).toEqual([]);
   });
 
-  it('does not claim the runbook\'s XREAD with BLOCK after STREAMS works as written', () => {
+  it("does not claim the runbook's XREAD with BLOCK after STREAMS works as written", () => {
     const row = readme.split('\n').find((l) => l.includes('XREAD STREAMS model.switch.log'));
     expect(row).toContain('ERR Invalid stream ID');
     expect(row).toContain('XREAD BLOCK 30000 STREAMS model.switch.log');

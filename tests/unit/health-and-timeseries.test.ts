@@ -37,7 +37,14 @@ describe('health', () => {
   });
 
   it('fails the risk manager when the kill switch is engaged and the breaker when OPEN', () => {
-    const r = evaluateHealth({ ...X, control: { ...CONTROL, killSwitch: { engaged: true, reason: 'ws_stale_60s', by: 'auto', at: 1, trigger: 'stale' }, breaker: { state: 'OPEN', cause: 'var', at: 1, halfOpenOrders: 0, seq: 0 } } });
+    const r = evaluateHealth({
+      ...X,
+      control: {
+        ...CONTROL,
+        killSwitch: { engaged: true, reason: 'ws_stale_60s', by: 'auto', at: 1, trigger: 'stale' },
+        breaker: { state: 'OPEN', cause: 'var', at: 1, halfOpenOrders: 0, seq: 0 },
+      },
+    });
     expect(r.failing).toEqual(['risk_manager', 'circuit_breaker']);
     expect(r.components['risk_manager']!.detail).toContain('ws_stale_60s');
   });
@@ -50,7 +57,19 @@ describe('health', () => {
 
 describe('TimeSeries commands', () => {
   it('creates each series with 7-day retention and labels (module)', () => {
-    expect(createCommand('var_pct:BTC-USD', 'var_pct', 'BTC-USD')).toEqual(['TS.CREATE', 'var_pct:BTC-USD', 'RETENTION', '604800000', 'DUPLICATE_POLICY', 'LAST', 'LABELS', 'metric', 'var_pct', 'symbol', 'BTC-USD']);
+    expect(createCommand('var_pct:BTC-USD', 'var_pct', 'BTC-USD')).toEqual([
+      'TS.CREATE',
+      'var_pct:BTC-USD',
+      'RETENTION',
+      '604800000',
+      'DUPLICATE_POLICY',
+      'LAST',
+      'LABELS',
+      'metric',
+      'var_pct',
+      'symbol',
+      'BTC-USD',
+    ]);
   });
 
   it('adds a sample with TS.ADD when the module is present', () => {
@@ -105,7 +124,7 @@ describe('TimeSeriesWriter (module reported present)', async () => {
   });
 });
 
-describe('the runbook\'s TimeSeries log line', () => {
+describe("the runbook's TimeSeries log line", () => {
   it('says exactly "WARNING: Connected to Redis (TimeSeries module not available - using fallback)"', async () => {
     const { TimeSeriesWriter } = await import('../../services/core/redis/timeseries.ts');
     const lines: string[] = [];

@@ -58,7 +58,10 @@ describe('automatic kill-switch triggers', () => {
   it('a monitor blind for longer than the missed-heartbeat grace stops trading, and says why', () => {
     const blind = { now: 10_000, tradingHalted: false, lastCompleteAt: 7_000, heartbeatIntervalMs: 1_000, missedCycles: 3, error: 'WRONGTYPE' };
     expect(evaluateBlindMonitor(blind)).toBeNull(); // exactly the grace
-    expect(evaluateBlindMonitor({ ...blind, now: 10_001 })).toEqual({ trigger: 'safety_blind', reason: 'safety checks could not read their inputs for 3001 ms (3 cycles): WRONGTYPE' });
+    expect(evaluateBlindMonitor({ ...blind, now: 10_001 })).toEqual({
+      trigger: 'safety_blind',
+      reason: 'safety checks could not read their inputs for 3001 ms (3 cycles): WRONGTYPE',
+    });
     expect(evaluateBlindMonitor({ ...blind, now: 60_000, tradingHalted: true })).toBeNull();
   });
 });
@@ -70,7 +73,13 @@ describe('daily PnL', () => {
   });
 
   it('marks unrealised PnL at the mid', () => {
-    expect(unrealizedPnl([{ position: { qty: 2, avgPrice: 100, realizedPnl: 0 }, mid: 110 }, { position: { qty: -1, avgPrice: 50, realizedPnl: 0 }, mid: 40 }, { position: { qty: 5, avgPrice: 1, realizedPnl: 0 }, mid: undefined }])).toBe(30);
+    expect(
+      unrealizedPnl([
+        { position: { qty: 2, avgPrice: 100, realizedPnl: 0 }, mid: 110 },
+        { position: { qty: -1, avgPrice: 50, realizedPnl: 0 }, mid: 40 },
+        { position: { qty: 5, avgPrice: 1, realizedPnl: 0 }, mid: undefined },
+      ]),
+    ).toBe(30);
   });
 
   it('computes net PnL against the day start and peak-to-trough drawdown', () => {
@@ -87,7 +96,10 @@ describe('reduce first', () => {
   it('moves to REDUCING past the ratio of either loss limit, not before', () => {
     expect(evaluateReduceTrigger({ ...limits, drawdownPct: 15.9, dailyPnlUsd: -39_999 })).toBeNull();
     expect(evaluateReduceTrigger({ ...limits, drawdownPct: 16.1, dailyPnlUsd: 0 })).toMatchObject({ trigger: 'drawdown_reduce_first' });
-    expect(evaluateReduceTrigger({ ...limits, drawdownPct: 1, dailyPnlUsd: -40_001 })).toMatchObject({ trigger: 'pnl_reduce_first', reason: expect.stringContaining('80% of the -50000 USD floor') as unknown });
+    expect(evaluateReduceTrigger({ ...limits, drawdownPct: 1, dailyPnlUsd: -40_001 })).toMatchObject({
+      trigger: 'pnl_reduce_first',
+      reason: expect.stringContaining('80% of the -50000 USD floor') as unknown,
+    });
   });
   it('a positive PnL floor never reduces on PnL', () => {
     expect(evaluateReduceTrigger({ ...limits, pnlFloorUsd: 1_000, drawdownPct: 0, dailyPnlUsd: 0 })).toBeNull();

@@ -46,7 +46,11 @@ describe('decodeTick', () => {
   });
 
   it('refuses symbols outside the universe, and malformed ones without echoing them whole', () => {
-    expect(decodeTick(fields({ symbol: 'EVIL-USD' }), NOW, UNIVERSE, CHECKS)).toMatchObject({ ok: false, check: 'unknown_symbol', reason: expect.stringContaining('unknown symbol EVIL-USD') as unknown });
+    expect(decodeTick(fields({ symbol: 'EVIL-USD' }), NOW, UNIVERSE, CHECKS)).toMatchObject({
+      ok: false,
+      check: 'unknown_symbol',
+      reason: expect.stringContaining('unknown symbol EVIL-USD') as unknown,
+    });
     for (const s of ['../../x', 'btc-usd', 'X'.repeat(1_000_000)]) {
       const r = decodeTick(fields({ symbol: s }), NOW, UNIVERSE, CHECKS);
       expect(r).toMatchObject({ ok: false, check: 'malformed' });
@@ -56,8 +60,16 @@ describe('decodeTick', () => {
 
   it('refuses timestamps outside the window around when Redis received the tick', () => {
     const year = 365 * 86_400_000;
-    expect(decodeTick(fields({ ts: String(NOW + year) }), NOW, UNIVERSE, CHECKS)).toMatchObject({ ok: false, check: 'timestamp', reason: expect.stringContaining('after Redis received it') as unknown });
-    expect(decodeTick(fields({ ts: '1000' }), NOW, UNIVERSE, CHECKS)).toMatchObject({ ok: false, check: 'timestamp', reason: expect.stringContaining('before Redis received it') as unknown });
+    expect(decodeTick(fields({ ts: String(NOW + year) }), NOW, UNIVERSE, CHECKS)).toMatchObject({
+      ok: false,
+      check: 'timestamp',
+      reason: expect.stringContaining('after Redis received it') as unknown,
+    });
+    expect(decodeTick(fields({ ts: '1000' }), NOW, UNIVERSE, CHECKS)).toMatchObject({
+      ok: false,
+      check: 'timestamp',
+      reason: expect.stringContaining('before Redis received it') as unknown,
+    });
     expect(decodeTick(fields({ ts: '100000000000000000000' }), NOW, UNIVERSE, CHECKS)).toMatchObject({ ok: false, check: 'malformed' });
     expect(decodeTick(fields({ ts: String(NOW + 5_000) }), NOW, UNIVERSE, CHECKS).ok).toBe(true);
     expect(decodeTick(fields({ ts: String(NOW - 60_000) }), NOW, UNIVERSE, CHECKS).ok).toBe(true);
@@ -99,7 +111,8 @@ describe('price band', () => {
 describe('volatility refresh', () => {
   it('uses exactly the ticks the pipeline would: dead-letter material and bad prints are left out', () => {
     const entry = (ms: number, f: string[]): [string, string[]] => [`${ms}-0`, f];
-    const t = (ms: number, mid: number, symbol = 'ETH-USD'): string[] => encodeTick({ symbol, ts: ms, bid: mid - 0.01, ask: mid + 0.01, bid_size: 1, ask_size: 1, last: mid, volume: 1 });
+    const t = (ms: number, mid: number, symbol = 'ETH-USD'): string[] =>
+      encodeTick({ symbol, ts: ms, bid: mid - 0.01, ask: mid + 0.01, bid_size: 1, ask_size: 1, last: mid, volume: 1 });
     const clean: { price: number; ts: number }[] = [];
     const oldestFirst: [string, string[]][] = [];
     let mid = 3_000;

@@ -9,10 +9,38 @@ const reply = (cmds: Record<string, [number, number][]>): unknown[] =>
 
 describe('Redis command latency', () => {
   it('takes the calls of an interval from two cumulative samples, merged over commands, without admin commands', () => {
-    const a = parseLatencyHistogram(reply({ evalsha: [[64, 100], [128, 100]], xreadgroup: [[32, 50]], info: [[8192, 3]] }));
-    const b = parseLatencyHistogram(reply({ evalsha: [[64, 150], [128, 151], [8192, 153]], xreadgroup: [[32, 80]], info: [[8192, 9]], set: [[16, 5]] }));
+    const a = parseLatencyHistogram(
+      reply({
+        evalsha: [
+          [64, 100],
+          [128, 100],
+        ],
+        xreadgroup: [[32, 50]],
+        info: [[8192, 3]],
+      }),
+    );
+    const b = parseLatencyHistogram(
+      reply({
+        evalsha: [
+          [64, 150],
+          [128, 151],
+          [8192, 153],
+        ],
+        xreadgroup: [[32, 80]],
+        info: [[8192, 9]],
+        set: [[16, 5]],
+      }),
+    );
     expect(a.has('info')).toBe(false);
-    expect(callsBetween(a, b)).toEqual(new Map([[64, 50], [128, 1], [8192, 2], [32, 30], [16, 5]]));
+    expect(callsBetween(a, b)).toEqual(
+      new Map([
+        [64, 50],
+        [128, 1],
+        [8192, 2],
+        [32, 30],
+        [16, 5],
+      ]),
+    );
   });
 
   it('gives a p99 of the window that a few slow calls move, and 0 with no calls', () => {
@@ -33,13 +61,13 @@ describe('Redis command latency', () => {
 
 describe('consumer group lag', () => {
   const base = { counted: 0, cap: 1_000, reported: 6_329, length: 50_000 };
-  it('is zero when the group was delivered the stream\'s last entry, whatever Redis reports', () => {
+  it("is zero when the group was delivered the stream's last entry, whatever Redis reports", () => {
     expect(consumerLag({ ...base, lastDeliveredId: '1700-5', lastGeneratedId: '1700-5' })).toBe(0);
   });
   it('is the entries counted after the last delivered one, up to the cap', () => {
     expect(consumerLag({ ...base, lastDeliveredId: '1700-5', lastGeneratedId: '1800-0', counted: 12 })).toBe(12);
   });
-  it('past the cap takes Redis\' figure, bounded by the stream length', () => {
+  it("past the cap takes Redis' figure, bounded by the stream length", () => {
     expect(consumerLag({ ...base, lastDeliveredId: '1-0', lastGeneratedId: '9-0', counted: 1_001, reported: 40_000 })).toBe(40_000);
     expect(consumerLag({ ...base, lastDeliveredId: '1-0', lastGeneratedId: '9-0', counted: 1_001, reported: 90_000 })).toBe(50_000);
     expect(consumerLag({ ...base, lastDeliveredId: '1-0', lastGeneratedId: '9-0', counted: 1_001, reported: null })).toBe(1_001);
@@ -47,9 +75,9 @@ describe('consumer group lag', () => {
 });
 
 describe('Redis error codes', () => {
-  it('are the reply\'s first word, the socket\'s errno, or ioredis\' connection states', async () => {
+  it("are the reply's first word, the socket's errno, or ioredis' connection states", async () => {
     const { redisErrorCode, isConnectionError } = await import('../../services/core/redis/errors.ts');
-    expect(redisErrorCode(new Error('READONLY You can\'t write against a read only replica.'))).toBe('READONLY');
+    expect(redisErrorCode(new Error("READONLY You can't write against a read only replica."))).toBe('READONLY');
     expect(redisErrorCode(new Error('BUSYGROUP Consumer Group name already exists'))).toBe('BUSYGROUP');
     expect(redisErrorCode(new Error('ERR TSDB: key already exists'))).toBe('ALREADY_EXISTS');
     expect(redisErrorCode(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }))).toBe('ECONNREFUSED');

@@ -76,7 +76,7 @@ describe('rule matching', () => {
     expect(explainRoute(matchRoute(compiled, 'x', 1), 'x', 1)).toContain('default_model');
   });
 
-  it('a rule falls back to its own default_model, else the file\'s', () => {
+  it("a rule falls back to its own default_model, else the file's", () => {
     const c = compile(RULES.replace('      model: m_mid\n', '      model: m_mid\n      default_model: m_fast\n'));
     expect(matchRoute(c, 'crypto', 60_000).fallback).toBe('m_fast');
     expect(matchRoute(c, 'crypto', 1_000).fallback).toBe('m_default');

@@ -45,7 +45,15 @@ describe('risk harmoniser under a model-scoped control', () => {
     const cfg = parsed.config;
     const now = Date.now();
     const signal: Signal = {
-      symbol: 'BTC-USD', asset_class: 'crypto', tick_ts: now, first_tick_ts: now, tick_id: '1-0', price: 65_000, active_model: 'obi', active_since: 0, ticks: 1,
+      symbol: 'BTC-USD',
+      asset_class: 'crypto',
+      tick_ts: now,
+      first_tick_ts: now,
+      tick_id: '1-0',
+      price: 65_000,
+      active_model: 'obi',
+      active_since: 0,
+      ticks: 1,
       predictions: [
         { model: 'obi', edge_bps: 8, confidence: 0.9, horizon_ms: 30_000, ts: now },
         { model: 'momentum', edge_bps: -2, confidence: 0.8, horizon_ms: 30_000, ts: now },

@@ -9,7 +9,14 @@ import { authenticate, decideExposure, identify, isLoopbackAddress } from '../..
 describe('settings', () => {
   it('gives every default without an environment', () => {
     const s = settingsFrom({});
-    expect(s).toMatchObject({ logLevel: 'info', heartbeatIntervalMs: 1_000, claimIdleMs: 5_000, executionMode: 'PAPER', web: { host: '127.0.0.1', port: 8080, token: undefined, rateLimitPerMinute: 60 }, feed: { rate: 200, seed: 42 } });
+    expect(s).toMatchObject({
+      logLevel: 'info',
+      heartbeatIntervalMs: 1_000,
+      claimIdleMs: 5_000,
+      executionMode: 'PAPER',
+      web: { host: '127.0.0.1', port: 8080, token: undefined, rateLimitPerMinute: 60 },
+      feed: { rate: 200, seed: 42 },
+    });
     expect(Object.isFrozen(s.web)).toBe(true);
   });
 
@@ -24,7 +31,10 @@ describe('settings', () => {
   });
 
   it('reads one token per operator and refuses malformed or shared ones', () => {
-    expect(settingsFrom({ WEB_OPERATOR_TOKENS: 'alice=aaaaaaaaaaaaaaaa1, bob=bbbbbbbbbbbbbbbb2' }).web.operatorTokens).toEqual({ alice: 'aaaaaaaaaaaaaaaa1', bob: 'bbbbbbbbbbbbbbbb2' });
+    expect(settingsFrom({ WEB_OPERATOR_TOKENS: 'alice=aaaaaaaaaaaaaaaa1, bob=bbbbbbbbbbbbbbbb2' }).web.operatorTokens).toEqual({
+      alice: 'aaaaaaaaaaaaaaaa1',
+      bob: 'bbbbbbbbbbbbbbbb2',
+    });
     expect(parseSettings({ WEB_OPERATOR_TOKENS: 'alice=aaaaaaaaaaaaaaaa1,bob=aaaaaaaaaaaaaaaa1' }).ok).toBe(false);
     expect(parseSettings({ WEB_OPERATOR_TOKENS: 'alice:short' }).ok).toBe(false);
   });
@@ -39,17 +49,30 @@ describe('API exposure', () => {
   const resolveTo = (addresses: string[]) => async () => addresses;
   it('decides on addresses: a name that only looks like 127.0.0.1 is not loopback', async () => {
     const s = settingsFrom({ WEB_HOST: '127.0.0.1.nip.io' });
-    expect(await decideExposure(s, resolveTo(['203.0.113.7']))).toEqual({ ok: false, reason: 'WEB_HOST=127.0.0.1.nip.io is not loopback (203.0.113.7): set WEB_TOKEN or WEB_OPERATOR_TOKENS so mutating requests can be authenticated' });
+    expect(await decideExposure(s, resolveTo(['203.0.113.7']))).toEqual({
+      ok: false,
+      reason: 'WEB_HOST=127.0.0.1.nip.io is not loopback (203.0.113.7): set WEB_TOKEN or WEB_OPERATOR_TOKENS so mutating requests can be authenticated',
+    });
     expect(await decideExposure(s, resolveTo(['127.0.0.1']))).toMatchObject({ ok: true, loopback: true });
     expect(await decideExposure(settingsFrom({ WEB_HOST: 'localhost' }), resolveTo(['127.0.0.1', '::1']))).toMatchObject({ ok: true, loopback: true });
     expect(await decideExposure(settingsFrom({ WEB_HOST: 'both' }), resolveTo(['127.0.0.1', '10.0.0.2']))).toMatchObject({ ok: false });
-    expect(await decideExposure(settingsFrom({ WEB_HOST: 'nowhere.invalid' }), async () => Promise.reject(Object.assign(new Error('x'), { code: 'ENOTFOUND' })))).toEqual({ ok: false, reason: 'WEB_HOST=nowhere.invalid cannot be resolved (ENOTFOUND)' });
+    expect(await decideExposure(settingsFrom({ WEB_HOST: 'nowhere.invalid' }), async () => Promise.reject(Object.assign(new Error('x'), { code: 'ENOTFOUND' })))).toEqual({
+      ok: false,
+      reason: 'WEB_HOST=nowhere.invalid cannot be resolved (ENOTFOUND)',
+    });
     expect(await decideExposure(settingsFrom({ WEB_HOST: '0.0.0.0', WEB_TOKEN: 'x'.repeat(16) }))).toMatchObject({ ok: true, loopback: false });
   });
 
   it.each([
-    ['127.0.0.1', true], ['127.255.0.9', true], ['::1', true], ['::ffff:127.0.0.1', true],
-    ['0.0.0.0', false], ['10.1.2.3', false], ['::', false], ['128.0.0.1', false], ['localhost', false],
+    ['127.0.0.1', true],
+    ['127.255.0.9', true],
+    ['::1', true],
+    ['::ffff:127.0.0.1', true],
+    ['0.0.0.0', false],
+    ['10.1.2.3', false],
+    ['::', false],
+    ['128.0.0.1', false],
+    ['localhost', false],
   ])('%s is loopback: %s', (address, loopback) => {
     expect(isLoopbackAddress(address)).toBe(loopback);
   });
@@ -76,7 +99,12 @@ describe('identity', () => {
 describe('log lines', () => {
   it('write the level as its name, so grep -i error finds error lines', () => {
     const lines: string[] = [];
-    const sink = new Writable({ write: (chunk: Buffer, _enc, cb) => { lines.push(chunk.toString()); cb(); } });
+    const sink = new Writable({
+      write: (chunk: Buffer, _enc, cb) => {
+        lines.push(chunk.toString());
+        cb();
+      },
+    });
     createLogger('web', 'web-1', 'info', sink).error({ event: 'kill_switch.engaged' }, 'x');
     expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'error', event: 'kill_switch.engaged' });
   });
@@ -84,7 +112,9 @@ describe('log lines', () => {
     const msg = (e: Parameters<typeof controlLogLine>[0]): string => controlLogLine(e).msg;
     expect(msg({ type: 'KillSwitchEngaged', trigger: 'manual', reason: 'VaR breach', scope: 'system', by: 'x' })).toBe('Kill-switch activated: manual (VaR breach)');
     expect(msg({ type: 'KillSwitchEngaged', trigger: 'max_dd_exceeded', reason: 'dd 21%', scope: 'system', by: 'x' })).toBe('Kill-switch activated: max_dd_exceeded (dd 21%)');
-    expect(msg({ type: 'KillSwitchEngaged', trigger: 'manual', reason: 'bad prints', scope: 'symbol:BTC-USD', by: 'x' })).toBe('Kill-switch activated: manual (bad prints) [symbol:BTC-USD]');
+    expect(msg({ type: 'KillSwitchEngaged', trigger: 'manual', reason: 'bad prints', scope: 'symbol:BTC-USD', by: 'x' })).toBe(
+      'Kill-switch activated: manual (bad prints) [symbol:BTC-USD]',
+    );
     expect(msg({ type: 'KillSwitchReset', reason: 'reviewed', scope: 'system', by: 'x' })).toBe('Kill-switch reset: system (reviewed)');
   });
 });

@@ -147,7 +147,13 @@ describe('room under the portfolio VaR limit (properties)', () => {
   it('taking the room never ends above the limit or above where the book was; a little more ends above the limit', () => {
     fc.assert(
       fc.property(book, ({ others, rho, limit, sign }) => {
-        const room = portfolioVarRoomPct(sign, others, () => rho, () => rho, limit);
+        const room = portfolioVarRoomPct(
+          sign,
+          others,
+          () => rho,
+          () => rho,
+          limit,
+        );
         expect(room).toBeGreaterThanOrEqual(0);
         const before = pv(others, rho);
         expect(pv([...others, sign * room], rho)).toBeLessThanOrEqual(Math.max(limit, before) + 1e-9);

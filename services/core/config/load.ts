@@ -60,7 +60,8 @@ export async function readConfigText(configPath: string, root: string): Promise<
     const fh = await open(checked.absolute, 'r');
     try {
       const { size } = await fh.stat();
-      if (size > MAX_CONFIG_BYTES) return { ok: false, reason: `${shown(configPath)}: file is ${size} bytes, over the ${MAX_CONFIG_BYTES}-byte limit for config files (nothing was read)` };
+      if (size > MAX_CONFIG_BYTES)
+        return { ok: false, reason: `${shown(configPath)}: file is ${size} bytes, over the ${MAX_CONFIG_BYTES}-byte limit for config files (nothing was read)` };
       const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
       const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
       if (bytesRead > MAX_CONFIG_BYTES) return { ok: false, reason: `${shown(configPath)}: file grew over the ${MAX_CONFIG_BYTES}-byte limit while read` };

@@ -17,9 +17,7 @@ import {
   type RiskHarmoniserConfig,
 } from './schemas.ts';
 
-export type ParseResult<T> =
-  | { ok: true; config: T; version: string }
-  | { ok: false; reason: string; errors: string[] };
+export type ParseResult<T> = { ok: true; config: T; version: string } | { ok: false; reason: string; errors: string[] };
 
 export interface RouterConfigBundle {
   readonly config: ModelRouterConfig;
@@ -52,7 +50,11 @@ export function lineOfPath(text: string, path: readonly (string | number)[]): nu
         if (!dash) continue;
         if (itemIndent < 0) itemIndent = indent;
         if (indent !== itemIndent) continue;
-        if (count === segment) { hit = i; parentIndent = indent; break; }
+        if (count === segment) {
+          hit = i;
+          parentIndent = indent;
+          break;
+        }
         count++;
       } else {
         const key = segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -137,8 +139,7 @@ export function parseInstruments(text: string, file = 'conf/instruments.yml'): P
 /** Restart-only fields that differ between two risk configs (dotted paths). */
 export function changedRestartOnlyFields(before: RiskHarmoniserConfig, after: RiskHarmoniserConfig): string[] {
   return RISK_RESTART_ONLY_FIELDS.filter((path) => {
-    const get = (obj: unknown): unknown =>
-      path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
+    const get = (obj: unknown): unknown => path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
     return JSON.stringify(get(before)) !== JSON.stringify(get(after));
   });
 }

@@ -34,10 +34,7 @@ export class ConfigHolder<T> {
   }
 }
 
-export type ReloadOutcome =
-  | { status: 'applied'; version: string; previous_version: string }
-  | { status: 'unchanged'; version: string }
-  | { status: 'rejected'; reason: string };
+export type ReloadOutcome = { status: 'applied'; version: string; previous_version: string } | { status: 'unchanged'; version: string } | { status: 'rejected'; reason: string };
 
 export interface ReloadTarget<T> {
   component: ConfigComponent;
@@ -81,22 +78,13 @@ export function parseReloadPayload(message: string): { ok: true; request: Reload
 }
 
 export async function recordApplied(ctx: ServiceContext, component: ConfigComponent, version: string, path: string): Promise<void> {
-  await ctx.redis.hset(
-    ctx.keys.configApplied(component),
-    ctx.instance,
-    JSON.stringify({ service: ctx.service, version, config_path: path, at: ctx.clock.now() }),
-  );
+  await ctx.redis.hset(ctx.keys.configApplied(component), ctx.instance, JSON.stringify({ service: ctx.service, version, config_path: path, at: ctx.clock.now() }));
 }
 
 /** Longest reason kept in a reload outcome. */
 export const MAX_STORED_REASON = 1_000;
 
-export async function recordOutcome(
-  ctx: ServiceContext,
-  component: string,
-  outcome: ReloadOutcome,
-  configPath: string | undefined,
-): Promise<void> {
+export async function recordOutcome(ctx: ServiceContext, component: string, outcome: ReloadOutcome, configPath: string | undefined): Promise<void> {
   const fields: string[] = ['component', component, 'status', outcome.status, 'instance', ctx.instance, 'service', ctx.service, 'at', String(ctx.clock.now())];
   // What is stored (and shown by /api/status) is bounded, whatever the payload held.
   if (configPath) fields.push('config_path', shown(configPath));
@@ -130,9 +118,11 @@ export async function startReloader(
   const sub = ctx.connection('reload-subscriber');
   let chain = Promise.resolve();
   sub.on('message', (_channel: string, message: string) => {
-    chain = chain.then(() => onMessage(message)).catch((err: unknown) => {
-      ctx.log.error({ event: 'config.reload_failed', err: String(err) }, 'reload handling failed');
-    });
+    chain = chain
+      .then(() => onMessage(message))
+      .catch((err: unknown) => {
+        ctx.log.error({ event: 'config.reload_failed', err: String(err) }, 'reload handling failed');
+      });
   });
   // Re-subscribe after a reconnect is automatic in ioredis (autoResubscribe).
   await sub.subscribe(ctx.keys.paramReload);
@@ -170,4 +160,3 @@ export async function startReloader(
     },
   };
 }
-

@@ -19,123 +19,135 @@ const assetClassLimits = z.strictObject({
   max_position_pct: unit,
 });
 
-export const riskHarmoniserSchema = z.strictObject({
-  edge_blending: z.strictObject({
-    decay_factors: z.record(z.string(), nonNegative).default({}),
-    default_decay_factor: nonNegative.default(0.5),
-    default_confidence: unit.default(0.5),
-    min_confidence_threshold: unit.default(0.3),
-    max_models_to_blend: z.number().int().min(1).max(32).default(4),
-    prior_edge_bps: z.number().finite().default(0),
-    shrinkage_strength: unit.default(0.2),
-    max_abs_edge_bps: positive.max(10_000).default(10_000),
-    switch_penalty: z
-      .strictObject({ confidence_multiplier: unit.default(0.5), duration_ms: nonNegative.default(60_000) })
-      .default({ confidence_multiplier: 0.5, duration_ms: 60_000 }),
-  }),
-  position_sizing: z.strictObject({
-    kelly_fraction: unit,
-    emergency_kelly_fraction: unit.default(0.1),
-    portfolio_value_usd: positive,
-    min_order_notional_usd: nonNegative.default(10),
-    asset_classes: z.record(z.string(), assetClassLimits).refine((v) => 'default' in v, {
-      message: 'asset_classes must contain a "default" entry',
+export const riskHarmoniserSchema = z
+  .strictObject({
+    edge_blending: z.strictObject({
+      decay_factors: z.record(z.string(), nonNegative).default({}),
+      default_decay_factor: nonNegative.default(0.5),
+      default_confidence: unit.default(0.5),
+      min_confidence_threshold: unit.default(0.3),
+      max_models_to_blend: z.number().int().min(1).max(32).default(4),
+      prior_edge_bps: z.number().finite().default(0),
+      shrinkage_strength: unit.default(0.2),
+      max_abs_edge_bps: positive.max(10_000).default(10_000),
+      switch_penalty: z
+        .strictObject({ confidence_multiplier: unit.default(0.5), duration_ms: nonNegative.default(60_000) })
+        .default({ confidence_multiplier: 0.5, duration_ms: 60_000 }),
     }),
-  }),
-  risk_limits: z.strictObject({
-    /** VaR target per position, percent of portfolio, 1-day 95 %. */
-    var_targets: z.strictObject({ daily_95pct: pct }),
-    /** Portfolio VaR limit, percent; the VaR guard (and the VaRBreach alert) at warning_ratio of it. */
-    var_limit_pct: pct.default(2.0),
-    var_warning_ratio: unit.default(0.9),
-    /**
-     * Portfolio VaR the sizing aims the book at, percent: each target is capped
-     * at the room this budget leaves next to the rest of the book. Below the
-     * reload block, the guard and the breaker, so each of those means
-     * something abnormal (a market move), not the normal operating point.
-     */
-    var_budget_pct: pct.default(1.2),
-    /** Hot reload is refused above this portfolio VaR unless forced (runbook safety check). */
-    reload_block_var_pct: pct.default(1.5),
-    max_daily_drawdown_pct: pct.default(20),
-    daily_pnl_floor_usd: z.number().finite().default(-50_000),
-    /**
-     * At this fraction of max_daily_drawdown_pct (or of daily_pnl_floor_usd)
-     * trading goes REDUCING, before the kill switch engages at the full limit.
-     */
-    reduce_first_ratio: unit.default(0.8),
-  }),
-  volatility: z
-    .strictObject({
-      ewma_lambda: z.number().gt(0).lt(1).default(0.94),
-      stale_after_ms: positive.default(60_000),
-      initial_daily_vol_pct: positive.default(3),
-      seconds_per_day: positive.default(86_400),
-      /** Return correlation for portfolio VaR: EWMA λ, sampling interval, samples before it is trusted (ρ = 1 until then). */
-      correlation_lambda: z.number().gt(0).lt(1).default(0.97),
-      correlation_sample_ms: positive.default(1_000),
-      correlation_min_samples: z.number().int().min(1).default(20),
-      /** POST /api/risk/refresh-volatility reads at most this much recent market data. */
-      refresh_window_ms: positive.max(86_400_000).default(600_000),
-      refresh_max_ticks: z.number().int().min(100).max(1_000_000).default(50_000),
-    })
-    .default({ ewma_lambda: 0.94, stale_after_ms: 60_000, initial_daily_vol_pct: 3, seconds_per_day: 86_400, correlation_lambda: 0.97, correlation_sample_ms: 1_000, correlation_min_samples: 20, refresh_window_ms: 600_000, refresh_max_ticks: 50_000 }),
-  circuit_breaker: z
-    .strictObject({
-      var_threshold_pct: pct.default(2.5),
-      latency_threshold_ms: positive.default(100),
-      latency_window: z.number().int().min(1).default(20),
-      error_threshold_percentage: pct.default(50),
-      rolling_count_timeout_ms: positive.default(10_000),
-      volume_threshold: z.number().int().min(0).default(5),
-      half_open_max_orders: z.number().int().min(1).default(5),
-      half_open_max_notional_usd: positive.default(10_000),
-      probation_ms: nonNegative.default(30_000),
-    })
-    .default({
-      var_threshold_pct: 2.5,
-      latency_threshold_ms: 100,
-      latency_window: 20,
-      error_threshold_percentage: 50,
-      rolling_count_timeout_ms: 10_000,
-      volume_threshold: 5,
-      half_open_max_orders: 5,
-      half_open_max_notional_usd: 10_000,
-      probation_ms: 30_000,
+    position_sizing: z.strictObject({
+      kelly_fraction: unit,
+      emergency_kelly_fraction: unit.default(0.1),
+      portfolio_value_usd: positive,
+      min_order_notional_usd: nonNegative.default(10),
+      asset_classes: z.record(z.string(), assetClassLimits).refine((v) => 'default' in v, {
+        message: 'asset_classes must contain a "default" entry',
+      }),
     }),
-  kill_switch: z
-    .strictObject({
-      market_data_stale_ms: positive.default(60_000),
-      venue_errors_per_minute: z.number().int().min(1).default(20),
-      heartbeat_missed_cycles: z.number().int().min(1).default(3),
+    risk_limits: z.strictObject({
+      /** VaR target per position, percent of portfolio, 1-day 95 %. */
+      var_targets: z.strictObject({ daily_95pct: pct }),
+      /** Portfolio VaR limit, percent; the VaR guard (and the VaRBreach alert) at warning_ratio of it. */
+      var_limit_pct: pct.default(2.0),
+      var_warning_ratio: unit.default(0.9),
       /**
-       * After an executor starts, a watched service it has not yet seen beat
-       * counts as missing only once this has passed (a restart of the whole
-       * system brings the services up one by one).
+       * Portfolio VaR the sizing aims the book at, percent: each target is capped
+       * at the room this budget leaves next to the rest of the book. Below the
+       * reload block, the guard and the breaker, so each of those means
+       * something abnormal (a market move), not the normal operating point.
        */
-      startup_grace_ms: nonNegative.max(600_000).default(15_000),
-      require_second_operator: z.boolean().default(false),
-    })
-    .default({
-      market_data_stale_ms: 60_000,
-      venue_errors_per_minute: 20,
-      heartbeat_missed_cycles: 3,
-      startup_grace_ms: 15_000,
-      require_second_operator: false,
+      var_budget_pct: pct.default(1.2),
+      /** Hot reload is refused above this portfolio VaR unless forced (runbook safety check). */
+      reload_block_var_pct: pct.default(1.5),
+      max_daily_drawdown_pct: pct.default(20),
+      daily_pnl_floor_usd: z.number().finite().default(-50_000),
+      /**
+       * At this fraction of max_daily_drawdown_pct (or of daily_pnl_floor_usd)
+       * trading goes REDUCING, before the kill switch engages at the full limit.
+       */
+      reduce_first_ratio: unit.default(0.8),
     }),
-}).superRefine((c, ctx) => {
-  // The normal operating point sits under every warning level.
-  const budget = c.risk_limits.var_budget_pct;
-  const guard = c.risk_limits.var_limit_pct * c.risk_limits.var_warning_ratio;
-  const levels: [string, number, (string | number)[]][] = [
-    ['reload_block_var_pct', c.risk_limits.reload_block_var_pct, ['risk_limits', 'var_budget_pct']],
-    ['the VaR guard (var_limit_pct × var_warning_ratio)', guard, ['risk_limits', 'var_budget_pct']],
-    ['circuit_breaker.var_threshold_pct', c.circuit_breaker.var_threshold_pct, ['risk_limits', 'var_budget_pct']],
-  ];
-  for (const [name, level, path] of levels) {
-    if (!(budget < level)) ctx.addIssue({ code: 'custom', path, message: `must be below ${name} (${+level.toFixed(4)}), found ${budget}` });
-  }
-});
+    volatility: z
+      .strictObject({
+        ewma_lambda: z.number().gt(0).lt(1).default(0.94),
+        stale_after_ms: positive.default(60_000),
+        initial_daily_vol_pct: positive.default(3),
+        seconds_per_day: positive.default(86_400),
+        /** Return correlation for portfolio VaR: EWMA λ, sampling interval, samples before it is trusted (ρ = 1 until then). */
+        correlation_lambda: z.number().gt(0).lt(1).default(0.97),
+        correlation_sample_ms: positive.default(1_000),
+        correlation_min_samples: z.number().int().min(1).default(20),
+        /** POST /api/risk/refresh-volatility reads at most this much recent market data. */
+        refresh_window_ms: positive.max(86_400_000).default(600_000),
+        refresh_max_ticks: z.number().int().min(100).max(1_000_000).default(50_000),
+      })
+      .default({
+        ewma_lambda: 0.94,
+        stale_after_ms: 60_000,
+        initial_daily_vol_pct: 3,
+        seconds_per_day: 86_400,
+        correlation_lambda: 0.97,
+        correlation_sample_ms: 1_000,
+        correlation_min_samples: 20,
+        refresh_window_ms: 600_000,
+        refresh_max_ticks: 50_000,
+      }),
+    circuit_breaker: z
+      .strictObject({
+        var_threshold_pct: pct.default(2.5),
+        latency_threshold_ms: positive.default(100),
+        latency_window: z.number().int().min(1).default(20),
+        error_threshold_percentage: pct.default(50),
+        rolling_count_timeout_ms: positive.default(10_000),
+        volume_threshold: z.number().int().min(0).default(5),
+        half_open_max_orders: z.number().int().min(1).default(5),
+        half_open_max_notional_usd: positive.default(10_000),
+        probation_ms: nonNegative.default(30_000),
+      })
+      .default({
+        var_threshold_pct: 2.5,
+        latency_threshold_ms: 100,
+        latency_window: 20,
+        error_threshold_percentage: 50,
+        rolling_count_timeout_ms: 10_000,
+        volume_threshold: 5,
+        half_open_max_orders: 5,
+        half_open_max_notional_usd: 10_000,
+        probation_ms: 30_000,
+      }),
+    kill_switch: z
+      .strictObject({
+        market_data_stale_ms: positive.default(60_000),
+        venue_errors_per_minute: z.number().int().min(1).default(20),
+        heartbeat_missed_cycles: z.number().int().min(1).default(3),
+        /**
+         * After an executor starts, a watched service it has not yet seen beat
+         * counts as missing only once this has passed (a restart of the whole
+         * system brings the services up one by one).
+         */
+        startup_grace_ms: nonNegative.max(600_000).default(15_000),
+        require_second_operator: z.boolean().default(false),
+      })
+      .default({
+        market_data_stale_ms: 60_000,
+        venue_errors_per_minute: 20,
+        heartbeat_missed_cycles: 3,
+        startup_grace_ms: 15_000,
+        require_second_operator: false,
+      }),
+  })
+  .superRefine((c, ctx) => {
+    // The normal operating point sits under every warning level.
+    const budget = c.risk_limits.var_budget_pct;
+    const guard = c.risk_limits.var_limit_pct * c.risk_limits.var_warning_ratio;
+    const levels: [string, number, (string | number)[]][] = [
+      ['reload_block_var_pct', c.risk_limits.reload_block_var_pct, ['risk_limits', 'var_budget_pct']],
+      ['the VaR guard (var_limit_pct × var_warning_ratio)', guard, ['risk_limits', 'var_budget_pct']],
+      ['circuit_breaker.var_threshold_pct', c.circuit_breaker.var_threshold_pct, ['risk_limits', 'var_budget_pct']],
+    ];
+    for (const [name, level, path] of levels) {
+      if (!(budget < level)) ctx.addIssue({ code: 'custom', path, message: `must be below ${name} (${+level.toFixed(4)}), found ${budget}` });
+    }
+  });
 export type RiskHarmoniserConfig = z.infer<typeof riskHarmoniserSchema>;
 
 export const riskParamsFileSchema = z.strictObject({ risk_harmoniser: riskHarmoniserSchema });
@@ -160,11 +172,16 @@ const modelSpec = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('onnx'),
     /** The .onnx file, relative to the project root, inside models/. */
-    path: z.string().regex(/^models\/[\w./-]+\.onnx$/, 'must be a .onnx file under models/ (e.g. models/linear_alpha.onnx)').refine((p) => !p.split('/').includes('..'), 'may not contain ".."'),
+    path: z
+      .string()
+      .regex(/^models\/[\w./-]+\.onnx$/, 'must be a .onnx file under models/ (e.g. models/linear_alpha.onnx)')
+      .refine((p) => !p.split('/').includes('..'), 'may not contain ".."'),
     /** Input tensor name; it receives the feature vector, float32 [1, 7]. */
     input: z.string().min(1).default('features'),
     /** Output tensor names: edge in bps and confidence in [0, 1]. */
-    outputs: z.strictObject({ edge_bps: z.string().min(1).default('edge_bps'), confidence: z.string().min(1).default('confidence') }).default({ edge_bps: 'edge_bps', confidence: 'confidence' }),
+    outputs: z
+      .strictObject({ edge_bps: z.string().min(1).default('edge_bps'), confidence: z.string().min(1).default('confidence') })
+      .default({ edge_bps: 'edge_bps', confidence: 'confidence' }),
     max_latency_ms: positive.default(5),
   }),
 ]);
@@ -229,7 +246,10 @@ const instrumentSchema = z.strictObject({
   tick_size: positive,
   lot_size: positive,
   /** "24x7" or a UTC window such as "13:30-20:00" (weekdays). */
-  market_hours: z.string().regex(/^(24x7|\d{2}:\d{2}-\d{2}:\d{2})$/, 'must be "24x7" or "HH:MM-HH:MM" (UTC)').default('24x7'),
+  market_hours: z
+    .string()
+    .regex(/^(24x7|\d{2}:\d{2}-\d{2}:\d{2})$/, 'must be "24x7" or "HH:MM-HH:MM" (UTC)')
+    .default('24x7'),
   /** The built-in synthetic market makes ticks for instruments with this block. */
   synthetic: z
     .strictObject({
@@ -254,15 +274,17 @@ export const marketDataChecksSchema = z.strictObject({
 export type MarketDataChecks = z.infer<typeof marketDataChecksSchema>;
 
 export const instrumentsSchema = z.strictObject({
-  symbols: z
-    .record(z.string(), instrumentSchema)
-    .superRefine((m, ctx) => {
-      const names = Object.keys(m);
-      if (names.length < 1 || names.length > MAX_INSTRUMENTS) ctx.addIssue({ code: 'custom', message: `between 1 and ${MAX_INSTRUMENTS} symbols, found ${names.length}` });
-      for (const name of names.filter((n) => !SYMBOL_PATTERN.test(n)).slice(0, 5)) {
-        ctx.addIssue({ code: 'custom', path: [name], message: `symbol must be 1-32 chars of A-Z, 0-9, ".", "_" or "-", starting with a letter or digit; found "${name.slice(0, 40)}"` });
-      }
-    }),
+  symbols: z.record(z.string(), instrumentSchema).superRefine((m, ctx) => {
+    const names = Object.keys(m);
+    if (names.length < 1 || names.length > MAX_INSTRUMENTS) ctx.addIssue({ code: 'custom', message: `between 1 and ${MAX_INSTRUMENTS} symbols, found ${names.length}` });
+    for (const name of names.filter((n) => !SYMBOL_PATTERN.test(n)).slice(0, 5)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `symbol must be 1-32 chars of A-Z, 0-9, ".", "_" or "-", starting with a letter or digit; found "${name.slice(0, 40)}"`,
+      });
+    }
+  }),
   market_data: marketDataChecksSchema.default({ max_future_ms: 5_000, max_age_ms: 60_000, price_band_pct: 5, confirm_ticks: 3 }),
 });
 export type InstrumentsConfig = z.infer<typeof instrumentsSchema>;

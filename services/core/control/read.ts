@@ -38,7 +38,14 @@ export function decodeControl(h: ControlHashes, now: number, defaultMode: Execut
   return {
     known: true,
     readAt: now,
-    trading: { state: tradingStateOf(t['state']), reason: t['reason'] ?? '', by: t['by'] ?? '', at: num(t['at']), mode: executionModeOf(t['mode'] ?? defaultMode), trigger: t['trigger'] ?? '' },
+    trading: {
+      state: tradingStateOf(t['state']),
+      reason: t['reason'] ?? '',
+      by: t['by'] ?? '',
+      at: num(t['at']),
+      mode: executionModeOf(t['mode'] ?? defaultMode),
+      trigger: t['trigger'] ?? '',
+    },
     killSwitch: { engaged: k['engaged'] === '1', reason: k['reason'] ?? '', by: k['by'] ?? '', at: num(k['at']), trigger: k['trigger'] ?? '' },
     breaker: { state: breakerStateOf(b['state']), cause: b['cause'] ?? '', at: num(b['at']), halfOpenOrders: num(h.halfOpenOrders ?? undefined), seq: num(b['seq']) },
     router: { paused: r['paused'] === '1', by: r['by'] ?? '', at: num(r['at']), reason: r['reason'] ?? '' },

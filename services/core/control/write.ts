@@ -45,10 +45,7 @@ import { tradingStateOf } from './read.ts';
 const CONTROL_WRITE = luaScript('control-write-2.lua');
 const MAX_ATTEMPTS = 10;
 
-export type WriteOutcome =
-  | { kind: 'moved'; event: ControlEvent; auditFileError?: string }
-  | { kind: 'stayed'; why: string }
-  | { kind: 'refused'; reason: string };
+export type WriteOutcome = { kind: 'moved'; event: ControlEvent; auditFileError?: string } | { kind: 'stayed'; why: string } | { kind: 'refused'; reason: string };
 
 export interface WriterDeps {
   redis: RedisClient;
@@ -110,7 +107,13 @@ export class ControlWriter {
     return this.apply(async (): Promise<Decision> => {
       const raw = await this.d.redis.hget(keys.tradingState, 'mode');
       if (raw === mode) return { kind: 'stay', why: `execution mode is already ${mode}` };
-      return { key: keys.tradingState, field: 'mode', expected: raw, set: { mode, mode_by: who.by, mode_at: this.d.clock.now() }, event: { type: 'ExecutionModeChanged', mode, by: who.by } };
+      return {
+        key: keys.tradingState,
+        field: 'mode',
+        expected: raw,
+        set: { mode, mode_by: who.by, mode_at: this.d.clock.now() },
+        event: { type: 'ExecutionModeChanged', mode, by: who.by },
+      };
     });
   }
 
@@ -125,7 +128,14 @@ export class ControlWriter {
       const at = this.d.clock.now();
       const audit = { action: command, reason: who.reason, by: who.by, trigger: who.trigger, scope: 'system', at };
       if (command === 'engage') {
-        return { key: keys.killSwitch, field: 'engaged', expected: raw, set: { engaged: '1', reason: who.reason, by: who.by, trigger: who.trigger, scope: 'system', at }, audit, event: { type: 'KillSwitchEngaged', scope: 'system', reason: who.reason, by: who.by, trigger: who.trigger } };
+        return {
+          key: keys.killSwitch,
+          field: 'engaged',
+          expected: raw,
+          set: { engaged: '1', reason: who.reason, by: who.by, trigger: who.trigger, scope: 'system', at },
+          audit,
+          event: { type: 'KillSwitchEngaged', scope: 'system', reason: who.reason, by: who.by, trigger: who.trigger },
+        };
       }
       const allowed = resetAllowed(h[1] ?? '', who.by, who.requireSecondOperator ?? false);
       if (!allowed.ok) return { kind: 'refused', reason: allowed.reason };
@@ -157,7 +167,10 @@ export class ControlWriter {
       const kill = command.kind === 'kill' || command.kind === 'reset';
       const trigger = who.trigger ?? (kill ? 'manual' : 'stop-trading');
       const next = t.to;
-      const value: ScopedControl | undefined = next.kind === 'none' ? undefined : { state: next.kind === 'killed' ? 'HALTED' : next.state, kind: next.kind === 'killed' ? 'kill' : 'stop', reason: who.reason, by: who.by, at, trigger };
+      const value: ScopedControl | undefined =
+        next.kind === 'none'
+          ? undefined
+          : { state: next.kind === 'killed' ? 'HALTED' : next.state, kind: next.kind === 'killed' ? 'kill' : 'stop', reason: who.reason, by: who.by, at, trigger };
       const event: ControlEvent =
         command.kind === 'kill'
           ? { type: 'KillSwitchEngaged', scope, reason: who.reason, by: who.by, trigger }
@@ -184,7 +197,13 @@ export class ControlWriter {
     return this.apply(async (): Promise<Decision> => {
       const raw = await this.d.redis.hget(keys.routerControl, 'paused');
       if ((raw === '1') === paused) return { kind: 'stay', why: paused ? 'the router is already paused' : 'the router is not paused' };
-      return { key: keys.routerControl, field: 'paused', expected: raw, set: { paused: paused ? '1' : '0', by: who.by, reason: who.reason, at: this.d.clock.now() }, event: paused ? { type: 'RouterPaused', reason: who.reason, by: who.by } : { type: 'RouterResumed', reason: who.reason, by: who.by } };
+      return {
+        key: keys.routerControl,
+        field: 'paused',
+        expected: raw,
+        set: { paused: paused ? '1' : '0', by: who.by, reason: who.reason, at: this.d.clock.now() },
+        event: paused ? { type: 'RouterPaused', reason: who.reason, by: who.by } : { type: 'RouterResumed', reason: who.reason, by: who.by },
+      };
     });
   }
 
@@ -195,9 +214,22 @@ export class ControlWriter {
       const raw = await this.d.redis.hget(keys.kellyOverride, 'kelly_fraction');
       if (kellyFraction === null) {
         if (raw === null) return { kind: 'stay', why: 'no Kelly override is set' };
-        return { key: keys.kellyOverride, field: 'kelly_fraction', expected: raw, set: {}, del: ['kelly_fraction', 'reason', 'by', 'at'], event: { type: 'KellyOverrideCleared', reason: who.reason, by: who.by } };
+        return {
+          key: keys.kellyOverride,
+          field: 'kelly_fraction',
+          expected: raw,
+          set: {},
+          del: ['kelly_fraction', 'reason', 'by', 'at'],
+          event: { type: 'KellyOverrideCleared', reason: who.reason, by: who.by },
+        };
       }
-      return { key: keys.kellyOverride, field: 'kelly_fraction', expected: raw, set: { kelly_fraction: kellyFraction, reason: who.reason, by: who.by, at: this.d.clock.now() }, event: { type: 'KellyOverridden', kellyFraction, reason: who.reason, by: who.by } };
+      return {
+        key: keys.kellyOverride,
+        field: 'kelly_fraction',
+        expected: raw,
+        set: { kelly_fraction: kellyFraction, reason: who.reason, by: who.by, at: this.d.clock.now() },
+        event: { type: 'KellyOverridden', kellyFraction, reason: who.reason, by: who.by },
+      };
     });
   }
 
@@ -231,7 +263,19 @@ export class ControlWriter {
       const del = c.del ?? [];
       const audit = c.audit ? flat(c.audit) : [];
       const message = JSON.stringify({ event: c.event.type, key: c.key, at: this.d.clock.now(), ...c.event });
-      const args = [c.field, c.expected === null ? '0' : '1', c.expected ?? '', set.length / 2, ...set, del.length, ...del, audit.length / 2, ...audit, keys.controlEvents, message];
+      const args = [
+        c.field,
+        c.expected === null ? '0' : '1',
+        c.expected ?? '',
+        set.length / 2,
+        ...set,
+        del.length,
+        ...del,
+        audit.length / 2,
+        ...audit,
+        keys.controlEvents,
+        message,
+      ];
       const res = (await runLua(redis, CONTROL_WRITE, [c.key, keys.killSwitchAudit], args)) as [number, string | null];
       if (res[0] !== 1) continue; // changed since it was read: decide again on the new state
       const line = controlLogLine(c.event);
@@ -243,7 +287,10 @@ export class ControlWriter {
           await appendJsonl(this.d.auditFile, { ...c.audit, timestamp: new Date(Number(c.audit['at'])).toISOString() });
         } catch (err) {
           auditFileError = `${this.d.auditFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
-          this.d.log.error({ event: 'kill_switch.audit_file_failed', scope: c.audit['scope'], err: auditFileError }, `kill-switch audit file not written (${auditFileError}); the event is in Redis (control:kill_switch:audit)`);
+          this.d.log.error(
+            { event: 'kill_switch.audit_file_failed', scope: c.audit['scope'], err: auditFileError },
+            `kill-switch audit file not written (${auditFileError}); the event is in Redis (control:kill_switch:audit)`,
+          );
         }
       }
       return { kind: 'moved', event: c.event, ...(auditFileError ? { auditFileError } : {}) };
@@ -267,7 +314,12 @@ const counters = new WeakMap<Registry, Counter<'from' | 'to' | 'trigger'>>();
 function breakerTransitionCounter(registry: Registry): Counter<'from' | 'to' | 'trigger'> {
   let c = counters.get(registry);
   if (!c) {
-    c = new Counter({ name: 'circuit_breaker_transitions_total', help: 'Shared circuit breaker transitions made by this instance', labelNames: ['from', 'to', 'trigger'], registers: [registry] });
+    c = new Counter({
+      name: 'circuit_breaker_transitions_total',
+      help: 'Shared circuit breaker transitions made by this instance',
+      labelNames: ['from', 'to', 'trigger'],
+      registers: [registry],
+    });
     counters.set(registry, c);
   }
   return c;

@@ -92,7 +92,15 @@ export function blendEdges(inputs: readonly EdgeInput[], p: BlendParams, ctx: Bl
   for (const input of inputs) {
     const rawConfidence = input.confidence ?? p.defaultConfidence;
     const lambda = p.decayFactors[input.model] ?? p.defaultDecayFactor;
-    const c: BlendComponent = { model: input.model, edgeBps: input.edgeBps, confidence: rawConfidence, decayWeight: Math.exp(-lambda), finalWeight: 0, penalised: false, excluded: null };
+    const c: BlendComponent = {
+      model: input.model,
+      edgeBps: input.edgeBps,
+      confidence: rawConfidence,
+      decayWeight: Math.exp(-lambda),
+      finalWeight: 0,
+      penalised: false,
+      excluded: null,
+    };
     components.push(c);
     if (!Number.isFinite(input.edgeBps)) c.excluded = 'edge not finite';
     else if (Math.abs(input.edgeBps) > p.maxAbsEdgeBps) c.excluded = `|edge| > ${p.maxAbsEdgeBps} bps`;
@@ -142,5 +150,13 @@ export interface BreakdownRow {
 }
 
 export function breakdownOf(components: readonly BlendComponent[]): BreakdownRow[] {
-  return components.map((c) => ({ model: c.model, edge_bps: c.edgeBps, confidence: c.confidence, decay_weight: c.decayWeight, weight: c.finalWeight, penalised: c.penalised, excluded: c.excluded }));
+  return components.map((c) => ({
+    model: c.model,
+    edge_bps: c.edgeBps,
+    confidence: c.confidence,
+    decay_weight: c.decayWeight,
+    weight: c.finalWeight,
+    penalised: c.penalised,
+    excluded: c.excluded,
+  }));
 }

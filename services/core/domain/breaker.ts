@@ -59,6 +59,10 @@ export function probeFailure(result: { status: string; reason?: string }, latenc
 
 /** The kind of a cause ("var_breach: portfolio VaR 2.8%" → "var_breach"), a bounded metric label. */
 export function breakerTrigger(cause: string): string {
-  const head = cause.split(':')[0]!.trim().toLowerCase().replace(/[^a-z0-9]+/g, '_');
+  const head = cause
+    .split(':')[0]!
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_');
   return head.length > 0 && head.length <= 40 ? head : 'other';
 }

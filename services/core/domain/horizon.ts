@@ -35,20 +35,38 @@ export function parseHorizon(expression: string): HorizonParse {
     const value = Number(m[2]);
     switch (op) {
       case '<':
-        if (value < max || (value === max && maxInclusive)) { max = value; maxInclusive = false; }
+        if (value < max || (value === max && maxInclusive)) {
+          max = value;
+          maxInclusive = false;
+        }
         break;
       case '<=':
-        if (value < max) { max = value; maxInclusive = true; }
+        if (value < max) {
+          max = value;
+          maxInclusive = true;
+        }
         break;
       case '>':
-        if (value > min || (value === min && minInclusive)) { min = value; minInclusive = false; }
+        if (value > min || (value === min && minInclusive)) {
+          min = value;
+          minInclusive = false;
+        }
         break;
       case '>=':
-        if (value > min) { min = value; minInclusive = true; }
+        if (value > min) {
+          min = value;
+          minInclusive = true;
+        }
         break;
       default:
-        if (value > min || (value === min && minInclusive)) { min = value; minInclusive = true; }
-        if (value < max || (value === max && maxInclusive)) { max = value; maxInclusive = true; }
+        if (value > min || (value === min && minInclusive)) {
+          min = value;
+          minInclusive = true;
+        }
+        if (value < max || (value === max && maxInclusive)) {
+          max = value;
+          maxInclusive = true;
+        }
     }
   }
   const range = { min, minInclusive, max, maxInclusive, source };

@@ -15,7 +15,8 @@ export type BucketCounts = Map<number, number>;
 export type CumulativeHistograms = Map<string, Map<number, number>>;
 
 /** Commands that say nothing about data-path latency (administration, introspection). */
-const IGNORED = /^(info|latency|slowlog|client|config|debug|module|command|monitor|memory|acl|hello|auth|select|quit|reset|script|function|cluster|readonly|readwrite|shutdown|save|bgsave|bgrewriteaof)(\||$)/;
+const IGNORED =
+  /^(info|latency|slowlog|client|config|debug|module|command|monitor|memory|acl|hello|auth|select|quit|reset|script|function|cluster|readonly|readwrite|shutdown|save|bgsave|bgrewriteaof)(\||$)/;
 
 /** Parse a `LATENCY HISTOGRAM` reply: [cmd, [calls, n, histogram_usec, [bound, cum, ...]], ...]. */
 export function parseLatencyHistogram(reply: unknown): CumulativeHistograms {

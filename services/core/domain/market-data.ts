@@ -107,5 +107,22 @@ export function formatDecimal(n: number): string {
 
 /** Encode a tick as stream fields, in TICK_FIELDS order, as decodeTick reads it. */
 export function encodeTick(t: Tick): string[] {
-  return ['symbol', t.symbol, 'ts', String(Math.trunc(t.ts)), 'bid', formatDecimal(t.bid), 'ask', formatDecimal(t.ask), 'bid_size', formatDecimal(t.bid_size), 'ask_size', formatDecimal(t.ask_size), 'last', formatDecimal(t.last), 'volume', formatDecimal(t.volume)];
+  return [
+    'symbol',
+    t.symbol,
+    'ts',
+    String(Math.trunc(t.ts)),
+    'bid',
+    formatDecimal(t.bid),
+    'ask',
+    formatDecimal(t.ask),
+    'bid_size',
+    formatDecimal(t.bid_size),
+    'ask_size',
+    formatDecimal(t.ask_size),
+    'last',
+    formatDecimal(t.last),
+    'volume',
+    formatDecimal(t.volume),
+  ];
 }

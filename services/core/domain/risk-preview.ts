@@ -47,7 +47,18 @@ export function previewRisk(x: PreviewInput, cfg: RiskHarmoniserConfig): Preview
   // The position alone in the book: the portfolio VaR budget is its whole room.
   const emptyBook = { long: cfg.risk_limits.var_budget_pct, short: cfg.risk_limits.var_budget_pct };
   const sizing = blend.ok
-    ? sizePosition({ edgeBps: blend.edgeBps, dailyVol, horizonMs: x.horizon_ms, price: x.price, portfolioUsd: portfolio, kellyFraction: kelly, maxLeverage: limits.max_leverage, maxPositionPct: limits.max_position_pct, varTargetPct: cfg.risk_limits.var_targets.daily_95pct, varRoomPct: emptyBook })
+    ? sizePosition({
+        edgeBps: blend.edgeBps,
+        dailyVol,
+        horizonMs: x.horizon_ms,
+        price: x.price,
+        portfolioUsd: portfolio,
+        kellyFraction: kelly,
+        maxLeverage: limits.max_leverage,
+        maxPositionPct: limits.max_position_pct,
+        varTargetPct: cfg.risk_limits.var_targets.daily_95pct,
+        varRoomPct: emptyBook,
+      })
     : { targetUsd: 0, targetQty: 0, uncappedUsd: 0, kellyFraction: kelly, caps: [], reason: blend.reason };
   return {
     blended_edge_bps: blend.edgeBps,
@@ -61,6 +72,13 @@ export function previewRisk(x: PreviewInput, cfg: RiskHarmoniserConfig): Preview
     caps: sizing.caps,
     var_pct: positionVarPct(sizing.targetUsd, dailyVol, portfolio),
     reason: sizing.reason,
-    limits: { asset_class: classLimits ? x.asset_class : 'default', max_leverage: limits.max_leverage, max_position_pct: limits.max_position_pct, var_target_pct: cfg.risk_limits.var_targets.daily_95pct, var_budget_pct: cfg.risk_limits.var_budget_pct, var_limit_pct: cfg.risk_limits.var_limit_pct },
+    limits: {
+      asset_class: classLimits ? x.asset_class : 'default',
+      max_leverage: limits.max_leverage,
+      max_position_pct: limits.max_position_pct,
+      var_target_pct: cfg.risk_limits.var_targets.daily_95pct,
+      var_budget_pct: cfg.risk_limits.var_budget_pct,
+      var_limit_pct: cfg.risk_limits.var_limit_pct,
+    },
   };
 }

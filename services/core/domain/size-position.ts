@@ -60,13 +60,13 @@ export function sizePosition(x: SizingInput): SizingResult {
   const limits: { cap: CapName; limitUsd: number }[] = [
     { cap: 'max_position_pct', limitUsd: Math.max(0, x.maxPositionPct) * x.portfolioUsd },
     { cap: 'max_leverage', limitUsd: Math.max(0, x.maxLeverage) * x.portfolioUsd },
-    { cap: 'var_target', limitUsd: (Math.max(0, x.varTargetPct) / 100) * x.portfolioUsd / (Z_95 * x.dailyVol) },
+    { cap: 'var_target', limitUsd: ((Math.max(0, x.varTargetPct) / 100) * x.portfolioUsd) / (Z_95 * x.dailyVol) },
   ];
   if (x.varRoomPct) {
     const room = uncapped > 0 ? x.varRoomPct.long : x.varRoomPct.short;
     // A room that is not a finite number allows nothing: never size past a limit we could not compute.
     const pct = Number.isFinite(room) ? Math.max(0, room) : 0;
-    limits.push({ cap: 'portfolio_var_budget', limitUsd: (pct / 100) * x.portfolioUsd / (Z_95 * x.dailyVol) });
+    limits.push({ cap: 'portfolio_var_budget', limitUsd: ((pct / 100) * x.portfolioUsd) / (Z_95 * x.dailyVol) });
   }
   let size = Math.abs(uncapped);
   const caps: { cap: CapName; limitUsd: number }[] = [];
@@ -76,7 +76,14 @@ export function sizePosition(x: SizingInput): SizingResult {
     for (const l of limits) if (l.limitUsd <= binding) caps.push(l);
   }
   const targetUsd = Math.sign(uncapped) * size;
-  return { targetUsd, targetQty: targetUsd / x.price, uncappedUsd: uncapped, kellyFraction: x.kellyFraction, caps, reason: caps.length > 0 ? `capped by ${caps.map((c) => c.cap).join(', ')}` : 'kelly' };
+  return {
+    targetUsd,
+    targetQty: targetUsd / x.price,
+    uncappedUsd: uncapped,
+    kellyFraction: x.kellyFraction,
+    caps,
+    reason: caps.length > 0 ? `capped by ${caps.map((c) => c.cap).join(', ')}` : 'kelly',
+  };
 }
 
 /** 1-day 95 % parametric VaR of a position, percent of the portfolio. */
@@ -112,13 +119,7 @@ export function portfolioVarPct(signedVars: readonly number[], rho: (i: number, 
  * others alone are over the limit, only a hedge (sign · b < 0) gets room, and
  * never so much that P ends above R.
  */
-export function portfolioVarRoomPct(
-  sign: 1 | -1,
-  others: readonly number[],
-  rhoWith: (j: number) => number,
-  rhoAmong: (i: number, j: number) => number,
-  limitPct: number,
-): number {
+export function portfolioVarRoomPct(sign: 1 | -1, others: readonly number[], rhoWith: (j: number) => number, rhoAmong: (i: number, j: number) => number, limitPct: number): number {
   const rest = portfolioVarPct(others, rhoAmong);
   let b = 0;
   for (let j = 0; j < others.length; j++) b += rhoWith(j) * others[j]!;

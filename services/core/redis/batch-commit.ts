@@ -90,13 +90,18 @@ export interface BatchOwner {
   ids: readonly string[];
 }
 
-
 /**
  * Send one batch: expected state, ownership of its entries, and commands, in
  * one EVALSHA (EVAL on a script cache miss). `readBack` hashes are read after
  * the writes, in the same call.
  */
-export async function commitBatch(redis: RedisClient, owner: BatchOwner, expected: ReadonlyMap<string, string | null>, commands: readonly string[][], readBack: readonly string[] = []): Promise<CommitResult> {
+export async function commitBatch(
+  redis: RedisClient,
+  owner: BatchOwner,
+  expected: ReadonlyMap<string, string | null>,
+  commands: readonly string[][],
+  readBack: readonly string[] = [],
+): Promise<CommitResult> {
   const keys = [...expected.keys()];
   const values = keys.map((k) => expected.get(k) ?? null);
   const args: string[] = [values.map((v) => (v === null ? '0' : '1')).join(''), ...values.map((v) => v ?? '')];

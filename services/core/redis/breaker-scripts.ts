@@ -56,7 +56,12 @@ export type ProbeReservation = { ok: true; orders: number } | { ok: false; why: 
 
 /** Take the HALF_OPEN probe lease for `owner` (idempotent for the same owner) and count the order. */
 export async function reserveProbe(redis: RedisClient, keys: RedisKeys, o: { enteredAt: number; maxOrders: number; owner: string; ttlMs: number }): Promise<ProbeReservation> {
-  const res = (await runLua(redis, RESERVE, [keys.breaker, keys.breakerHalfOpenOrders, keys.breakerProbe], [String(o.enteredAt), o.maxOrders, o.owner, Math.max(1, Math.round(o.ttlMs))])) as [number, string | number];
+  const res = (await runLua(
+    redis,
+    RESERVE,
+    [keys.breaker, keys.breakerHalfOpenOrders, keys.breakerProbe],
+    [String(o.enteredAt), o.maxOrders, o.owner, Math.max(1, Math.round(o.ttlMs))],
+  )) as [number, string | number];
   if (res[0] === 1) return { ok: true, orders: Number(res[1]) };
   const why = res[1];
   return { ok: false, why: why === 'busy' || why === 'cap' ? why : 'not_half_open' };

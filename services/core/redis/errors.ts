@@ -27,7 +27,21 @@ export function redisErrorCode(err: unknown): RedisErrorCode {
 }
 
 /** Codes after which the same command can succeed later (the connection, the server's role or its load): retry, never dead-letter. */
-const TRANSIENT = new Set(['CONNECTION_CLOSED', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'LOADING', 'READONLY', 'CLUSTERDOWN', 'TRYAGAIN', 'MASTERDOWN', 'MOVED', 'ASK']);
+const TRANSIENT = new Set([
+  'CONNECTION_CLOSED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'LOADING',
+  'READONLY',
+  'CLUSTERDOWN',
+  'TRYAGAIN',
+  'MASTERDOWN',
+  'MOVED',
+  'ASK',
+]);
 
 export function isConnectionError(err: unknown): boolean {
   return TRANSIENT.has(redisErrorCode(err));

@@ -37,7 +37,9 @@ export function namespaceFor(cluster: boolean, namespace: string | undefined): s
   if (!cluster) return ns;
   if (ns === '') return CLUSTER_NAMESPACE;
   if (namespaceHashTag(ns) === undefined) {
-    throw new Error(`TP_NAMESPACE "${ns}": on Redis Cluster the namespace must contain a hash tag such as "{tp}" or "{desk1}:", so that every key lands in one hash slot (or leave TP_NAMESPACE unset for "${CLUSTER_NAMESPACE}")`);
+    throw new Error(
+      `TP_NAMESPACE "${ns}": on Redis Cluster the namespace must contain a hash tag such as "{tp}" or "{desk1}:", so that every key lands in one hash slot (or leave TP_NAMESPACE unset for "${CLUSTER_NAMESPACE}")`,
+    );
   }
   return ns;
 }

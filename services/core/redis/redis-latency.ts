@@ -24,8 +24,16 @@ export class RedisLatencySampler {
     registry: Registry,
     private readonly log: Logger,
   ) {
-    this.p99 = new Gauge({ name: 'redis_latency_p99', help: "p99 of Redis' own command execution time over the last minute (LATENCY HISTOGRAM, power-of-two buckets), microseconds", registers: [registry] });
-    this.p50 = new Gauge({ name: 'redis_latency_p50', help: "p50 of Redis' own command execution time over the last minute (LATENCY HISTOGRAM), microseconds", registers: [registry] });
+    this.p99 = new Gauge({
+      name: 'redis_latency_p99',
+      help: "p99 of Redis' own command execution time over the last minute (LATENCY HISTOGRAM, power-of-two buckets), microseconds",
+      registers: [registry],
+    });
+    this.p50 = new Gauge({
+      name: 'redis_latency_p50',
+      help: "p50 of Redis' own command execution time over the last minute (LATENCY HISTOGRAM), microseconds",
+      registers: [registry],
+    });
   }
 
   async sample(now: number): Promise<void> {

@@ -26,7 +26,6 @@ import { commitBatch, stateAfter, TxRecorder, type TxWriter } from './batch-comm
 import { compareStreamIds, consumerLag } from '../domain/consumer-lag.ts';
 import { isConnectionError, redisErrorCode } from './errors.ts';
 
-
 /** Lag is counted exactly up to this many entries (core/domain/consumer-lag.ts). */
 const LAG_COUNT_CAP = 1_000;
 
@@ -100,23 +99,55 @@ const metricCache = new WeakMap<Registry, ReturnType<typeof makeMetrics>>();
 function makeMetrics(registry: Registry) {
   return {
     processed: new Counter({ name: 'stream_entries_processed_total', help: 'Stream entries committed (effect + ack)', labelNames: ['stream', 'group'], registers: [registry] }),
-    deadLettered: new Counter({ name: 'stream_entries_dead_lettered_total', help: 'Entries moved to the dead-letter stream, by the check that refused them', labelNames: ['stream', 'group', 'check'], registers: [registry] }),
-    claimed: new Counter({ name: 'stream_entries_claimed_total', help: 'Entries claimed from idle consumers (XAUTOCLAIM)', labelNames: ['stream', 'group'], registers: [registry] }),
-    fenced: new Counter({ name: 'stream_entries_fenced_total', help: 'Entries dropped from a batch at commit because they were no longer pending to this consumer (claimed by another, or gone after a failover)', labelNames: ['stream', 'group'], registers: [registry] }),
-    conflicts: new Counter({ name: 'stream_tx_conflicts_total', help: 'Batches re-decided because a state key changed (another replica wrote it)', labelNames: ['stream', 'group'], registers: [registry] }),
+    deadLettered: new Counter({
+      name: 'stream_entries_dead_lettered_total',
+      help: 'Entries moved to the dead-letter stream, by the check that refused them',
+      labelNames: ['stream', 'group', 'check'],
+      registers: [registry],
+    }),
+    claimed: new Counter({
+      name: 'stream_entries_claimed_total',
+      help: 'Entries claimed from idle consumers (XAUTOCLAIM)',
+      labelNames: ['stream', 'group'],
+      registers: [registry],
+    }),
+    fenced: new Counter({
+      name: 'stream_entries_fenced_total',
+      help: 'Entries dropped from a batch at commit because they were no longer pending to this consumer (claimed by another, or gone after a failover)',
+      labelNames: ['stream', 'group'],
+      registers: [registry],
+    }),
+    conflicts: new Counter({
+      name: 'stream_tx_conflicts_total',
+      help: 'Batches re-decided because a state key changed (another replica wrote it)',
+      labelNames: ['stream', 'group'],
+      registers: [registry],
+    }),
     failures: new Counter({ name: 'stream_batch_failures_total', help: 'Batches left pending after an error', labelNames: ['stream', 'group'], registers: [registry] }),
-    lag: new Gauge({ name: 'stream_consumer_group_lag', help: 'Entries not yet delivered to the group (XINFO GROUPS lag)', labelNames: ['stream', 'group'], registers: [registry] }),
+    lag: new Gauge({
+      name: 'stream_consumer_group_lag',
+      help: 'Entries not yet delivered to the group (XINFO GROUPS lag)',
+      labelNames: ['stream', 'group'],
+      registers: [registry],
+    }),
     pending: new Gauge({ name: 'stream_consumer_group_pending', help: 'Entries delivered but not acknowledged', labelNames: ['stream', 'group'], registers: [registry] }),
-    batchSeconds: new Histogram({ name: 'stream_batch_duration_seconds', help: 'Time to process and commit one batch', labelNames: ['stream', 'group'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry] }),
+    batchSeconds: new Histogram({
+      name: 'stream_batch_duration_seconds',
+      help: 'Time to process and commit one batch',
+      labelNames: ['stream', 'group'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
   };
 }
 function metricsFor(registry: Registry) {
   let m = metricCache.get(registry);
-  if (!m) { m = makeMetrics(registry); metricCache.set(registry, m); }
+  if (!m) {
+    m = makeMetrics(registry);
+    metricCache.set(registry, m);
+  }
   return m;
 }
-
-
 
 export async function ensureGroup(redis: RedisClient, stream: string, group: string): Promise<void> {
   try {
@@ -183,7 +214,7 @@ export class StreamConsumer<M> {
           this.lastLag = now;
           await this.reportLag();
         }
-        const res = (await redis.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', stream, '>'));
+        const res = await redis.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', stream, '>');
         const entries = res?.[0]?.[1];
         if (entries && entries.length > 0) await this.process(entries);
       } catch (err) {
@@ -310,7 +341,25 @@ export class StreamConsumer<M> {
       };
       if (good.length > 0) await handler.handle(good, { state, hashes, tx, afterCommit: (fn) => after.push(fn), deadLetter: deadLetterEntry });
       for (const b of letters) {
-        tx.xadd(deadLetter, 'MAXLEN', '~', DEAD_LETTER_MAXLEN, '*', 'source_stream', stream, 'source_id', b.id, 'group', group, 'reason', clip(b.reason, 500), 'fields', JSON.stringify(clipFields(b.fields)), 'ts', this.o.clock.now());
+        tx.xadd(
+          deadLetter,
+          'MAXLEN',
+          '~',
+          DEAD_LETTER_MAXLEN,
+          '*',
+          'source_stream',
+          stream,
+          'source_id',
+          b.id,
+          'group',
+          group,
+          'reason',
+          clip(b.reason, 500),
+          'fields',
+          JSON.stringify(clipFields(b.fields)),
+          'ts',
+          this.o.clock.now(),
+        );
       }
       tx.xack(stream, group, ...ids);
       let result;
@@ -335,7 +384,10 @@ export class StreamConsumer<M> {
         good = good.filter((e) => !gone.has(e.id));
         bad = bad.filter((b) => !gone.has(b.id));
         this.m.fenced.inc(this.labels, gone.size);
-        this.o.log.warn({ event: 'stream.entries_fenced', stream, group, count: gone.size, first: result.ids[0] }, 'entries no longer pending to this consumer were dropped from the batch');
+        this.o.log.warn(
+          { event: 'stream.entries_fenced', stream, group, count: gone.size, first: result.ids[0] },
+          'entries no longer pending to this consumer were dropped from the batch',
+        );
         continue;
       }
       for (const e of result.errors) {

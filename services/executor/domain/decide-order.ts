@@ -26,9 +26,7 @@ export interface OrderGates {
 }
 
 export type OrderDecision =
-  | { kind: 'none'; reason: string }
-  | { kind: 'denied'; reason: string; side: Side; qty: number }
-  | { kind: 'order'; side: Side; qty: number; reduceOnly: boolean; note: string };
+  { kind: 'none'; reason: string } | { kind: 'denied'; reason: string; side: Side; qty: number } | { kind: 'order'; side: Side; qty: number; reduceOnly: boolean; note: string };
 
 /** What the order is for: the scoped controls match on these. */
 export interface OrderSubject {
@@ -52,7 +50,8 @@ export function decideOrder(targetUsd: number, price: number, positionQty: numbe
     return { kind: 'order', side, qty, reduceOnly: true, note: gate.reason };
   }
   if (control.breaker.state === 'HALF_OPEN') {
-    if (control.breaker.halfOpenOrders >= gates.halfOpenMaxOrders) return { kind: 'denied', reason: `circuit breaker HALF_OPEN: ${gates.halfOpenMaxOrders} test orders used`, side, qty };
+    if (control.breaker.halfOpenOrders >= gates.halfOpenMaxOrders)
+      return { kind: 'denied', reason: `circuit breaker HALF_OPEN: ${gates.halfOpenMaxOrders} test orders used`, side, qty };
     if (qty * price > gates.halfOpenMaxNotionalUsd) qty = gates.halfOpenMaxNotionalUsd / price;
     return { kind: 'order', side, qty, reduceOnly: reduces, note: 'circuit breaker HALF_OPEN: limited test order' };
   }

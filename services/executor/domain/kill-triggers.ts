@@ -44,7 +44,8 @@ export type KillDecision = { trigger: KillTriggerName; reason: string } | null;
 export function evaluateKillTriggers(x: KillTriggerInputs): KillDecision {
   if (x.drawdownPct > x.maxDrawdownPct) return { trigger: 'max_dd_exceeded', reason: `Daily drawdown ${x.drawdownPct.toFixed(2)}% > ${x.maxDrawdownPct}% hard limit` };
   if (x.dailyPnlUsd < x.pnlFloorUsd) return { trigger: 'pnl_floor', reason: `Daily PnL ${x.dailyPnlUsd.toFixed(2)} USD below the floor ${x.pnlFloorUsd} USD` };
-  if (x.venueErrorsLastMinute > x.venueErrorsPerMinute) return { trigger: 'excessive_venue_errors', reason: `${x.venueErrorsLastMinute} venue errors in the last minute > ${x.venueErrorsPerMinute}` };
+  if (x.venueErrorsLastMinute > x.venueErrorsPerMinute)
+    return { trigger: 'excessive_venue_errors', reason: `${x.venueErrorsLastMinute} venue errors in the last minute > ${x.venueErrorsPerMinute}` };
   if (x.tradingHalted) return null;
   for (const [symbol, ts] of Object.entries(x.marketDataSeen)) {
     const age = x.now - ts;
@@ -104,8 +105,16 @@ export type ReduceDecision = { trigger: 'drawdown_reduce_first' | 'pnl_reduce_fi
  */
 export function evaluateReduceTrigger(x: ReduceTriggerInputs): ReduceDecision {
   const dd = x.maxDrawdownPct * x.ratio;
-  if (x.drawdownPct > dd) return { trigger: 'drawdown_reduce_first', reason: `Daily drawdown ${x.drawdownPct.toFixed(2)}% > ${dd.toFixed(2)}% (${x.ratio * 100}% of the ${x.maxDrawdownPct}% limit): reducing only` };
+  if (x.drawdownPct > dd)
+    return {
+      trigger: 'drawdown_reduce_first',
+      reason: `Daily drawdown ${x.drawdownPct.toFixed(2)}% > ${dd.toFixed(2)}% (${x.ratio * 100}% of the ${x.maxDrawdownPct}% limit): reducing only`,
+    };
   const floor = x.pnlFloorUsd * x.ratio;
-  if (x.pnlFloorUsd < 0 && x.dailyPnlUsd < floor) return { trigger: 'pnl_reduce_first', reason: `Daily PnL ${x.dailyPnlUsd.toFixed(2)} USD < ${floor.toFixed(2)} USD (${x.ratio * 100}% of the ${x.pnlFloorUsd} USD floor): reducing only` };
+  if (x.pnlFloorUsd < 0 && x.dailyPnlUsd < floor)
+    return {
+      trigger: 'pnl_reduce_first',
+      reason: `Daily PnL ${x.dailyPnlUsd.toFixed(2)} USD < ${floor.toFixed(2)} USD (${x.ratio * 100}% of the ${x.pnlFloorUsd} USD floor): reducing only`,
+    };
   return null;
 }

@@ -151,4 +151,3 @@ export class SyntheticMarket {
     return { symbol: s.spec.symbol, ts, bid: +bid.toFixed(8), ask: +ask.toFixed(8), bid_size: bidSize, ask_size: askSize, last: +last.toFixed(8), volume: +s.volume.toFixed(4) };
   }
 }
-

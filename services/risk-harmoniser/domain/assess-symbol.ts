@@ -28,11 +28,7 @@ export interface KellyInEffect {
  * override (emergency-reduce) and by the VaR guard when portfolio VaR is
  * above var_warning_ratio × var_limit_pct. The lowest wins.
  */
-export function kellyInEffect(
-  cfg: RiskHarmoniserConfig,
-  override: { kellyFraction: number; reason: string } | null,
-  portfolioVarPct: number,
-): KellyInEffect {
+export function kellyInEffect(cfg: RiskHarmoniserConfig, override: { kellyFraction: number; reason: string } | null, portfolioVarPct: number): KellyInEffect {
   let best: KellyInEffect = { fraction: cfg.position_sizing.kelly_fraction, source: 'config', reason: 'configured' };
   if (override && override.kellyFraction < best.fraction) best = { fraction: override.kellyFraction, source: 'operator_override', reason: override.reason };
   const guardAt = cfg.risk_limits.var_limit_pct * cfg.risk_limits.var_warning_ratio;

@@ -41,9 +41,7 @@ export interface SwitchInputs {
   now: number;
 }
 
-export type SwitchDecision =
-  | { kind: 'stay'; why: string }
-  | { kind: 'switch'; from: string | null; to: string; reason: string; confidence: number };
+export type SwitchDecision = { kind: 'stay'; why: string } | { kind: 'switch'; from: string | null; to: string; reason: string; confidence: number };
 
 export function decideSwitch(state: RoutingState, x: SwitchInputs): SwitchDecision {
   if (state.active === null) {

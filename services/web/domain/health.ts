@@ -54,7 +54,12 @@ export function evaluateHealth(x: HealthInputs): HealthReport {
   for (const [service, l] of Object.entries(live)) {
     components[`service:${service}`] = l.alive
       ? { status: 'ok', healthy: true, detail: `${l.instances} instance(s), last heartbeat ${l.newestAgeMs} ms ago`, instances: l.instances }
-      : { status: 'failed', healthy: false, detail: l.newestAgeMs === null ? 'no heartbeat' : `heartbeat missing for ${l.newestAgeMs} ms (> ${x.missedCycles} cycles)`, instances: 0 };
+      : {
+          status: 'failed',
+          healthy: false,
+          detail: l.newestAgeMs === null ? 'no heartbeat' : `heartbeat missing for ${l.newestAgeMs} ms (> ${x.missedCycles} cycles)`,
+          instances: 0,
+        };
   }
   const c = x.control;
   if (!c.known) {
@@ -69,7 +74,11 @@ export function evaluateHealth(x: HealthInputs): HealthReport {
         ? { status: 'failed', healthy: false, detail: `OPEN: ${c.breaker.cause}`, state: c.breaker.state }
         : { status: 'ok', healthy: true, detail: c.breaker.state, state: c.breaker.state };
   }
-  components['rate_limiters'] = { status: 'ok', healthy: true, detail: 'API: changes per operator per minute and failed authentications per address (limits); orders: the circuit breaker HALF_OPEN policy' };
+  components['rate_limiters'] = {
+    status: 'ok',
+    healthy: true,
+    detail: 'API: changes per operator per minute and failed authentications per address (limits); orders: the circuit breaker HALF_OPEN policy',
+  };
   const failing = Object.entries(components)
     .filter(([, v]) => !v.healthy)
     .map(([k]) => k);

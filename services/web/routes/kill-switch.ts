@@ -56,7 +56,11 @@ export function killSwitchRoutes(router: Router, d: StatusDeps): void {
     if (!parsed.ok) return sendError(res, 400, parsed.reason);
     const dual = d.risk.current.kill_switch.require_second_operator;
     if (dual && !r.authenticated) {
-      return sendError(res, 403, 'kill_switch.require_second_operator is set: a reset must be authenticated with the operator\'s own token (WEB_OPERATOR_TOKENS); a name in the body or X-Operator proves nothing');
+      return sendError(
+        res,
+        403,
+        "kill_switch.require_second_operator is set: a reset must be authenticated with the operator's own token (WEB_OPERATOR_TOKENS); a name in the body or X-Operator proves nothing",
+      );
     }
     const who = { reason: r.body.reason, by: r.by, trigger: 'manual', requireSecondOperator: dual };
     const outcome = parsed.scope.kind === 'system' ? await ctx.writer.killSwitch('reset', who) : await ctx.writer.scope(parsed.key, { kind: 'reset' }, who);

@@ -13,7 +13,10 @@ export async function scopeOf(d: StatusDeps, text: string | undefined, res: Resp
   const parsed = parseScope(text);
   if (!parsed.ok) return void sendError(res, 400, parsed.reason);
   const { ctx } = d;
-  const unknown = await unknownScopeSubject({ redis: ctx.redis, keys: ctx.keys, universe: d.instruments.current, root: ctx.root, routerRulesPath: ctx.settings.configPaths.model_router }, parsed.scope);
+  const unknown = await unknownScopeSubject(
+    { redis: ctx.redis, keys: ctx.keys, universe: d.instruments.current, root: ctx.root, routerRulesPath: ctx.settings.configPaths.model_router },
+    parsed.scope,
+  );
   if (unknown) return void sendError(res, 400, unknown);
   return parsed;
 }
@@ -40,7 +43,14 @@ export function tradingRoutes(router: Router, d: StatusDeps): void {
     const who = { reason: r.body.reason ?? 'start-trading', by: r.by };
     const outcome = s.scope.kind === 'system' ? await ctx.writer.trading({ kind: 'start' }, who) : await ctx.writer.scope(s.key, { kind: 'start' }, who);
     const control = await readControl(ctx.redis, ctx.keys, ctx.clock.now());
-    answer(res, outcome, { trading: 'ACTIVE', scope: s.key, by: r.by, kill_switch_engaged: control.killSwitch.engaged, circuit_breaker: control.breaker.state, scoped: scopedList(control.scoped) });
+    answer(res, outcome, {
+      trading: 'ACTIVE',
+      scope: s.key,
+      by: r.by,
+      kill_switch_engaged: control.killSwitch.engaged,
+      circuit_breaker: control.breaker.state,
+      scoped: scopedList(control.scoped),
+    });
   });
 
   // DRY_RUN decides and logs orders but sends none; LIVE needs a live venue.
