@@ -11,8 +11,7 @@ import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { fieldsFromArray } from '../../services/core/messages.ts';
-import { startWeb } from '../../services/web/service.ts';
-import { createTestEnv, ROOT, type TestEnv } from '../support/system.ts';
+import { ROOT, type TestEnv, createTestEnv, startTestWeb } from '../support/system.ts';
 import { makeProjectDir } from '../support/project-dir.ts';
 
 const ALICE = 'alice-token-0123456789abcdef';
@@ -27,17 +26,7 @@ describe('kill from the command line, reset by a second operator', () => {
   it('kills one strategy from the CLI as the login running it; a reset needs another authenticated operator; a claimed name proves nothing', async () => {
     const root = makeProjectDir('dual', { risk: (t) => t.replace('require_second_operator: false', 'require_second_operator: true') });
     env = createTestEnv(inject('redisUrl'), 'dual', { TP_ROOT: root, STATE_DIR: join(root, 'state') });
-    let port = 0;
-    await env.start(
-      'web',
-      async (ctx) => {
-        const w = await startWeb(ctx);
-        port = w.port;
-        return w;
-      },
-      undefined,
-      { settings: { REQUIRED_SERVICES: 'none', WEB_OPERATOR_TOKENS: `alice=${ALICE},bob=${BOB}` } },
-    );
+    const port = (await startTestWeb(env, undefined, { settings: { REQUIRED_SERVICES: 'none', WEB_OPERATOR_TOKENS: `alice=${ALICE},bob=${BOB}` } })).port;
     const url = `http://127.0.0.1:${port}/admin/kill-switch`;
     const login = `${userInfo().username}@${hostname()}`;
 

@@ -13,7 +13,7 @@ import { fieldsFromArray } from '../../services/core/messages.ts';
 import { startRiskHarmoniser } from '../../services/risk-harmoniser/service.ts';
 import { startStrategist } from '../../services/strategist/service.ts';
 import { startWeb } from '../../services/web/service.ts';
-import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+import { type TestEnv, createTestEnv, eventually, startTestWeb } from '../support/system.ts';
 import { makeProjectDir } from '../support/project-dir.ts';
 
 let env: TestEnv;
@@ -230,16 +230,7 @@ describe('authentication off loopback', () => {
     try {
       await expect(env2.start('web', (ctx) => startWeb(ctx), undefined, { settings: { REQUIRED_SERVICES: 'none', WEB_HOST: '0.0.0.0' } })).rejects.toThrow(/WEB_TOKEN/);
       let port = 0;
-      await env2.start(
-        'web',
-        async (ctx) => {
-          const w = await startWeb(ctx);
-          port = w.port;
-          return w;
-        },
-        undefined,
-        { settings: { REQUIRED_SERVICES: 'none', WEB_HOST: '0.0.0.0', WEB_TOKEN: 's3cret-token-0123456789' } },
-      );
+      port = (await startTestWeb(env2, undefined, { settings: { REQUIRED_SERVICES: 'none', WEB_HOST: '0.0.0.0', WEB_TOKEN: 's3cret-token-0123456789' } })).port;
       const url = `http://127.0.0.1:${port}/api/stop-trading`;
       expect((await fetch(url, { method: 'POST' })).status).toBe(401);
       expect((await readControl(env2.redis, env2.keys, Date.now())).trading.state).toBe('ACTIVE');

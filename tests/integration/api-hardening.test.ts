@@ -13,25 +13,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readControl } from '../../services/core/control/read.ts';
 import { startRiskHarmoniser } from '../../services/risk-harmoniser/service.ts';
 import { startStrategist } from '../../services/strategist/service.ts';
-import { startWeb } from '../../services/web/service.ts';
-import { createTestEnv, eventually, ROOT, waitForExit, type TestEnv } from '../support/system.ts';
+import { ROOT, type TestEnv, createTestEnv, eventually, startTestWeb, waitForExit } from '../support/system.ts';
 
 let env: TestEnv;
 const webs: string[] = [];
 const TOKEN = 'shared-token-0123456789';
 
 async function web(name: string, settings: Record<string, string>): Promise<string> {
-  let base = '';
-  await env.start(
-    'web',
-    async (ctx) => {
-      const w = await startWeb(ctx);
-      base = `http://127.0.0.1:${w.port}`;
-      return w;
-    },
-    name,
-    { settings: { REQUIRED_SERVICES: 'none', ...settings } },
-  );
+  const base = (await startTestWeb(env, name, { settings: { REQUIRED_SERVICES: 'none', ...settings } })).base;
   return base;
 }
 
@@ -139,17 +128,7 @@ describe('volatility refresh', () => {
     const e2 = createTestEnv(inject('redisUrl'), 'vol-once');
     try {
       await e2.start('risk-harmoniser', startRiskHarmoniser);
-      let base = '';
-      await e2.start(
-        'web',
-        async (ctx) => {
-          const w = await startWeb(ctx);
-          base = `http://127.0.0.1:${w.port}`;
-          return w;
-        },
-        undefined,
-        { settings: { REQUIRED_SERVICES: 'none' } },
-      );
+      const base = (await startTestWeb(e2, undefined, { settings: { REQUIRED_SERVICES: 'none' } })).base;
       // A refresh held by another instance (its lock taken), as while a long one runs.
       await e2.redis.set(e2.keys.volRefresh, JSON.stringify({ id: 'held', by: 'erin', requested_at: 1 }), 'PX', 5_000);
       const second = await fetch(`${base}/api/risk/refresh-volatility`, { method: 'POST' });

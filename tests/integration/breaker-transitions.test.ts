@@ -19,7 +19,7 @@ import { startFeed } from '../../services/feed/service.ts';
 import { startRiskHarmoniser } from '../../services/risk-harmoniser/service.ts';
 import { startStrategist } from '../../services/strategist/service.ts';
 import { makeProjectDir, withSymbols } from '../support/project-dir.ts';
-import { type TestEnv, afterProbationChecks, createTestEnv, eventually, everyInstanceSees } from '../support/system.ts';
+import { type TestEnv, afterProbationChecks, createTestEnv, eventually, everyInstanceSees, testTarget } from '../support/system.ts';
 
 let env: TestEnv | undefined;
 
@@ -59,23 +59,7 @@ async function quotes(e: TestEnv): Promise<void> {
 let seq = 0;
 async function target(e: TestEnv, symbol: string, usd: number): Promise<void> {
   const now = Date.now();
-  await e.redis.xadd(
-    e.keys.orderIntents,
-    '*',
-    ...encodeTarget({
-      symbol,
-      asset_class: 'crypto',
-      target_usd: usd,
-      price: 100,
-      tick_ts: now,
-      first_tick_ts: now,
-      edge_bps: 1,
-      var_pct: 0.1,
-      model: 'obi',
-      signal_id: `${++seq}-0`,
-      ts: now,
-    }),
-  );
+  await e.redis.xadd(e.keys.orderIntents, '*', ...encodeTarget(testTarget({ symbol, target_usd: usd, price: 100, signal_id: `${++seq}-0`, ts: now })));
 }
 
 async function reports(e: TestEnv, n: number): Promise<Record<string, string>[]> {

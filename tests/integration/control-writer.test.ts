@@ -12,8 +12,7 @@ import { createLogger } from '../../services/core/log.ts';
 import { connectRedis } from '../../services/core/redis/connect.ts';
 import { startExecutor } from '../../services/executor/service.ts';
 import { startStrategist } from '../../services/strategist/service.ts';
-import { startWeb } from '../../services/web/service.ts';
-import { captureLog, createTestEnv, eventually, ROOT, type TestEnv } from '../support/system.ts';
+import { ROOT, type TestEnv, captureLog, createTestEnv, eventually, startTestWeb } from '../support/system.ts';
 
 let env: TestEnv;
 beforeAll(() => {
@@ -97,16 +96,7 @@ describe('every path logs the same line', () => {
     try {
       const webLog = captureLog();
       let base = '';
-      await e.start(
-        'web',
-        async (ctx) => {
-          const w = await startWeb(ctx);
-          base = `http://127.0.0.1:${w.port}`;
-          return w;
-        },
-        'web-p',
-        { settings: { REQUIRED_SERVICES: 'none' }, logDestination: webLog.destination },
-      );
+      base = (await startTestWeb(e, 'web-p', { settings: { REQUIRED_SERVICES: 'none' }, logDestination: webLog.destination })).base;
       await fetch(`${base}/admin/kill-switch`, { method: 'POST', body: '{"reason": "api drill"}' });
       expect(webLog.lines.find((l) => l['event'] === 'kill_switch.engaged')?.['msg']).toBe('Kill-switch activated: manual (api drill)');
       const reset = await fetch(`${base}/admin/kill-switch`, { method: 'DELETE', body: '{"reason": "api drill over"}' });

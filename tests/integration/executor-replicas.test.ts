@@ -8,7 +8,7 @@ import { setBreakerState, testWriter } from '../support/control.ts';
 import { encodeTarget, fieldsFromArray } from '../../services/core/messages.ts';
 import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { startExecutor } from '../../services/executor/service.ts';
-import { type TestEnv, createTestEnv, eventually, everyInstanceSees } from '../support/system.ts';
+import { type TestEnv, createTestEnv, eventually, everyInstanceSees, testTarget } from '../support/system.ts';
 
 let env: TestEnv;
 afterEach(async () => {
@@ -33,23 +33,7 @@ async function setup(label: string): Promise<void> {
 let seq = 0;
 async function target(symbol: string, usd: number, price: number): Promise<void> {
   const now = Date.now();
-  await env.redis.xadd(
-    env.keys.orderIntents,
-    '*',
-    ...encodeTarget({
-      symbol,
-      asset_class: 'crypto',
-      target_usd: usd,
-      price,
-      tick_ts: now,
-      first_tick_ts: now,
-      edge_bps: 1,
-      var_pct: 0.1,
-      model: 'obi',
-      signal_id: `${++seq}-0`,
-      ts: now,
-    }),
-  );
+  await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget(testTarget({ symbol, target_usd: usd, price, signal_id: `${++seq}-0`, ts: now })));
 }
 
 async function reports(n: number): Promise<Record<string, string>[]> {

@@ -12,7 +12,7 @@ import { startExecutor } from '../../services/executor/service.ts';
 import { PaperVenue } from '../../services/executor/venue/paper-venue.ts';
 import type { MarketQuote, VenueOrder, VenueResult } from '../../services/executor/venue/venue.ts';
 import { startRedis, type TestRedis } from '../support/redis-server.ts';
-import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+import { type TestEnv, createTestEnv, eventually, testTarget } from '../support/system.ts';
 
 let redis: TestRedis;
 let env: TestEnv;
@@ -52,8 +52,7 @@ describe('Redis unreachable', () => {
     ] as const) {
       await env.redis.hset(env.keys.lastTick(s), ...encodeTick({ symbol: s, ts: now, bid: mid - 0.5, ask: mid + 0.5, bid_size: 1, ask_size: 1, last: mid, volume: 1 }));
     }
-    const target = (symbol: string, usd: number, price: number, id: string): string[] =>
-      encodeTarget({ symbol, asset_class: 'crypto', target_usd: usd, price, tick_ts: now, first_tick_ts: now, edge_bps: 1, var_pct: 0.1, model: 'obi', signal_id: id, ts: now });
+    const target = (symbol: string, usd: number, price: number, id: string): string[] => encodeTarget(testTarget({ symbol, target_usd: usd, price, signal_id: id, ts: now }));
     // Both targets in one transaction, so the executor reads them as one batch.
     await env.redis
       .multi()

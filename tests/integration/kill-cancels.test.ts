@@ -9,8 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { startExecutor } from '../../services/executor/service.ts';
 import type { CancelFilter, MarketQuote, Venue, VenueOrder, VenueResult } from '../../services/executor/venue/venue.ts';
-import { startWeb } from '../../services/web/service.ts';
-import { createTestEnv, eventually, everyInstanceSees, type TestEnv } from '../support/system.ts';
+import { type TestEnv, createTestEnv, eventually, everyInstanceSees, startTestWeb } from '../support/system.ts';
 
 /** A venue whose orders rest until cancelled. */
 class RestingVenue implements Venue {
@@ -62,16 +61,7 @@ beforeAll(async () => {
   }
   await env.start('executor', (ctx) => startExecutor(ctx, { venue: venues[0] }), 'exec-a');
   await env.start('executor', (ctx) => startExecutor(ctx, { venue: venues[1] }), 'exec-b');
-  await env.start(
-    'web',
-    async (ctx) => {
-      const w = await startWeb(ctx);
-      base = `http://127.0.0.1:${w.port}`;
-      return w;
-    },
-    undefined,
-    { settings: { REQUIRED_SERVICES: 'none' } },
-  );
+  base = (await startTestWeb(env, undefined, { settings: { REQUIRED_SERVICES: 'none' } })).base;
   for (const v of venues) v.rest(['BTC-USD', 'obi'], ['BTC-USD', 'momentum'], ['ETH-USD', 'obi'], ['ETH-USD', 'momentum'], ['AAPL', 'mean_reversion']);
 });
 

@@ -12,7 +12,7 @@ import { encodeTarget, fieldsFromArray } from '../../services/core/messages.ts';
 import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { tradingDay } from '../../services/executor/domain/daily-pnl.ts';
 import { startExecutor } from '../../services/executor/service.ts';
-import { afterSafetyRounds, createTestEnv, eventually, everyInstanceSees, type TestEnv } from '../support/system.ts';
+import { type TestEnv, afterSafetyRounds, createTestEnv, eventually, everyInstanceSees, testTarget } from '../support/system.ts';
 
 let env: TestEnv;
 let stateDir = '';
@@ -131,23 +131,7 @@ describe('automatic kill-switch triggers', () => {
     const now = Date.now();
     await env.redis.hset(env.keys.lastTick('ETH-USD'), ...quote('ETH-USD', now, 3_000));
     await env.redis.hset(env.keys.marketDataSeen, 'ETH-USD', String(now));
-    await env.redis.xadd(
-      env.keys.orderIntents,
-      '*',
-      ...encodeTarget({
-        symbol: 'ETH-USD',
-        asset_class: 'crypto',
-        target_usd: 30_000,
-        price: 3_000,
-        tick_ts: now,
-        first_tick_ts: now,
-        edge_bps: 1,
-        var_pct: 0.1,
-        model: 'obi',
-        signal_id: '1-0',
-        ts: now,
-      }),
-    );
+    await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget(testTarget({ symbol: 'ETH-USD', target_usd: 30_000, price: 3_000, signal_id: '1-0', ts: now })));
     const report = await eventually(async () => {
       const r = ((await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
       return r[0];
@@ -181,40 +165,8 @@ describe('automatic kill-switch triggers', () => {
     expect(await env.redis.hget(env.keys.killSwitch, 'engaged')).toBeNull();
 
     // An increasing order is refused, a reducing one fills.
-    await env.redis.xadd(
-      env.keys.orderIntents,
-      '*',
-      ...encodeTarget({
-        symbol: 'BTC-USD',
-        asset_class: 'crypto',
-        target_usd: 940_000,
-        price: 60_500,
-        tick_ts: now,
-        first_tick_ts: now,
-        edge_bps: 1,
-        var_pct: 0.1,
-        model: 'obi',
-        signal_id: '1-0',
-        ts: now,
-      }),
-    );
-    await env.redis.xadd(
-      env.keys.orderIntents,
-      '*',
-      ...encodeTarget({
-        symbol: 'BTC-USD',
-        asset_class: 'crypto',
-        target_usd: 235_000,
-        price: 60_500,
-        tick_ts: now,
-        first_tick_ts: now,
-        edge_bps: 1,
-        var_pct: 0.1,
-        model: 'obi',
-        signal_id: '2-0',
-        ts: now,
-      }),
-    );
+    await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget(testTarget({ symbol: 'BTC-USD', target_usd: 940_000, price: 60_500, signal_id: '1-0', ts: now })));
+    await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget(testTarget({ symbol: 'BTC-USD', target_usd: 235_000, price: 60_500, signal_id: '2-0', ts: now })));
     const reports = await eventually(
       async () => {
         const r = ((await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
@@ -275,23 +227,7 @@ describe('automatic kill-switch triggers', () => {
     // Day A keeps its final figures; a fill now counts in day B.
     const aAfter = await env.redis.hgetall(env.keys.dailyStats('2026-11-22'));
     expect(aAfter).toMatchObject({ realized_pnl: '1500', trades: '7' });
-    await env.redis.xadd(
-      env.keys.orderIntents,
-      '*',
-      ...encodeTarget({
-        symbol: 'BTC-USD',
-        asset_class: 'crypto',
-        target_usd: 65_000,
-        price: 65_000,
-        tick_ts: t,
-        first_tick_ts: t,
-        edge_bps: 1,
-        var_pct: 0.1,
-        model: 'obi',
-        signal_id: '9-0',
-        ts: t,
-      }),
-    );
+    await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget(testTarget({ symbol: 'BTC-USD', target_usd: 65_000, price: 65_000, signal_id: '9-0', ts: t })));
     await eventually(async () => (await env.redis.hget(env.keys.dailyStats('2026-11-23'), 'trades')) === '1', 10_000, 'fill counted in day B');
     expect(await env.redis.hget(env.keys.dailyStats('2026-11-22'), 'trades')).toBe('7');
     expect(Number(await env.redis.hget(env.keys.dailyStats('2026-11-23'), 'realized_pnl'))).toBeCloseTo(4_999.5, 6); // sold 1 BTC at the bid, 64,999.5

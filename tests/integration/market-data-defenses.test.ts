@@ -9,8 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { encodeTick, type Tick } from '../../services/core/domain/market-data.ts';
 import { fieldsFromArray } from '../../services/core/messages.ts';
 import { startFeed } from '../../services/feed/service.ts';
-import { startWeb } from '../../services/web/service.ts';
-import { createTestEnv, eventually, startProcessors, type TestEnv } from '../support/system.ts';
+import { type TestEnv, createTestEnv, eventually, startProcessors, startTestWeb } from '../support/system.ts';
 
 let env: TestEnv;
 let base = '';
@@ -28,16 +27,7 @@ const raw = (patch: Record<string, string>): string[] => {
 beforeAll(async () => {
   env = createTestEnv(inject('redisUrl'), 'md-defense');
   await startProcessors(env);
-  await env.start(
-    'web',
-    async (ctx) => {
-      const w = await startWeb(ctx);
-      base = `http://127.0.0.1:${w.port}`;
-      return w;
-    },
-    'web-md',
-    { settings: { REQUIRED_SERVICES: 'none' } },
-  );
+  base = (await startTestWeb(env, 'web-md', { settings: { REQUIRED_SERVICES: 'none' } })).base;
   await env.redis.hset(env.keys.lastTick('BTC-USD'), ...encodeTick(tick()));
 });
 

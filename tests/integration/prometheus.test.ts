@@ -12,9 +12,8 @@ import { startFeed } from '../../services/feed/service.ts';
 import { startRiskHarmoniser } from '../../services/risk-harmoniser/service.ts';
 import { startService } from '../../services/core/service.ts';
 import { startStrategist } from '../../services/strategist/service.ts';
-import { startWeb } from '../../services/web/service.ts';
 import { freePort } from '../support/redis-server.ts';
-import { createTestEnv, eventually, ROOT, type TestEnv } from '../support/system.ts';
+import { ROOT, type TestEnv, createTestEnv, eventually, startTestWeb } from '../support/system.ts';
 
 describe('Prometheus against the running services', () => {
   let env: TestEnv;
@@ -36,17 +35,7 @@ describe('Prometheus against the running services', () => {
     await withMetrics('executor', startExecutor);
     await withMetrics('strategist', startStrategist);
     await withMetrics('feed', (ctx) => startFeed(ctx, { rate: 100, seed: 1, maxTicks: 500, streamMaxLen: 10_000 }));
-    let webPort = 0;
-    await env.start(
-      'web',
-      async (ctx) => {
-        const w = await startWeb(ctx);
-        webPort = w.port;
-        return w;
-      },
-      undefined,
-      { settings: { REQUIRED_SERVICES: 'none' } },
-    );
+    const webPort = (await startTestWeb(env, undefined, { settings: { REQUIRED_SERVICES: 'none' } })).port;
     targets['web'] = webPort;
 
     const dir = mkdtempSync(join(tmpdir(), 'tp-prom-'));

@@ -10,8 +10,7 @@ import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { startFeed } from '../../services/feed/service.ts';
 import { startRiskHarmoniser } from '../../services/risk-harmoniser/service.ts';
 import { startStrategist } from '../../services/strategist/service.ts';
-import { startWeb } from '../../services/web/service.ts';
-import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+import { type TestEnv, createTestEnv, eventually, startTestWeb } from '../support/system.ts';
 
 describe('risk harmoniser replicas', () => {
   let env: TestEnv;
@@ -23,17 +22,7 @@ describe('risk harmoniser replicas', () => {
     await env.start('risk-harmoniser', startRiskHarmoniser, 'risk-a');
     await env.start('risk-harmoniser', startRiskHarmoniser, 'risk-b');
     await env.start('strategist', startStrategist, 'strat-a');
-    let port = 0;
-    await env.start(
-      'web',
-      async (ctx) => {
-        const w = await startWeb(ctx);
-        port = w.port;
-        return w;
-      },
-      undefined,
-      { settings: { REQUIRED_SERVICES: 'none' } },
-    );
+    const port = (await startTestWeb(env, undefined, { settings: { REQUIRED_SERVICES: 'none' } })).port;
     base = `http://127.0.0.1:${port}`;
     await env.start('feed', (ctx) => startFeed(ctx, { rate: 400, seed: 21, streamMaxLen: 100_000 }));
   });
@@ -149,17 +138,7 @@ describe('refresh-volatility', () => {
     const env = createTestEnv(inject('redisUrl'), 'refresh-vol');
     try {
       await env.start('risk-harmoniser', startRiskHarmoniser);
-      let port = 0;
-      await env.start(
-        'web',
-        async (ctx) => {
-          const w = await startWeb(ctx);
-          port = w.port;
-          return w;
-        },
-        undefined,
-        { settings: { REQUIRED_SERVICES: 'none' } },
-      );
+      const port = (await startTestWeb(env, undefined, { settings: { REQUIRED_SERVICES: 'none' } })).port;
       const prices: { price: number; ts: number }[] = [];
       let mid = 100;
       const t0 = Date.now() - 300_000;

@@ -9,8 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { encodeTarget, fieldsFromArray } from '../../services/core/messages.ts';
 import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { startExecutor } from '../../services/executor/service.ts';
-import { startWeb } from '../../services/web/service.ts';
-import { createTestEnv, eventually, everyInstanceSees, type TestEnv } from '../support/system.ts';
+import { type TestEnv, createTestEnv, eventually, everyInstanceSees, startTestWeb, testTarget } from '../support/system.ts';
 
 let env: TestEnv;
 let base = '';
@@ -32,16 +31,7 @@ beforeAll(async () => {
   }
   await env.start('executor', startExecutor, 'exec-a');
   await env.start('executor', startExecutor, 'exec-b');
-  await env.start(
-    'web',
-    async (ctx) => {
-      const w = await startWeb(ctx);
-      base = `http://127.0.0.1:${w.port}`;
-      return w;
-    },
-    undefined,
-    { settings: { REQUIRED_SERVICES: 'none' } },
-  );
+  base = (await startTestWeb(env, undefined, { settings: { REQUIRED_SERVICES: 'none' } })).base;
 });
 
 afterAll(async () => {
@@ -54,23 +44,7 @@ async function order(symbol: string, usd: number, model: string): Promise<Record
   const now = Date.now();
   const price = symbol === 'BTC-USD' ? 65_000 : 3_000;
   const before = await env.redis.xlen(env.keys.execReports);
-  await env.redis.xadd(
-    env.keys.orderIntents,
-    '*',
-    ...encodeTarget({
-      symbol,
-      asset_class: 'crypto',
-      target_usd: usd,
-      price,
-      tick_ts: now,
-      first_tick_ts: now,
-      edge_bps: 1,
-      var_pct: 0.1,
-      model,
-      signal_id: `${++seq}-0`,
-      ts: now,
-    }),
-  );
+  await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget(testTarget({ symbol, target_usd: usd, price, model, signal_id: `${++seq}-0`, ts: now })));
   return eventually(
     async () => {
       const r = (await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][];

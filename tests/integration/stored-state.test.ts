@@ -8,7 +8,7 @@ import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { encodeTarget, fieldsFromArray } from '../../services/core/messages.ts';
 import { startExecutor } from '../../services/executor/service.ts';
 import { startStrategist } from '../../services/strategist/service.ts';
-import { captureLog, createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+import { type TestEnv, captureLog, createTestEnv, eventually, testTarget } from '../support/system.ts';
 
 let env: TestEnv;
 beforeAll(() => {
@@ -45,23 +45,7 @@ describe('stored state that does not decode', () => {
     await env.start('executor', startExecutor, 'exec-s');
     const now = Date.now();
     await env.redis.hset(env.keys.lastTick('BTC-USD'), ...encodeTick({ symbol: 'BTC-USD', ts: now, bid: 65_000, ask: 65_001, bid_size: 1, ask_size: 1, last: 65_000, volume: 1 }));
-    await env.redis.xadd(
-      env.keys.orderIntents,
-      '*',
-      ...encodeTarget({
-        symbol: 'BTC-USD',
-        asset_class: 'crypto',
-        target_usd: 65_000,
-        price: 65_000,
-        tick_ts: now,
-        first_tick_ts: now,
-        edge_bps: 2,
-        var_pct: 0.1,
-        model: 'obi',
-        signal_id: '1-0',
-        ts: now,
-      }),
-    );
+    await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget(testTarget({ symbol: 'BTC-USD', target_usd: 65_000, price: 65_000, edge_bps: 2, signal_id: '1-0', ts: now })));
     const letter = await eventually(
       async () =>
         ((await env.redis.xrange(env.keys.deadLetter, '-', '+')) as [string, string[]][])

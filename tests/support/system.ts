@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Clock } from '../../services/core/clock.ts';
 import { parseHeartbeats } from '../../services/core/heartbeats.ts';
-import { fieldsFromArray } from '../../services/core/messages.ts';
+import { fieldsFromArray, type Target } from '../../services/core/messages.ts';
 import { connectRedis, isClusterUrl, type RedisClient } from '../../services/core/redis/connect.ts';
 import { redisKeys, type RedisKeys, type ServiceName } from '../../services/core/redis/keys.ts';
 import { startService, type RunningService, type ServiceContext, type ServiceHandle } from '../../services/core/service.ts';
@@ -252,4 +252,26 @@ export async function afterProbationChecks(handles: readonly ServiceHandle[], n:
     (await h.ctx.registry.getSingleMetric('breaker_probation_checks_total')!.get()).values.reduce((s, v) => s + v.value, 0);
   const start = await Promise.all(executors.map(count));
   await eventually(async () => (await Promise.all(executors.map(count))).every((c, i) => c >= start[i]! + n), 20_000, `${n} more probation checks on each executor`);
+}
+
+/** The web service in this process on an ephemeral port (REQUIRED_SERVICES none unless given): its base URL, port and handle. */
+export async function startTestWeb(env: TestEnv, instance?: string, options: StartTestOptions = {}): Promise<{ base: string; port: number; handle: ServiceHandle }> {
+  let port = 0;
+  const handle = await env.start(
+    'web',
+    async (ctx) => {
+      const w = await startWeb(ctx);
+      port = w.port;
+      return w;
+    },
+    instance,
+    { ...options, settings: { REQUIRED_SERVICES: 'none', ...options.settings } },
+  );
+  return { base: `http://127.0.0.1:${port}`, port, handle };
+}
+
+/** A target as the risk harmoniser writes it, with test defaults (crypto, 1 bps edge, model obi, stamped now). */
+export function testTarget(t: Pick<Target, 'symbol' | 'target_usd' | 'price'> & Partial<Target>): Target {
+  const now = t.ts ?? Date.now();
+  return { asset_class: 'crypto', tick_ts: now, first_tick_ts: now, edge_bps: 1, var_pct: 0.1, model: 'obi', signal_id: `${now}-0`, ts: now, ...t };
 }

@@ -5,6 +5,7 @@
  * book sizes whose imbalance leans with the short-term drift (so the
  * order-book-imbalance model has something real to find).
  */
+import type { Tick } from '../../core/domain/market-data.ts';
 
 export interface InstrumentSpec {
   readonly symbol: string;
@@ -27,16 +28,8 @@ export const DEFAULT_INSTRUMENTS: readonly InstrumentSpec[] = [
   { symbol: 'AAPL', assetClass: 'us_stock', exchange: 'PAPER', price: 190, dailyVol: 0.015, tickSize: 0.01, lotSize: 1, spreadBps: 2, marketHours: '13:30-20:00' },
 ];
 
-export interface MarketTick {
-  symbol: string;
-  ts: number;
-  bid: number;
-  ask: number;
-  bid_size: number;
-  ask_size: number;
-  last: number;
-  volume: number;
-}
+/** A tick as the feed makes it: the market-data message itself. */
+export type MarketTick = Tick;
 
 /** mulberry32: small, fast, seeded. */
 export function seededRandom(seed: number): () => number {
