@@ -354,6 +354,165 @@ async function onnxInference(): Promise<Record<string, number>> {
   return { onnx_inference_us: +us.toFixed(2) };
 }
 
+/**
+ * The order path through the OMS and the send queue, with the paper venue
+ * (no simulated latency, no partial fills) in a project copy whose costs
+ * never hold a target:
+ * a. intent → accepted: targets at 10/s (under the default throttle of 20
+ *    orders/s), from each target's stream id (its commit) to its order's
+ *    acceptance at the venue;
+ * b. orders per second through the worker with the limiter off: N orders
+ *    (BENCH_ORDERS, 5,000; a third each on BTC-USD, ETH-USD, AAPL) recorded
+ *    NEW and enqueued at once, until the last is FILLED.
+ */
+async function ordersBench(redis: TestRedis): Promise<Record<string, unknown>> {
+  const { mkdtempSync, cpSync, writeFileSync: write } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const root = mkdtempSync(join(tmpdir(), 'tp-bench-orders-'));
+  cpSync(join(ROOT, 'conf'), join(root, 'conf'), { recursive: true });
+  cpSync(join(ROOT, 'model_router_rules.yml'), join(root, 'model_router_rules.yml'));
+  const risk = readFileSync(join(root, 'conf/risk_params.yml'), 'utf8')
+    .replace('cost_aware: true', 'cost_aware: false')
+    .replace('latency_ms: 2', 'latency_ms: 0')
+    .replace('partial_fill_ratio: 0.1', 'partial_fill_ratio: 0');
+  write(join(root, 'conf/risk_params.yml'), risk);
+  const { startExecutor } = await import('../services/executor/service.ts');
+  const { recordNewOrder } = await import('../services/executor/order-store.ts');
+  const { newOrder } = await import('../services/executor/domain/order-lifecycle.ts');
+  const { TxRecorder } = await import('../services/core/redis/batch-commit.ts');
+  const { encodeTarget } = await import('../services/core/messages.ts');
+  const run = async (
+    label: string,
+    limiterOff: boolean,
+    body: (keys: ReturnType<typeof redisKeys>, r: Redis, enqueue: (ids: string[]) => Promise<void>) => Promise<Record<string, number>>,
+  ): Promise<Record<string, number>> => {
+    const ns = `{bench-${label}}:`;
+    const keys = redisKeys(ns);
+    const r = new Redis(redis.url);
+    const now = Date.now();
+    for (const [s, mid] of [
+      ['BTC-USD', 65_000],
+      ['ETH-USD', 3_000],
+      ['AAPL', 190],
+    ] as const) {
+      await r.hset(keys.lastTick(s), ...encodeTick({ symbol: s, ts: now, bid: mid - 0.5, ask: mid + 0.5, bid_size: 1, ask_size: 1, last: mid, volume: 1 }));
+      await r.hset(keys.marketDataSeen, s, String(now));
+    }
+    let enqueue: ((ids: string[]) => Promise<void>) | undefined;
+    const handle = await startService(
+      'executor',
+      async (ctx) => {
+        const running = await startExecutor(ctx, { limiterOff });
+        const { Queue } = await import('bullmq');
+        const q = new Queue('orders-paper', { connection: ctx.connection('bench-queue'), prefix: keys.queuePrefix });
+        enqueue = async (ids) => {
+          await q.addBulk(ids.map((id) => ({ name: 'send', data: { clientOrderId: id }, opts: { jobId: id, attempts: 5, backoff: { type: 'custom' }, removeOnComplete: true } })));
+        };
+        return { ...running, stop: async () => (await q.close(), await running.stop()) };
+      },
+      { settings: settingsFrom({ LOG_LEVEL: 'warn', TP_ROOT: root }), redisUrl: redis.url, namespace: ns, metricsPort: -1, instance: `bench-orders-${label}` },
+    );
+    try {
+      return await body(keys, r, enqueue!);
+    } finally {
+      await handle.stop();
+      r.disconnect();
+    }
+  };
+
+  const latency = await run('latency', false, async (keys, r) => {
+    const sent: string[] = [];
+    const symbols = [
+      ['BTC-USD', 65_000],
+      ['ETH-USD', 3_000],
+      ['AAPL', 190],
+    ] as const;
+    const n = 150;
+    for (let i = 0; i < n; i++) {
+      const [symbol, price] = symbols[i % 3]!;
+      // Each target one more unit: every target makes one order.
+      const units = Math.floor(i / 3) + 1;
+      const id = await r.xadd(
+        keys.orderIntents,
+        '*',
+        ...encodeTarget({
+          symbol,
+          asset_class: symbol === 'AAPL' ? 'us_stock' : 'crypto',
+          target_usd: units * price * (symbol === 'AAPL' ? 10 : 0.01),
+          price,
+          model: 'bench',
+          edge_bps: 0,
+          var_pct: 0,
+          tick_ts: Date.now(),
+          first_tick_ts: Date.now(),
+          signal_id: `${i}-0`,
+          ts: Date.now(),
+          action: 'target',
+          cost_bps: 0,
+        }),
+      );
+      sent.push(id!);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const lat: number[] = [];
+    const t0 = Date.now();
+    while (Date.now() - t0 < 30_000) {
+      lat.length = 0;
+      for (const id of sent) {
+        const accepted = Number(await r.hget(keys.order(`T${id}`), 'accepted_at'));
+        if (accepted > 0) lat.push(accepted - Number(id.split('-')[0]));
+      }
+      if (lat.length === sent.length) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    lat.sort((a, b) => a - b);
+    return { orders: lat.length, intent_to_accepted_p50_ms: quantile(lat, 0.5), intent_to_accepted_p95_ms: quantile(lat, 0.95), intent_to_accepted_p99_ms: quantile(lat, 0.99) };
+  });
+
+  const throughput = await run('throughput', true, async (keys, r, enqueue) => {
+    const n = Number(process.env['BENCH_ORDERS'] ?? 5_000);
+    const ids: string[] = [];
+    for (let start = 0; start < n; start += 500) {
+      const tx = r.multi();
+      const rec = new TxRecorder();
+      for (let i = start; i < Math.min(n, start + 500); i++) {
+        const id = `B${i}`;
+        ids.push(id);
+        recordNewOrder(
+          rec,
+          keys,
+          newOrder({
+            clientOrderId: id,
+            symbol: (['BTC-USD', 'ETH-USD', 'AAPL'] as const)[i % 3]!,
+            side: i % 2 ? 'SELL' : 'BUY',
+            type: 'market',
+            qty: i % 3 === 2 ? 1 : 0.001,
+            limitPrice: null,
+            targetId: `${i}-0`,
+            model: 'bench',
+            reduceOnly: false,
+            probe: false,
+            at: Date.now(),
+          }),
+        );
+      }
+      for (const c of rec.commands) tx.call(c[0]!, ...c.slice(1));
+      await tx.exec();
+    }
+    const t0 = performance.now();
+    await enqueue(ids);
+    while ((await r.zcard(keys.ordersByState('FILLED'))) < n) {
+      if (performance.now() - t0 > 120_000) break;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    const seconds = (performance.now() - t0) / 1_000;
+    const filled = await r.zcard(keys.ordersByState('FILLED'));
+    const left = (await Promise.all(['NEW', 'SUBMITTED', 'ACCEPTED', 'PARTIALLY_FILLED'].map((st) => r.zcard(keys.ordersByState(st))))).reduce((a, b) => a + b, 0);
+    return { orders: n, filled, still_open: left, seconds: +seconds.toFixed(2), orders_per_s: Math.round(filled / seconds) };
+  });
+  return { paper_queue: latency, worker_limiter_off: throughput };
+}
+
 async function main(): Promise<void> {
   const only = process.argv[2];
   const redis = await startRedis({ appendonly: true });
@@ -364,6 +523,7 @@ async function main(): Promise<void> {
     // whose three replicas share this process (in production each has its own).
     if (!only || only === 'breaker') results['breaker_propagation'] = await breakerPropagation(redis);
     if (!only || only === 'micro') results['micro'] = { ...micro(), ...(await onnxInference()) };
+    if (!only || only === 'orders') results['orders'] = await ordersBench(redis);
     if (!only || only === 'e2e') results['end_to_end'] = await endToEnd(redis);
   } finally {
     await redis.stop();
@@ -375,6 +535,8 @@ async function main(): Promise<void> {
     'rate_1000.tick_to_target_newest_p99_ms': '<= 20',
     'rate_5000.processed_ticks_per_s': '>= 5000',
     'breaker_propagation.p99_ms': '< 10',
+    'orders.paper_queue.intent_to_accepted_p95_ms': '<= 2',
+    'orders.worker_limiter_off.orders_per_s': '>= 2000',
   };
   console.log(JSON.stringify(results, null, 2));
   const dir = join(ROOT, 'bench', 'results');

@@ -150,7 +150,57 @@ export function modelRouterDashboard(): Dashboard {
   );
 }
 
-export const DASHBOARDS = { 'edge-risk.json': edgeRiskDashboard, 'model-router.json': modelRouterDashboard } as const;
+/** The order lifecycle: how fast orders are accepted and filled, what they cost, why they are refused, the send queue, reconciliation. */
+export function executionDashboard(): Dashboard {
+  nextId = 1;
+  const quantiles = (metric: string): Target[] =>
+    (['0.5', '0.95', '0.99'] as const).map((q, i) =>
+      prom(`histogram_quantile(${q}, sum by (le) (rate(${metric}_bucket[5m])))`, `p${Number(q) * 100}`, String.fromCharCode(65 + i)),
+    );
+  return base(
+    'execution',
+    'Execution',
+    ['trading', 'execution'],
+    [
+      row('Orders', 0),
+      panel('timeseries', 'Intent → accepted (s)', { x: 0, y: 1, w: 8, h: 8 }, quantiles('order_intent_to_accepted_seconds'), 's'),
+      panel('timeseries', 'Accepted → filled (s)', { x: 8, y: 1, w: 8, h: 8 }, quantiles('order_accepted_to_filled_seconds'), 's'),
+      panel('timeseries', 'Orders by outcome (per minute)', { x: 16, y: 1, w: 8, h: 8 }, [prom('sum by (status) (rate(orders_total[5m])) * 60', '{{status}}')]),
+      panel('timeseries', 'Fees paid (USD per 5 minutes)', { x: 0, y: 9, w: 8, h: 8 }, [prom('sum by (symbol) (increase(order_fees_usd_total[5m]))', '{{symbol}}')], 'currencyUSD'),
+      panel('timeseries', 'Rejections by reason (per 5 minutes)', { x: 8, y: 9, w: 8, h: 8 }, [prom('sum by (reason) (increase(order_rejections_total[5m]))', '{{reason}}')]),
+      panel('timeseries', 'Venue reports ignored (per 5 minutes)', { x: 16, y: 9, w: 8, h: 8 }, [prom('sum by (why) (increase(order_reports_ignored_total[5m]))', '{{why}}')]),
+      row('Send queue and venue', 17),
+      panel('timeseries', 'Send queue depth', { x: 0, y: 18, w: 8, h: 8 }, [prom('max by (state) (order_queue_depth)', '{{state}}')]),
+      panel(
+        'timeseries',
+        'Queue wait and venue round trip p95 (s)',
+        { x: 8, y: 18, w: 8, h: 8 },
+        [
+          prom('histogram_quantile(0.95, sum by (le) (rate(order_queue_wait_seconds_bucket[5m])))', 'queue wait'),
+          prom('histogram_quantile(0.95, sum by (le) (rate(order_latency_seconds_bucket[5m])))', 'venue round trip', 'B'),
+        ],
+        's',
+      ),
+      panel('timeseries', 'Send retries and superseded orders (per 5 minutes)', { x: 16, y: 18, w: 8, h: 8 }, [
+        prom('sum(increase(order_send_retries_total[5m]))', 'retries'),
+        prom('sum(increase(orders_superseded_total[5m]))', 'superseded', 'B'),
+      ]),
+      row('Reconciliation', 26),
+      panel('timeseries', 'Position drift vs the venue (% of notional)', { x: 0, y: 27, w: 8, h: 8 }, [prom('max by (symbol) (position_drift_pct)', '{{symbol}}')], 'percent', [
+        { color: 'green', value: null },
+        { color: 'red', value: 0.5 },
+      ]),
+      panel('timeseries', 'Reconciliations (per 5 minutes)', { x: 8, y: 27, w: 8, h: 8 }, [prom('sum by (outcome) (increase(reconciliations_total[5m]))', '{{outcome}}')]),
+      panel('timeseries', 'Adopted, unknown at the venue, stuck (per hour)', { x: 16, y: 27, w: 8, h: 8 }, [
+        prom('sum(increase(orders_adopted_total[1h]))', 'adopted'),
+        prom('sum(increase(orders_unknown_at_venue_total[1h]))', 'unknown at the venue', 'B'),
+        prom('sum(increase(orders_stuck_total[1h]))', 'stuck', 'C'),
+      ]),
+    ],
+  );
+}
+
+export const DASHBOARDS = { 'edge-risk.json': edgeRiskDashboard, 'model-router.json': modelRouterDashboard, 'execution.json': executionDashboard } as const;
 
 /** Every PromQL expression of a dashboard. */
 export function promExpressions(d: Dashboard): string[] {

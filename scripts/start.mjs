@@ -27,6 +27,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// Where the services read their config files (conf/, model_router_rules.yml): the project unless TP_ROOT names another copy.
+const configRoot = process.env.TP_ROOT ? resolve(process.env.TP_ROOT) : root;
 const dataDir = resolve(root, process.env.DATA_DIR ?? '.data');
 const logsDir = resolve(root, process.env.LOGS_DIR ?? 'logs');
 const lockFile = join(dataDir, 'run.lock');
@@ -77,7 +79,7 @@ if (!existsSync(marker) || statSync(lockJson).mtimeMs > statSync(marker).mtimeMs
 const preflight = spawnSync(process.execPath, ['--import', 'tsx', join('scripts', 'preflight.ts')], {
   cwd: root,
   encoding: 'utf8',
-  env: { ...process.env, TP_ROOT: root, STATE_DIR: process.env.STATE_DIR ?? join(dataDir, 'state') },
+  env: { ...process.env, TP_ROOT: configRoot, STATE_DIR: process.env.STATE_DIR ?? join(dataDir, 'state') },
 });
 if (preflight.status !== 0) {
   process.stderr.write(`[start] configuration error; nothing was started:\n${preflight.stderr}`);
@@ -132,7 +134,7 @@ function startChild(svc) {
   const env = {
     ...process.env,
     REDIS_URL: redisUrl,
-    TP_ROOT: root,
+    TP_ROOT: configRoot,
     STATE_DIR: process.env.STATE_DIR ?? join(dataDir, 'state'),
     METRICS_PORT: String(svc.metricsPort),
     WEB_PORT: String(webPort),

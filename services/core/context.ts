@@ -26,8 +26,8 @@ export interface BaseContext {
   readonly root: string;
   /** Shared client for ordinary commands. */
   readonly redis: RedisClient;
-  /** A dedicated connection (blocking reads, subscriptions); closed on stop. */
-  connection(purpose: string): RedisClient;
+  /** A dedicated connection (blocking reads, subscriptions); closed on stop. `blocking`: commands wait for a reconnect however long (BullMQ). */
+  connection(purpose: string, options?: { blocking?: boolean }): RedisClient;
 }
 
 /** This instance's view of the shared control plane (control/watch.ts). */

@@ -32,6 +32,8 @@ export const signalSchema = z.strictObject({
   tick_id: z.string().min(1),
   price: positiveFinite,
   active_model: z.string().min(1),
+  /** Bid-ask spread of the newest tick, basis points (the cost model of targets). */
+  spread_bps: finite.min(0).default(0),
   /** When the active model became active (ms), for the switch penalty. */
   active_since: z.coerce.number().int().min(0),
   ticks: z.coerce.number().int().min(1),
@@ -62,6 +64,10 @@ export const targetSchema = z.strictObject({
   /** Stream id of the signal this target came from (idempotency and tracing). */
   signal_id: z.string().min(1),
   ts: z.coerce.number().int().positive(),
+  /** target: move the position to target_usd; hold: the edge does not pay for the round trip, leave the position as it is. */
+  action: z.enum(['target', 'hold']).default('target'),
+  /** The round-trip cost the edge was measured against, basis points. */
+  cost_bps: finite.default(0),
 });
 export type Target = z.infer<typeof targetSchema>;
 
@@ -73,7 +79,8 @@ export interface ExecReport {
   side: Side;
   qty: number;
   price: number;
-  status: 'FILLED' | 'REJECTED' | 'DRY_RUN' | 'CANCELLED';
+  /** A decision (REJECTED before any order, DRY_RUN), or what happened to an order at the venue. */
+  status: 'ACCEPTED' | 'PARTIALLY_FILLED' | 'FILLED' | 'REJECTED' | 'DRY_RUN' | 'CANCELLED' | 'EXPIRED';
   reason: string;
   position_qty: number;
   latency_ms: number;

@@ -70,8 +70,8 @@ export async function startService(service: ServiceName, start: (ctx: ServiceCon
   const url = options.redisUrl ?? settings.redisUrl;
   const keys = redisKeysFor(url, options.namespace ?? settings.namespace);
   const connections: RedisClient[] = [];
-  const connection = (purpose: string): RedisClient => {
-    const c = connectRedis({ ...(url ? { url } : {}), name: `${service}:${purpose}`, log });
+  const connection = (purpose: string, options: { blocking?: boolean } = {}): RedisClient => {
+    const c = connectRedis({ ...(url ? { url } : {}), name: `${service}:${purpose}`, log, ...(options.blocking ? { maxRetriesPerRequest: null } : {}) });
     connections.push(c);
     return c;
   };

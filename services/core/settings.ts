@@ -80,6 +80,12 @@ const envSchema = z.object({
   FEED_CSV: optionalText,
   FEED_MAX_TICKS: int(1, Number.MAX_SAFE_INTEGER).optional(),
   FEED_STREAM_MAXLEN: int(1_000, 100_000_000).default(500_000),
+  VENUE: z.enum(['paper', 'binance']).default('paper'),
+  VENUE_API_KEY: optionalText,
+  VENUE_API_SECRET: optionalText,
+  VENUE_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), 'expected an http(s) URL'),
+  VENUE_TIMEOUT_MS: ms(100, 120_000).default(5_000),
+  LIVE_TRADING_CONFIRM: optionalText,
   PAPER_FAIL_RATE: z.coerce.number().min(0).max(1).default(0),
   PAPER_LATENCY_MS: z.coerce.number().min(0).max(60_000).default(0),
   SAFETY_INTERVAL_MS: ms(20, 60_000).default(1_000),
@@ -123,13 +129,23 @@ export interface Settings {
   };
   readonly feed: { readonly rate: number; readonly seed: number; readonly csvPath: string | undefined; readonly maxTicks: number | undefined; readonly streamMaxLen: number };
   readonly paper: { readonly failRate: number; readonly latencyMs: number };
+  /** The executor's venue: the paper venue, or a live exchange through ccxt (LIVE: real orders). */
+  readonly venue: {
+    readonly name: 'paper' | 'binance';
+    readonly apiKey: string | undefined;
+    readonly secret: string | undefined;
+    readonly url: string | undefined;
+    readonly timeoutMs: number;
+  };
   readonly safetyIntervalMs: number;
 }
 
 export type SettingsResult = { ok: true; settings: Settings } | { ok: false; errors: string[] };
 
 /** Shown in errors: a secret's value is never echoed. */
-const SECRET = new Set(['WEB_TOKEN', 'WEB_OPERATOR_TOKENS', 'REDIS_URL']);
+const SECRET = new Set(['WEB_TOKEN', 'WEB_OPERATOR_TOKENS', 'REDIS_URL', 'VENUE_API_KEY', 'VENUE_API_SECRET']);
+/** The value LIVE_TRADING_CONFIRM must have for a live venue to be used. */
+export const LIVE_CONFIRMATION = 'yes-real-orders';
 
 export function parseSettings(env: Readonly<Record<string, string | undefined>>): SettingsResult {
   const parsed = envSchema.safeParse(env);
@@ -157,6 +173,17 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
   }
   if (e.CONTROL_MAX_AGE_MS <= e.CONTROL_REFRESH_MS)
     errors.push(`CONTROL_MAX_AGE_MS: expected more than CONTROL_REFRESH_MS (${e.CONTROL_REFRESH_MS}), found ${e.CONTROL_MAX_AGE_MS}`);
+  if (e.VENUE !== 'paper') {
+    // A live venue sends real orders: never by accident.
+    if (!e.VENUE_API_KEY || !e.VENUE_API_SECRET)
+      errors.push(
+        `VENUE: ${e.VENUE} is a live venue (real orders); it needs VENUE_API_KEY and VENUE_API_SECRET, found ${!e.VENUE_API_KEY ? 'no VENUE_API_KEY' : 'no VENUE_API_SECRET'}`,
+      );
+    if (e.LIVE_TRADING_CONFIRM !== LIVE_CONFIRMATION)
+      errors.push(
+        `VENUE: ${e.VENUE} is a live venue (real orders); set LIVE_TRADING_CONFIRM=${LIVE_CONFIRMATION} to confirm, found ${e.LIVE_TRADING_CONFIRM === undefined ? 'nothing' : JSON.stringify(e.LIVE_TRADING_CONFIRM)}`,
+      );
+  }
   if (errors.length > 0) return { ok: false, errors };
   const root = resolve(e.TP_ROOT ?? process.cwd());
   const settings: Settings = {
@@ -187,6 +214,7 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     },
     feed: { rate: e.FEED_RATE, seed: e.FEED_SEED, csvPath: e.FEED_CSV, maxTicks: e.FEED_MAX_TICKS, streamMaxLen: e.FEED_STREAM_MAXLEN },
     paper: { failRate: e.PAPER_FAIL_RATE, latencyMs: e.PAPER_LATENCY_MS },
+    venue: { name: e.VENUE, apiKey: e.VENUE_API_KEY, secret: e.VENUE_API_SECRET, url: e.VENUE_URL, timeoutMs: e.VENUE_TIMEOUT_MS },
     safetyIntervalMs: e.SAFETY_INTERVAL_MS,
   };
   return { ok: true, settings: deepFreeze(settings) };
@@ -250,6 +278,12 @@ export const SETTINGS_DOC: Readonly<Record<keyof z.input<typeof envSchema>, stri
   FEED_CSV: 'replay this CSV of ticks instead of the synthetic market',
   FEED_MAX_TICKS: 'stop publishing after this many ticks',
   FEED_STREAM_MAXLEN: 'approximate cap of market_events (default 500000)',
+  VENUE: "the executor's venue: paper (default, simulated) or binance (LIVE: real orders through ccxt; needs the next three)",
+  VENUE_API_KEY: 'live venue API key (secret: never printed)',
+  VENUE_API_SECRET: 'live venue API secret (secret: never printed)',
+  LIVE_TRADING_CONFIRM: `must be ${LIVE_CONFIRMATION} for a live VENUE: the explicit confirmation that orders are real`,
+  VENUE_URL: "live venue REST base URL instead of the exchange's own (its testnet, or a local fake in tests)",
+  VENUE_TIMEOUT_MS: 'live venue: timeout of one REST call (default 5000)',
   PAPER_FAIL_RATE: 'paper venue: share of orders that fail, 0-1 (drills)',
   PAPER_LATENCY_MS: 'paper venue: added latency per order (drills)',
   SAFETY_INTERVAL_MS: "period of the executor's safety checks (default 1000)",

@@ -1,94 +1,96 @@
 /**
- * onTargets: order_intents → order decision → venue (through the breaker) →
- * order, position, exec_reports → ack, in one transaction per batch.
+ * onTargets: order_intents → order decision → the order recorded (NEW) and
+ * acknowledged in one commit; sending is the venue worker's (outbox).
+ *
+ * Decide, commit, then send: the batch commit only records the orders it
+ * decided (with their indexes, first event and the symbol's working
+ * quantity) together with the XACK of their targets; after it committed,
+ * each order is put on the send queue under its client order id. A batch
+ * that is retried (a state it read changed) or fenced (its entries are no
+ * longer its own) has sent nothing, so it can never send an order twice or
+ * send one that was not committed. An order whose enqueue was lost (a crash
+ * between commit and enqueue) is found NEW by the outbox sweep and enqueued
+ * then (the job id is the client order id: enqueued once).
  *
  * Targets are absolute, so only the newest target per symbol in a batch can
- * produce an order; older ones are acknowledged with no effect. The client
- * order id is derived from the target's stream id, so a redelivered target
- * maps to the same order id (and a venue that deduplicates by it sees one
- * order).
+ * produce an order, and a newer target decides again the symbol's order that
+ * is recorded but not yet sent: it is amended to the newer target's order
+ * (its job keeps its place in the queue) or cancelled when no order is
+ * needed any more, in the same commit. A throttled queue never carries a
+ * backlog of stale orders (at most one unsent order per symbol), and a
+ * flood of targets cannot starve the send. The position it is measured against is the filled
+ * position plus what is still working at the venue. A target refused by the
+ * controls produces one REJECTED report per symbol per reason (no flood
+ * while halted); a `hold` target (the edge does not pay its costs) produces
+ * nothing.
  */
-import type { RedisClient } from '../core/redis/connect.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ConfigHolder } from '../core/config/reloader.ts';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
 import type { ControlView } from '../core/context.ts';
-import { encodeExecReport, type ExecReport, type Target } from '../core/messages.ts';
-import { probeFailure } from '../core/domain/breaker.ts';
-import type { ProbeReservation } from '../core/redis/breaker-scripts.ts';
-import { decodeStored, positionCodec } from '../core/redis/codecs.ts';
-import type { RedisKeys } from '../core/redis/keys.ts';
+import type { ControlSnapshot } from '../core/domain/control-state.ts';
 import type { Logger } from '../core/log.ts';
+import { encodeExecReport, type ExecReport, type Target } from '../core/messages.ts';
+import type { RedisKeys } from '../core/redis/keys.ts';
 import type { BatchContext, StreamEntry, StreamHandler } from '../core/redis/streams.ts';
-import { tradingDay } from './domain/daily-pnl.ts';
-import { applyFill, decideOrder, type PositionState } from './domain/decide-order.ts';
+import { decideOrder, roundToLot } from './domain/decide-order.ts';
+import { newOrder, type Order } from './domain/order-lifecycle.ts';
 import type { ExecutorMetrics } from './metrics.ts';
-import type { MarketQuote, VenueOrder, VenueResult } from './venue/venue.ts';
+import { amendUnsent, parseWorking, recordNewOrder, recordWorking, supersedeUnsent, workingTotal } from './order-store.ts';
+import { readPosition } from './position.ts';
 
 export interface TargetHandlerDeps {
   keys: RedisKeys;
   clock: Clock;
-  redis: RedisClient;
   config: ConfigHolder<RiskHarmoniserConfig>;
   control: ControlView;
-  /** Venue submit wrapped by the circuit breaker. */
-  submit(order: VenueOrder, quote: MarketQuote | undefined): Promise<VenueResult>;
-  /** HALF_OPEN test orders: one at a time across replicas, counted against the cap (core/redis/breaker-scripts.ts). */
-  probe: {
-    reserve(owner: string, enteredAt: number): Promise<ProbeReservation>;
-    release(owner: string): void;
-    /** A test order failed: back to OPEN, if still in that HALF_OPEN episode. */
-    failed(cause: string, enteredAt: number): void;
-  };
   mode(): 'DRY_RUN' | 'PAPER' | 'LIVE';
+  /** The instrument's lot size (orders are whole lots). */
+  lotSize(symbol: string): number;
+  /** Until this executor has reconciled with the venue once, it only reduces. */
+  reconciled(): boolean;
+  /** Put committed orders on the send queue (after the commit). */
+  enqueue(orders: readonly Order[]): void;
+  /** Take superseded orders' jobs off the send queue (after the commit; best effort: a job taken meanwhile finds its order cancelled). */
+  unqueue(clientOrderIds: readonly string[]): void;
   metrics: ExecutorMetrics;
   reportsMaxLen: number;
-  onOrderLatency(ms: number): void;
   log?: Logger;
 }
 
-const DAILY_STATS_TTL_S = 30 * 86_400;
-
-/** The stored position (no key: flat), or why it cannot be read: then nothing may be traded on it. */
-export function readPosition(raw: string | null | undefined, key: string): { ok: true; position: PositionState } | { ok: false; reason: string } {
-  if (raw === null || raw === undefined) return { ok: true, position: { qty: 0, avgPrice: 0, realizedPnl: 0 } };
-  const d = decodeStored(positionCodec, key, raw);
-  if (!d.ok) return d;
-  return { ok: true, position: { qty: d.value.qty, avgPrice: d.value.avg_price, realizedPnl: d.value.realized_pnl } };
-}
-
-export function clientOrderId(symbol: string, targetId: string): string {
-  return `${symbol}:${targetId}`;
+/**
+ * The client order id of the one order a target can produce: from the
+ * target's stream id, so a redelivered target names the same order. Short
+ * and of the characters every venue (and BullMQ's job ids) accept:
+ * "T<ms>-<seq>" (Binance allows 36 characters of [.A-Z:/a-z0-9_-]).
+ */
+export function clientOrderId(targetId: string): string {
+  return `T${targetId}`;
 }
 
 export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Target> {
+  const symbolsOf = (entries: readonly StreamEntry<Target>[]): string[] => [...new Set(entries.map((e) => e.value.symbol))];
   return {
     watchKeys(entries) {
-      return [...new Set(entries.map((e) => e.value.symbol))].map((s) => deps.keys.position(s));
+      // The order sequence stands for the working and unsent hashes: every change to them bumps it.
+      return symbolsOf(entries).flatMap((s) => [deps.keys.position(s), deps.keys.orderSeq(s), deps.keys.denied(s)]);
     },
     readHashes(entries) {
-      return [...new Set(entries.map((e) => e.value.symbol))].map((s) => deps.keys.lastTick(s));
+      return symbolsOf(entries).flatMap((s) => [deps.keys.lastTick(s), deps.keys.working(s), deps.keys.unsent(s)]);
     },
 
     async handle(entries: readonly StreamEntry<Target>[], { state, hashes, tx, afterCommit, deadLetter }: BatchContext): Promise<void> {
       const cfg = deps.config.current;
-      // A first filter for the HALF_OPEN cap; the probe reservation is the authority across replicas.
-      let halfOpenOrders = deps.control.snapshot.breaker.halfOpenOrders;
-      const writeReport = (report: ExecReport): void => {
-        tx.hset(deps.keys.order(report.client_order_id), ...encodeExecReport(report));
-        tx.zadd(deps.keys.orderIndex, String(report.ts), report.client_order_id);
-        tx.xadd(deps.keys.execReports, 'MAXLEN', '~', String(deps.reportsMaxLen), '*', ...encodeExecReport(report));
-      };
       const latest = new Map<string, StreamEntry<Target>>();
       for (const e of entries) latest.set(e.value.symbol, e);
-      const quotes = new Map<string, MarketQuote>();
-      for (const s of latest.keys()) {
-        const h = hashes.get(deps.keys.lastTick(s));
-        if (h && h['bid']) quotes.set(s, { bid: Number(h['bid']), ask: Number(h['ask']), ts: Number(h['ts']) });
-      }
+      const created: Order[] = [];
+      const writeReport = (report: ExecReport): void => {
+        tx.xadd(deps.keys.execReports, 'MAXLEN', '~', String(deps.reportsMaxLen), '*', ...encodeExecReport(report));
+      };
 
       for (const [symbol, entry] of latest) {
         const target = entry.value;
+        if (target.action === 'hold') continue; // the edge does not pay for the round trip: no order
         const stored = readPosition(state.get(deps.keys.position(symbol)), deps.keys.position(symbol));
         if (!stored.ok) {
           // Never trade on a position that cannot be read: the target goes to the dead letters, with the key.
@@ -96,15 +98,34 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
           afterCommit(() => deps.log?.error({ event: 'state.unreadable', key: deps.keys.position(symbol), reason: stored.reason }, `${stored.reason}: target refused`));
           continue;
         }
-        const position = stored.position;
-        // Per order, not per batch: a venue call can be slow, and a snapshot gone stale meanwhile reads as unknown.
+        const working = parseWorking(hashes.get(deps.keys.working(symbol)));
+        // An order an older target recorded that has not been sent yet: this target decides it again
+        // (amended to this target's order, or cancelled when this target needs none).
+        const unsent = Object.keys(hashes.get(deps.keys.unsent(symbol)) ?? {}).sort();
+        const sent = { ...working };
+        for (const u of unsent) delete sent[u];
+        const now = deps.clock.now();
+        const dropUnsent = (why: string): Record<string, number> => {
+          if (unsent.length === 0) return working;
+          const rest = supersedeUnsent(tx, deps.keys, symbol, unsent, working, why, now);
+          afterCommit(() => {
+            deps.metrics.superseded.inc(unsent.length);
+            deps.unqueue(unsent);
+          });
+          return rest;
+        };
+        const exposure = stored.position.qty + workingTotal(sent);
+        // Per order, not per batch: a snapshot gone stale meanwhile reads as unknown.
         const snapshot = deps.control.snapshot;
-        const control = snapshot.known ? { ...snapshot, breaker: { ...snapshot.breaker, halfOpenOrders } } : snapshot;
+        const unreconciled: ControlSnapshot =
+          snapshot.known && !deps.reconciled() && snapshot.trading.state !== 'HALTED'
+            ? { ...snapshot, trading: { ...snapshot.trading, state: 'REDUCING', reason: 'awaiting reconciliation with the venue' } }
+            : snapshot;
         const decision = decideOrder(
           target.target_usd,
           target.price,
-          position.qty,
-          control,
+          exposure,
+          unreconciled,
           {
             minNotionalUsd: cfg.position_sizing.min_order_notional_usd,
             halfOpenMaxOrders: cfg.circuit_breaker.half_open_max_orders,
@@ -112,76 +133,72 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
           },
           { symbol, model: target.model },
         );
-        if (decision.kind === 'none') continue;
-        const now = deps.clock.now();
-        const id = clientOrderId(symbol, entry.id);
-        const base = { client_order_id: id, symbol, side: decision.side, qty: decision.qty, tick_ts: target.tick_ts, ts: now };
-        let report: ExecReport;
-        if (decision.kind === 'denied') {
-          report = { ...base, price: target.price, status: 'REJECTED', reason: decision.reason, position_qty: position.qty, latency_ms: 0 };
-          afterCommit(() => deps.metrics.orders.inc({ symbol, status: 'denied' }));
-        } else if (deps.mode() === 'DRY_RUN') {
-          report = { ...base, price: target.price, status: 'DRY_RUN', reason: decision.note || 'dry run: not sent', position_qty: position.qty, latency_ms: 0 };
-          afterCommit(() => deps.metrics.orders.inc({ symbol, status: 'dry_run' }));
-        } else {
-          const probing = control.breaker.state === 'HALF_OPEN';
-          if (probing) {
-            const probe = await deps.probe.reserve(id, control.breaker.at);
-            if (!probe.ok) {
-              const why = {
-                busy: 'another test order is in flight',
-                cap: `${cfg.circuit_breaker.half_open_max_orders} test orders used`,
-                not_half_open: 'the breaker moved; retry on the next target',
-              }[probe.why];
-              report = { ...base, price: target.price, status: 'REJECTED', reason: `circuit breaker HALF_OPEN: ${why}`, position_qty: position.qty, latency_ms: 0 };
-              afterCommit(() => deps.metrics.orders.inc({ symbol, status: 'denied' }));
-              writeReport(report);
-              continue;
-            }
-            halfOpenOrders = probe.orders;
-            afterCommit(() => deps.probe.release(id));
-          }
-          const t0 = performance.now();
-          let result: VenueResult;
-          try {
-            result = await deps.submit({ clientOrderId: id, symbol, side: decision.side, qty: decision.qty, model: target.model }, quotes.get(symbol));
-          } catch (err) {
-            result = { status: 'REJECTED', reason: `venue error: ${err instanceof Error ? err.message : String(err)}` };
-          }
-          const latencyMs = performance.now() - t0;
-          if (probing) {
-            const failure = probeFailure(result, latencyMs, cfg.circuit_breaker.latency_threshold_ms);
-            if (failure) deps.probe.failed(failure, control.breaker.at);
-          }
-          if (result.status === 'FILLED') {
-            const next = applyFill(position, decision.side, result.qty, result.price);
-            tx.set(deps.keys.position(symbol), JSON.stringify({ symbol, qty: next.qty, avg_price: next.avgPrice, realized_pnl: next.realizedPnl, updated_at: now }));
-            const daily = deps.keys.dailyStats(tradingDay(now));
-            const realized = next.realizedPnl - position.realizedPnl;
-            tx.hincrby(daily, 'trades', 1);
-            if (realized !== 0) {
-              tx.hincrbyfloat(daily, 'realized_pnl', realized);
-              tx.hincrby(daily, realized > 0 ? 'winning_trades' : 'losing_trades', 1);
-            }
-            tx.expire(daily, DAILY_STATS_TTL_S);
-            report = { ...base, qty: result.qty, price: result.price, status: 'FILLED', reason: decision.note, position_qty: next.qty, latency_ms: latencyMs };
-          } else {
-            report = { ...base, price: target.price, status: 'REJECTED', reason: result.reason, position_qty: position.qty, latency_ms: latencyMs };
-            if (result.reason.startsWith('venue error')) {
-              const key = deps.keys.venueErrors(Math.floor(now / 60_000));
-              tx.incr(key);
-              tx.expire(key, 180);
-            }
-          }
-          const status = result.status === 'FILLED' ? 'filled' : 'rejected';
-          afterCommit(() => {
-            deps.metrics.orders.inc({ symbol, status });
-            deps.metrics.orderLatency.observe(latencyMs / 1000);
-            deps.onOrderLatency(latencyMs);
-          });
+        const qty = decision.kind === 'order' ? roundToLot(decision.qty, deps.lotSize(symbol)) : 0;
+        // Nothing to order (whole lots only: less than one lot is nothing).
+        if (decision.kind === 'none' || (decision.kind === 'order' && qty <= 0)) {
+          dropUnsent(`superseded by target ${entry.id}: no order needed (not sent)`);
+          continue;
         }
-        writeReport(report);
+        if (decision.kind === 'order') decision.qty = qty;
+        const id = clientOrderId(entry.id);
+        const base = {
+          client_order_id: id,
+          symbol,
+          side: decision.side,
+          qty: decision.qty,
+          price: target.price,
+          tick_ts: target.tick_ts,
+          ts: now,
+          position_qty: stored.position.qty,
+          latency_ms: 0,
+        };
+        if (decision.kind === 'denied') {
+          dropUnsent(`superseded by target ${entry.id}: ${decision.reason} (not sent)`);
+          // One report per symbol per reason: a halted system does not flood exec_reports.
+          if (state.get(deps.keys.denied(symbol)) === decision.reason) continue;
+          tx.set(deps.keys.denied(symbol), decision.reason, 'EX', 86_400);
+          writeReport({ ...base, status: 'REJECTED', reason: decision.reason });
+          afterCommit(() => deps.metrics.orders.inc({ symbol, status: 'denied' }));
+          continue;
+        }
+        if (state.get(deps.keys.denied(symbol)) !== null) tx.del(deps.keys.denied(symbol));
+        if (deps.mode() === 'DRY_RUN') {
+          dropUnsent(`superseded by target ${entry.id}: DRY_RUN (not sent)`);
+          writeReport({ ...base, status: 'DRY_RUN', reason: decision.note || 'dry run: not sent' });
+          afterCommit(() => deps.metrics.orders.inc({ symbol, status: 'dry_run' }));
+          continue;
+        }
+        const quote = hashes.get(deps.keys.lastTick(symbol));
+        const type = cfg.execution.order_type;
+        const touch = decision.side === 'BUY' ? Number(quote?.['ask'] ?? target.price) : Number(quote?.['bid'] ?? target.price);
+        const offset = cfg.execution.limit_offset_bps / 10_000;
+        const limitPrice = type === 'limit' ? (decision.side === 'BUY' ? touch * (1 + offset) : touch * (1 - offset)) : null;
+        const fields = {
+          side: decision.side,
+          type,
+          qty: decision.qty,
+          limitPrice,
+          targetId: entry.id,
+          model: target.model,
+          reduceOnly: decision.reduceOnly,
+          probe: snapshot.known && snapshot.breaker.state === 'HALF_OPEN',
+          reason: decision.note,
+        };
+        const [keep, ...extra] = unsent;
+        if (keep !== undefined) {
+          // The unsent order becomes this target's order: its job is still queued, in its place.
+          if (extra.length > 0) supersedeUnsent(tx, deps.keys, symbol, extra, sent, `superseded by target ${entry.id} (not sent)`, now);
+          amendUnsent(tx, deps.keys, symbol, keep, fields, now);
+          afterCommit(() => deps.metrics.amended.inc());
+          continue;
+        }
+        const order = newOrder({ clientOrderId: id, symbol, ...fields, at: now });
+        recordNewOrder(tx, deps.keys, order);
+        recordWorking(tx, deps.keys, order, true);
+        created.push(order);
+        afterCommit(() => deps.metrics.orders.inc({ symbol, status: 'created' }));
       }
+      if (created.length > 0) afterCommit(() => deps.enqueue(created));
     },
   };
 }

@@ -14,7 +14,7 @@ import type { ServiceContext } from '../core/service.ts';
 import { newestHeartbeatByService, parseHeartbeats } from '../core/heartbeats.ts';
 import { markDay, tradingDay, unrealizedPnl } from './domain/daily-pnl.ts';
 import { evaluateBlindMonitor, evaluateKillTriggers, evaluateReduceTrigger, KILL_TRIGGER_NAMES, type KillDecision } from './domain/kill-triggers.ts';
-import { readPosition } from './on-targets.ts';
+import { readPosition } from './position.ts';
 
 const MARK_DAY = luaScript('mark-day-1.lua');
 

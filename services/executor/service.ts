@@ -1,35 +1,50 @@
 /**
- * The executor: consumes order_intents in the `executor` group, turns
- * targets into orders on the venue (paper by default) through the shared
- * circuit breaker, keeps orders and positions in Redis, writes exec_reports.
+ * The executor: an order management system in front of one venue.
+ *
+ *   order_intents ──(group executor)──▶ on-targets.ts: decide, record NEW + XACK in one commit
+ *        └─▶ the send queue (BullMQ, venue-worker.ts): throttle, retries, at most one send per order
+ *              └─▶ the venue (paper by default; ccxt for LIVE) ──▶ the order's events (oms.ts, order-store.ts)
+ *   venue_reports:<venue> ──(group oms)──▶ later fills and cancels of resting orders
+ *   reconcile.ts: at start and on an interval, the venue authoritative
+ *   safety-monitor.ts: the automatic kill-switch triggers
+ *
+ * A kill or a halt pauses the send queue (for every executor: it is the
+ * queue's state in Redis), cancels what was not sent and cancels at the
+ * venue what rests there; a scoped one cancels what it names.
  */
 import { instrumentsReloadTarget, loadInstrumentsAtStart, universeOf } from '../core/config/instruments.ts';
 import { loadRiskParams } from '../core/config/load.ts';
 import { ConfigHolder, startReloader } from '../core/config/reloader.ts';
 import { riskReloadTarget } from '../core/config/risk-reload.ts';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
-import { ConfigurationError } from '../core/errors.ts';
-import { systemHalted, UNKNOWN_CONTROL, type BreakerState, type ControlSnapshot } from '../core/domain/control-state.ts';
 import { probationPassed } from '../core/domain/breaker.ts';
+import { systemHalted, UNKNOWN_CONTROL, type BreakerState, type ControlSnapshot } from '../core/domain/control-state.ts';
 import { parseScope } from '../core/domain/scopes.ts';
+import { ConfigurationError } from '../core/errors.ts';
 import { LatencyWindow } from '../core/latency-window.ts';
-import { decodeWith, targetSchema } from '../core/messages.ts';
-import { releaseProbe, reserveProbe } from '../core/redis/breaker-scripts.ts';
+import { decodeWith, fieldsFromArray, targetSchema, type Decoded } from '../core/messages.ts';
+import { Counter } from '../core/metrics.ts';
 import { StreamConsumer } from '../core/redis/streams.ts';
 import type { RunningService, ServiceContext } from '../core/service.ts';
-import { Counter } from '../core/metrics.ts';
+import type { Order } from './domain/order-lifecycle.ts';
 import { createExecutorMetrics } from './metrics.ts';
+import { Oms } from './oms.ts';
 import { createTargetHandler } from './on-targets.ts';
+import { OrderStore } from './order-store.ts';
+import { Reconciler } from './reconcile.ts';
 import { startSafetyMonitor } from './safety-monitor.ts';
 import { VenueBreaker } from './venue-breaker.ts';
-import { PaperVenue } from './venue/paper-venue.ts';
-import type { CancelFilter, Venue } from './venue/venue.ts';
+import { startVenueWorker } from './venue-worker.ts';
+import { createVenue } from './venue/create-venue.ts';
+import type { Venue, VenueTrade } from './venue/venue.ts';
 
 const BREAKER_GAUGE: Record<BreakerState, number> = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 };
 
 export interface ExecutorOptions {
-  /** The execution venue (the plug-in point for a real one); the paper venue by default. */
+  /** The execution venue; default from the settings (VENUE: the paper venue unless configured). */
   venue?: Venue;
+  /** The send queue's throttle off (tests, the bench). */
+  limiterOff?: boolean;
 }
 
 export async function startExecutor(ctx: ServiceContext, options: ExecutorOptions = {}): Promise<RunningService> {
@@ -47,24 +62,60 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
     if (control.snapshot.breaker.state === 'OPEN') return;
     void control.moveBreaker({ kind: 'trip', cause });
   };
-  const venue = options.venue ?? new PaperVenue(ctx.settings.paper.failRate, ctx.settings.paper.latencyMs);
+  const venue = options.venue ?? createVenue(ctx, config, instruments);
   const breaker = new VenueBreaker(venue, () => config.current, trip);
+  const store = new OrderStore({ redis: ctx.redis, keys: ctx.keys, clock: ctx.clock });
+  // The send queue starts after the OMS (it sends through it); the OMS asks it whether a send is in flight.
+  const sendQueue: { worker?: { inFlight(id: string): Promise<boolean> } } = {};
+  const oms = new Oms({ store, venue, clock: ctx.clock, metrics, log: ctx.log, sendInFlight: (id) => sendQueue.worker?.inFlight(id) ?? Promise.resolve(false) });
+  const reconciler = new Reconciler({ ctx, oms, config, instruments, metrics });
 
+  const worker = await startVenueWorker({
+    ctx,
+    venue,
+    breaker,
+    oms,
+    config,
+    metrics,
+    ...(options.limiterOff ? { limiterOff: true } : {}),
+    onOrderLatency: (ms) => {
+      latencies.add(ms);
+      const c = config.current.circuit_breaker;
+      if (latencies.size >= c.latency_window && latencies.mean() > c.latency_threshold_ms) {
+        trip(`order_latency: mean ${latencies.mean().toFixed(1)} ms over ${c.latency_window} orders > ${c.latency_threshold_ms} ms`);
+        latencies.clear();
+      }
+    },
+  });
+
+  sendQueue.worker = worker;
+
+  // Kills, halts and stops: pause the queue, cancel what they name.
+  let cancelling: Promise<unknown> = Promise.resolve();
+  const cancel = (pick: (o: Order) => boolean, why: string): void => {
+    cancelling = cancelling
+      .then(() => oms.cancel(pick, why))
+      .then((n) => {
+        if (n > 0) ctx.log.warn({ event: 'orders.cancelled', count: n, why }, `${why}: ${n} open orders cancelled`);
+      })
+      .catch((err: unknown) => ctx.log.error({ event: 'orders.cancel_failed', why, err: String(err) }, `cancel failed (${why})`));
+  };
   const onControl = (next: ControlSnapshot, prev: ControlSnapshot): void => {
     metrics.breakerState.set(BREAKER_GAUGE[next.breaker.state]);
-    const cancel = (filter: CancelFilter, why: string): void => {
-      venue
-        .cancel(filter)
-        .then((n) => ctx.log.warn({ event: 'orders.cancelled', count: n, ...filter, why }, `${why}: ${n} resting orders cancelled`))
-        .catch((err: unknown) => ctx.log.error({ event: 'orders.cancel_failed', ...filter, err: String(err) }, 'cancel failed'));
-    };
-    if (systemHalted(next) && !systemHalted(prev)) cancel({}, next.killSwitch.engaged ? 'kill switch engaged' : 'trading halted');
+    if (systemHalted(next) && !systemHalted(prev)) {
+      const why = next.killSwitch.engaged ? `kill switch engaged: ${next.killSwitch.reason}` : `trading halted: ${next.trading.reason}`;
+      void worker.pause().catch((err: unknown) => ctx.log.error({ event: 'orders.queue_pause_failed', err: String(err) }, 'send queue pause failed'));
+      cancel(() => true, why);
+    } else if (next.known && !systemHalted(next) && (systemHalted(prev) || !prev.known)) {
+      void worker.resume().catch((err: unknown) => ctx.log.error({ event: 'orders.queue_resume_failed', err: String(err) }, 'send queue resume failed'));
+    }
     if (next.known) {
       for (const [scope, c] of Object.entries(next.scoped)) {
         if (c.state !== 'HALTED' || prev.scoped[scope]?.state === 'HALTED') continue;
         const parsed = parseScope(scope);
         if (!parsed.ok || parsed.scope.kind === 'system') continue;
-        cancel(parsed.scope.kind === 'symbol' ? { symbol: parsed.scope.symbol } : { model: parsed.scope.model }, `${scope} halted (${c.kind})`);
+        const s = parsed.scope;
+        cancel((o) => (s.kind === 'symbol' ? o.symbol === s.symbol : o.model === s.model), `${scope} halted (${c.kind}): ${c.reason}`);
       }
     }
     if (prev.known && prev.breaker.state === 'OPEN' && next.breaker.state !== 'OPEN') {
@@ -91,7 +142,11 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
   );
   probation.unref();
 
-  const mode = (): 'DRY_RUN' | 'PAPER' | 'LIVE' => control.snapshot.trading.mode;
+  const mode = (): 'DRY_RUN' | 'PAPER' | 'LIVE' => {
+    const m = control.snapshot.trading.mode;
+    // DRY_RUN is the operator's to choose; otherwise the mode is the venue's kind.
+    return m === 'DRY_RUN' ? 'DRY_RUN' : venue.kind === 'live' ? 'LIVE' : 'PAPER';
+  };
   const consumer = new StreamConsumer({
     redis: ctx.connection('consumer'),
     stream: ctx.keys.orderIntents,
@@ -107,31 +162,19 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
     handler: createTargetHandler({
       keys: ctx.keys,
       clock: ctx.clock,
-      redis: ctx.redis,
       config,
       control,
-      submit: (order, quote) => breaker.fire(order, quote),
-      probe: {
-        reserve: (owner, enteredAt) => {
-          const c = config.current.circuit_breaker;
-          // Longer than opossum's timeout (latency_threshold_ms × 10), so a live probe keeps its lease.
-          return reserveProbe(ctx.redis, ctx.keys, { enteredAt, maxOrders: c.half_open_max_orders, owner, ttlMs: Math.max(2_000, c.latency_threshold_ms * 20) });
-        },
-        release: (owner) => void releaseProbe(ctx.redis, ctx.keys, owner).catch(() => undefined),
-        failed: (cause, enteredAt) => void control.moveBreaker({ kind: 'probe_failed', cause }, enteredAt),
-      },
       mode,
+      reconciled: () => reconciler.reconciled,
+      lotSize: (s) => instruments.current.symbols[s]?.lot_size ?? 0,
+      enqueue: (orders) =>
+        void worker
+          .enqueue(orders)
+          .catch((err: unknown) => ctx.log.warn({ event: 'orders.enqueue_failed', count: orders.length, err: String(err) }, 'enqueue failed; the outbox sweep will retry')),
+      unqueue: (ids) => void worker.unqueue(ids).catch(() => undefined),
       metrics,
       reportsMaxLen: 200_000,
       log: ctx.log,
-      onOrderLatency: (ms) => {
-        latencies.add(ms);
-        const c = config.current.circuit_breaker;
-        if (latencies.size >= c.latency_window && latencies.mean() > c.latency_threshold_ms) {
-          trip(`order_latency: mean ${latencies.mean().toFixed(1)} ms over ${c.latency_window} orders > ${c.latency_threshold_ms} ms`);
-          latencies.clear();
-        }
-      },
     }),
     log: ctx.log,
     registry: ctx.registry,
@@ -140,16 +183,86 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
     clock: ctx.clock,
   });
 
+  // Reports of fills and cancels that come after the submit's answer (resting orders).
+  const reports = new StreamConsumer<VenueTrade & { state: string }>({
+    redis: ctx.connection('reports'),
+    stream: ctx.keys.venueReports(venue.name),
+    group: 'oms',
+    consumer: ctx.instance,
+    deadLetter: ctx.keys.deadLetter,
+    decode: (raw): Decoded<VenueTrade & { state: string }> => {
+      const f = fieldsFromArray(raw);
+      const qty = Number(f['qty']);
+      const price = Number(f['price']);
+      if (!f['client_order_id'] || !f['trade_id'] || !(qty > 0) || !(price > 0)) return { ok: false, reason: 'malformed venue report', check: 'malformed' };
+      return {
+        ok: true,
+        value: {
+          clientOrderId: f['client_order_id'],
+          venueOrderId: f['venue_order_id'] ?? '',
+          symbol: f['symbol'] ?? '',
+          side: f['side'] === 'SELL' ? 'SELL' : 'BUY',
+          tradeId: f['trade_id'],
+          qty,
+          price,
+          feeUsd: Number(f['fee_usd'] ?? 0),
+          at: Number(f['at'] ?? ctx.clock.now()),
+          state: f['state'] ?? '',
+        },
+      };
+    },
+    handler: {
+      watchKeys: () => [],
+      // Applied here, each once (the store drops a trade it has): a redelivered report changes nothing.
+      handle: async (entries) => {
+        for (const e of entries) await oms.applyFill(e.value.clientOrderId, e.value);
+      },
+    },
+    log: ctx.log,
+    registry: ctx.registry,
+    claimIdleMs: ctx.settings.claimIdleMs,
+    clock: ctx.clock,
+  });
+
   const reloader = await startReloader(ctx, [riskReloadTarget(ctx, config), instrumentsReloadTarget(ctx, instruments)]);
   const safety = startSafetyMonitor(ctx, config, control);
 
+  await venue.start?.();
+  await reports.start();
+  // Reconcile before the first target, then on the interval; the outbox sweep finds lost enqueues.
+  await reconciler.run();
+  const housekeeping = setInterval(() => {
+    void worker.sweep(2_000).catch((err: unknown) => ctx.log.warn({ event: 'orders.sweep_failed', err: String(err) }, 'outbox sweep failed'));
+  }, 2_000);
+  housekeeping.unref();
+  let lastReconcile = ctx.clock.now();
+  const reconcileTimer = setInterval(() => {
+    if (ctx.clock.now() - lastReconcile < config.current.execution.reconcile_interval_ms && reconciler.reconciled) return;
+    lastReconcile = ctx.clock.now();
+    void reconciler.run();
+  }, 1_000);
+  reconcileTimer.unref();
   await consumer.start();
+
   return {
-    status: () => ({ venue: venue.name, mode: mode(), breaker: control.snapshot.breaker.state, config_version: { risk_harmoniser: config.version } }),
+    status: () => ({
+      venue: venue.name,
+      venue_kind: venue.kind,
+      mode: mode(),
+      reconciled: reconciler.reconciled,
+      breaker: control.snapshot.breaker.state,
+      config_version: { risk_harmoniser: config.version, instruments: instruments.version },
+    }),
     stop: async () => {
       clearInterval(probation);
+      clearInterval(housekeeping);
+      clearInterval(reconcileTimer);
       await safety.stop();
       await consumer.stop();
+      await reports.stop();
+      await worker.stop();
+      await cancelling;
+      await venue.stop?.();
       await reloader.stop();
       breaker.shutdown();
     },

@@ -10,14 +10,14 @@
  */
 import CircuitBreaker from 'opossum';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
-import type { MarketQuote, Venue, VenueOrder, VenueResult } from './venue/venue.ts';
+import { VenueError, type MarketQuote, type Venue, type VenueOrderRequest, type VenueOrderStatus } from './venue/venue.ts';
 
-type Action = (order: VenueOrder, quote: MarketQuote | undefined) => Promise<VenueResult>;
+type Action = (order: VenueOrderRequest, quote: MarketQuote | undefined) => Promise<VenueOrderStatus>;
 
 const LATCH_MS = 2 ** 31 - 1; // opossum never half-opens by itself
 
 export class VenueBreaker {
-  private breaker: CircuitBreaker<[VenueOrder, MarketQuote | undefined], VenueResult>;
+  private breaker: CircuitBreaker<[VenueOrderRequest, MarketQuote | undefined], VenueOrderStatus>;
 
   constructor(
     private readonly venue: Venue,
@@ -27,7 +27,7 @@ export class VenueBreaker {
     this.breaker = this.create();
   }
 
-  private create(): CircuitBreaker<[VenueOrder, MarketQuote | undefined], VenueResult> {
+  private create(): CircuitBreaker<[VenueOrderRequest, MarketQuote | undefined], VenueOrderStatus> {
     const c = this.config().circuit_breaker;
     const action: Action = (order, quote) => this.venue.submit(order, quote);
     const breaker = new CircuitBreaker(action, {
@@ -37,6 +37,8 @@ export class VenueBreaker {
       volumeThreshold: c.volume_threshold,
       resetTimeout: LATCH_MS,
       name: `venue:${this.venue.name}`,
+      // A venue's answer (rejected, not found) is not a venue failure: only transient errors count.
+      errorFilter: (err: unknown) => err instanceof VenueError && !err.transient,
     });
     breaker.on('open', () => {
       this.onTrip(`venue_errors: error rate over ${c.error_threshold_percentage}%`);
@@ -45,7 +47,7 @@ export class VenueBreaker {
     return breaker;
   }
 
-  fire(order: VenueOrder, quote: MarketQuote | undefined): Promise<VenueResult> {
+  fire(order: VenueOrderRequest, quote: MarketQuote | undefined): Promise<VenueOrderStatus> {
     return this.breaker.fire(order, quote);
   }
 

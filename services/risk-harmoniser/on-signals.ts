@@ -131,6 +131,8 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
           breakdown: breakdownOf(a.blend.components),
           kelly_fraction: a.sizing.kellyFraction,
           kelly_source: kelly.source,
+          action: a.action,
+          cost_bps: a.costBps,
           target_position_usd: a.sizing.targetUsd,
           target_qty: a.sizing.targetQty,
           uncapped_position_usd: a.sizing.uncappedUsd,
@@ -184,6 +186,8 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
             model: latest.active_model,
             signal_id: list[list.length - 1]!.id,
             ts: now,
+            action: a.action,
+            cost_bps: a.costBps,
           }),
         );
         tx.set(deps.keys.riskState(symbol), JSON.stringify(st));

@@ -232,6 +232,7 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
             first_tick_ts: list[0]!.value.ts,
             tick_id: last.id,
             price: st.features.mid,
+            spread_bps: st.features.spreadBps,
             active_model: active,
             active_since: st.routing.since,
             ticks: list.length,

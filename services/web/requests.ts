@@ -78,6 +78,7 @@ export const riskPreviewBody = z.strictObject({
   daily_vol_pct: z.number().finite().positive().max(1000),
   horizon_ms: z.number().finite().positive().default(30_000),
   kelly_fraction: z.number().finite().min(0).max(1).optional(),
+  spread_bps: z.number().finite().min(0).max(10_000).optional(),
 });
 
 export const executionModeBody = z.strictObject({

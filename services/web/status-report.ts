@@ -110,6 +110,7 @@ export async function buildStatus(d: StatusDeps, inputs: HealthInputs, heartbeat
   const services: Record<string, unknown[]> = {};
   for (const h of heartbeats) (services[h.service] ??= []).push({ instance: h.instance, age_ms: inputs.now - h.ts, ...h.detail });
   const effective = effectiveTrading(c);
+  const execution = await executionView(d, heartbeats);
   const [resetBy, resetReason, resetAt] = lastReset;
   return {
     timestamp: new Date(inputs.now).toISOString(),
@@ -128,6 +129,7 @@ export async function buildStatus(d: StatusDeps, inputs: HealthInputs, heartbeat
     kill_switch: { ...killSwitchView(c), last_reset: resetAt ? { by: resetBy, reason: resetReason, at: Number(resetAt) } : null },
     router: c.router,
     kelly_override: c.kellyOverride,
+    execution,
     portfolio,
     active_models: activeModels,
     risk,
@@ -136,6 +138,39 @@ export async function buildStatus(d: StatusDeps, inputs: HealthInputs, heartbeat
     config_versions: { web: d.versions(), applied: { risk_harmoniser: applied(riskApplied), model_router: applied(routerApplied), instruments: applied(instrumentsApplied) } },
     reload_outcomes: outcomes.map(([id, f]) => ({ id, ...fieldsFromArray(f) })),
     services,
+  };
+}
+
+const ORDER_STATES = ['NEW', 'SUBMITTED', 'ACCEPTED', 'PARTIALLY_FILLED', 'FILLED', 'CANCELLED', 'REJECTED', 'EXPIRED'] as const;
+
+/**
+ * The executors' venue and mode (from their heartbeats: LIVE means real
+ * orders), orders by state, the last rejections with their reasons, and
+ * each venue's last reconciliation.
+ */
+async function executionView(d: StatusDeps, heartbeats: readonly Heartbeat[]): Promise<Record<string, unknown>> {
+  const { redis, keys } = d.ctx;
+  const executors = heartbeats
+    .filter((h) => h.service === 'executor')
+    .map((h) => ({ instance: h.instance, venue: h.detail['venue'], venue_kind: h.detail['venue_kind'], mode: h.detail['mode'], reconciled: h.detail['reconciled'] }));
+  const venues = [...new Set(executors.map((e) => (typeof e.venue === 'string' ? e.venue : '')).filter(Boolean))];
+  const [counts, rejectedIds, reconciliations] = await Promise.all([
+    Promise.all(ORDER_STATES.map((st) => redis.zcard(keys.ordersByState(st)))),
+    redis.zrevrange(keys.ordersByState('REJECTED'), 0, 9),
+    Promise.all(venues.map(async (v) => [v, await redis.hgetall(keys.reconciliation(v))] as const)),
+  ]);
+  const rejected = await Promise.all(
+    rejectedIds.map(async (id) => {
+      const [symbol, reason, at] = await redis.hmget(keys.order(id), 'symbol', 'reason', 'updated_at');
+      return { client_order_id: id, symbol, reason, at: Number(at) };
+    }),
+  );
+  return {
+    executors,
+    mode: executors.some((e) => e.mode === 'LIVE') ? 'LIVE' : (executors[0]?.mode ?? null),
+    orders: Object.fromEntries(ORDER_STATES.map((st, i) => [st, counts[i]])),
+    last_rejections: rejected,
+    reconciliation: Object.fromEntries(reconciliations.map(([v, h]) => [v, { ...h, drift: parseJson(h['drift']) }])),
   };
 }
 
@@ -148,6 +183,6 @@ export function parseJson(v: unknown): unknown {
   }
 }
 
-function asRecord(v: unknown): Record<string, unknown> {
+export function asRecord(v: unknown): Record<string, unknown> {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }

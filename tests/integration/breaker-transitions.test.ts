@@ -18,6 +18,8 @@ import { startExecutor } from '../../services/executor/service.ts';
 import { startFeed } from '../../services/feed/service.ts';
 import { startRiskHarmoniser } from '../../services/risk-harmoniser/service.ts';
 import { startStrategist } from '../../services/strategist/service.ts';
+import type { Order } from '../../services/executor/domain/order-lifecycle.ts';
+import { orders } from '../support/orders.ts';
 import { makeProjectDir, withSymbols } from '../support/project-dir.ts';
 import { type TestEnv, afterProbationChecks, createTestEnv, eventually, everyInstanceSees, testTarget } from '../support/system.ts';
 
@@ -60,6 +62,11 @@ let seq = 0;
 async function target(e: TestEnv, symbol: string, usd: number): Promise<void> {
   const now = Date.now();
   await e.redis.xadd(e.keys.orderIntents, '*', ...encodeTarget(testTarget({ symbol, target_usd: usd, price: 100, signal_id: `${++seq}-0`, ts: now })));
+}
+
+/** Orders that reached a terminal state. */
+async function settled(e: TestEnv): Promise<Order[]> {
+  return (await orders(e)).filter((o) => ['FILLED', 'CANCELLED', 'REJECTED', 'EXPIRED'].includes(o.state));
 }
 
 async function reports(e: TestEnv, n: number): Promise<Record<string, string>[]> {
@@ -195,22 +202,24 @@ describe('circuit breaker transitions', () => {
       await target(e, SYMBOLS[i % SYMBOLS.length]!, 500 * (i + 1));
       await new Promise((r) => setTimeout(r, 10));
     }
-    const burst = await reports(e, 12);
+    await eventually(async () => (await settled(e)).length >= 12, 15_000, 'the burst settled');
     // Then one at a time, until the cap: 3 test orders in all, whatever the burst used.
     for (let i = 0; i < 4; i++) {
+      const before = (await settled(e)).length;
       await target(e, SYMBOLS[i]!, 100 * (i + 1));
-      await reports(e, burst.length + i + 1);
+      await eventually(async () => (await settled(e)).length > before, 15_000, `test order ${i + 1} settled`);
     }
-    const all = await reports(e, burst.length + 4);
-    const filled = all.filter((x) => x['status'] === 'FILLED');
-    expect(filled).toHaveLength(3);
-    // No two test orders were at the venue at once: [ts, ts + latency] intervals are disjoint.
-    const spans = filled.map((x) => [Number(x['ts']), Number(x['ts']) + Number(x['latency_ms'])] as const).sort((p, q) => p[0] - q[0]);
+    const all = (await settled(e)).filter((o) => !o.reason.startsWith('superseded'));
+    const sent = all.filter((o) => o.filledQty > 0);
+    expect(sent).toHaveLength(3);
+    expect(sent.every((o) => o.probe)).toBe(true);
+    // No two test orders were at the venue at once: [submitted, accepted] intervals are disjoint.
+    const spans = sent.map((o) => [o.submittedAt, o.acceptedAt] as const).sort((p, q) => p[0] - q[0]);
     for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1] - 1);
-    const denied = all.filter((x) => x['status'] === 'REJECTED').map((x) => x['reason']);
-    expect(denied.some((r) => r?.includes('another test order is in flight'))).toBe(true);
-    expect(denied.some((r) => r?.includes('3 test orders used'))).toBe(true);
-    expect(denied.every((r) => r?.startsWith('circuit breaker HALF_OPEN'))).toBe(true);
+    const denied = all.filter((o) => o.state === 'REJECTED').map((o) => o.reason);
+    expect(denied.some((r) => r.includes('another test order is in flight'))).toBe(true);
+    expect(denied.some((r) => r.includes('3 test orders used'))).toBe(true);
+    expect(denied.every((r) => r.startsWith('circuit breaker HALF_OPEN'))).toBe(true);
     expect(Number(await e.redis.get(e.keys.breakerHalfOpenOrders))).toBe(3);
   });
 

@@ -12,6 +12,8 @@ import { encodeTarget, fieldsFromArray } from '../../services/core/messages.ts';
 import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { tradingDay } from '../../services/executor/domain/daily-pnl.ts';
 import { startExecutor } from '../../services/executor/service.ts';
+import { order, sendTarget, settledOrder } from '../support/orders.ts';
+import { makeProjectDir } from '../support/project-dir.ts';
 import { type TestEnv, afterSafetyRounds, createTestEnv, eventually, everyInstanceSees, testTarget } from '../support/system.ts';
 
 let env: TestEnv;
@@ -126,24 +128,32 @@ describe('automatic kill-switch triggers', () => {
     expect((await engagedBy()).trigger).toBe('pnl_floor');
   });
 
-  it('venue errors are counted per minute from rejected orders and over the threshold engage it', async () => {
+  it('venue errors are counted per minute from failed sends and over the threshold engage it; the kill cancels the order being retried', async () => {
     await twoExecutors('kill-venue', { PAPER_FAIL_RATE: '1' });
     const now = Date.now();
     await env.redis.hset(env.keys.lastTick('ETH-USD'), ...quote('ETH-USD', now, 3_000));
     await env.redis.hset(env.keys.marketDataSeen, 'ETH-USD', String(now));
-    await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget(testTarget({ symbol: 'ETH-USD', target_usd: 30_000, price: 3_000, signal_id: '1-0', ts: now })));
-    const report = await eventually(async () => {
-      const r = ((await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
-      return r[0];
-    });
-    expect(report).toMatchObject({ status: 'REJECTED', reason: 'venue error: simulated venue outage (PAPER_FAIL_RATE)' });
-    const minute = Math.floor(Date.now() / 60_000);
-    const counted = Number(await env.redis.get(env.keys.venueErrors(minute))) + Number(await env.redis.get(env.keys.venueErrors(minute - 1)));
-    expect(counted).toBe(1);
+    const id = await sendTarget(env, { symbol: 'ETH-USD', target_usd: 30_000, price: 3_000, signal_id: '1-0', ts: now });
+    const minute = (): number => Math.floor(Date.now() / 60_000);
+    const counted = async (): Promise<number> => Number(await env.redis.get(env.keys.venueErrors(minute()))) + Number(await env.redis.get(env.keys.venueErrors(minute() - 1)));
+    // The first send failed (a 503: transient), was counted, and waits for its retry (1 s, then 2, 4, 8).
+    await eventually(async () => (await counted()) >= 1, 10_000, 'the failed send counted');
+    expect(await order(env, `T${id}`)).toMatchObject({ state: 'SUBMITTED', filledQty: 0 });
     expect(await env.redis.hget(env.keys.killSwitch, 'engaged')).toBeNull();
-    await env.redis.incrby(env.keys.venueErrors(minute), 24);
+    await env.redis.incrby(env.keys.venueErrors(minute()), 24);
     expect((await engagedBy()).trigger).toBe('excessive_venue_errors');
-  });
+    // The order never reached the venue; after the kill it is not sent again.
+    const o = await eventually(
+      async () => {
+        const x = await order(env, `T${id}`);
+        return x && (x.state === 'CANCELLED' || x.state === 'EXPIRED' || x.state === 'REJECTED') ? x : undefined;
+      },
+      30_000,
+      'the order ended',
+    );
+    expect(o.filledQty).toBe(0);
+    expect(await env.redis.exists(env.keys.paperOrder(`T${id}`))).toBe(0);
+  }, 45_000);
 
   it('a daily loss past 80 % of its floor moves trading to REDUCING first, once; the full floor then kills', async () => {
     await twoExecutors('reduce-first');
@@ -165,18 +175,16 @@ describe('automatic kill-switch triggers', () => {
     expect(await env.redis.hget(env.keys.killSwitch, 'engaged')).toBeNull();
 
     // An increasing order is refused, a reducing one fills.
-    await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget(testTarget({ symbol: 'BTC-USD', target_usd: 940_000, price: 60_500, signal_id: '1-0', ts: now })));
-    await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget(testTarget({ symbol: 'BTC-USD', target_usd: 235_000, price: 60_500, signal_id: '2-0', ts: now })));
-    const reports = await eventually(
-      async () => {
-        const r = ((await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
-        return r.length >= 1 && r.some((x) => x['status'] === 'FILLED') ? r : undefined;
-      },
-      10_000,
-      'reducing order filled',
-    );
-    expect(reports.find((x) => x['status'] === 'FILLED')).toMatchObject({ side: 'SELL', reason: 'trading REDUCING' });
-    for (const x of reports.filter((r) => r['status'] !== 'FILLED')) expect(x['reason']).toContain('trading REDUCING: only position-reducing orders');
+    const reportsBefore = await env.redis.xlen(env.keys.execReports);
+    await sendTarget(env, { symbol: 'BTC-USD', target_usd: 940_000, price: 60_500, signal_id: '1-0', ts: now });
+    const reducing = await sendTarget(env, { symbol: 'BTC-USD', target_usd: 235_000, price: 60_500, signal_id: '2-0', ts: now });
+    expect(await settledOrder(env, reducing)).toMatchObject({ state: 'FILLED', side: 'SELL', reason: 'trading REDUCING' });
+    const denials = ((await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][])
+      .slice(reportsBefore)
+      .map(([, f]) => fieldsFromArray(f))
+      .filter((r) => r['status'] === 'REJECTED');
+    for (const x of denials) expect(x['reason']).toContain('trading REDUCING: only position-reducing orders');
+    expect(await env.redis.zcard(env.keys.ordersBySymbol('BTC-USD'))).toBe(1);
 
     // Further down, past the floor itself: the kill switch engages.
     await env.redis.hset(env.keys.lastTick('BTC-USD'), ...quote('BTC-USD', Date.now(), 52_000));
@@ -184,7 +192,8 @@ describe('automatic kill-switch triggers', () => {
   });
 
   it('rolls the day over at UTC midnight once across replicas (controlled clocks), keeping the old day', async () => {
-    env = createTestEnv(inject('redisUrl'), 'midnight');
+    // One fill per order (no partial fills), so the day's trade count is exact.
+    env = createTestEnv(inject('redisUrl'), 'midnight', { TP_ROOT: makeProjectDir('midnight', { risk: (x) => x.replace('partial_fill_ratio: 0.1', 'partial_fill_ratio: 0') }) });
     const dayA = Date.UTC(2026, 10, 22);
     const dayB = dayA + 86_400_000;
     // Two replicas whose clocks differ by 100 ms, both just before midnight.
@@ -230,7 +239,10 @@ describe('automatic kill-switch triggers', () => {
     await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget(testTarget({ symbol: 'BTC-USD', target_usd: 65_000, price: 65_000, signal_id: '9-0', ts: t })));
     await eventually(async () => (await env.redis.hget(env.keys.dailyStats('2026-11-23'), 'trades')) === '1', 10_000, 'fill counted in day B');
     expect(await env.redis.hget(env.keys.dailyStats('2026-11-22'), 'trades')).toBe('7');
-    expect(Number(await env.redis.hget(env.keys.dailyStats('2026-11-23'), 'realized_pnl'))).toBeCloseTo(4_999.5, 6); // sold 1 BTC at the bid, 64,999.5
+    // Sold 1 BTC at the bid, 64,999.5, less the paper venue's impact (0.5 bps per 100,000 USD) and its 4 bps taker fee.
+    const price = 64_999.5 * (1 - (0.5 * 0.649995) / 10_000);
+    expect(Number(await env.redis.hget(env.keys.dailyStats('2026-11-23'), 'realized_pnl'))).toBeCloseTo(price - 60_000 - (price * 4) / 10_000, 6);
+    expect(Number(await env.redis.hget(env.keys.dailyStats('2026-11-23'), 'fees_usd'))).toBeCloseTo((price * 4) / 10_000, 6);
   });
 
   it('rolls the day over once across replicas and persists the stats', async () => {

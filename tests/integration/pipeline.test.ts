@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { fieldsFromArray } from '../../services/core/messages.ts';
+import { activeBookRoot } from '../support/project-dir.ts';
 import { createTestEnv, eventually, startAllServices, type TestEnv } from '../support/system.ts';
 
 describe('the pipeline end to end on real Redis', () => {
@@ -7,7 +8,7 @@ describe('the pipeline end to end on real Redis', () => {
   let base = '';
 
   beforeAll(async () => {
-    env = createTestEnv(inject('redisUrl'), 'pipeline');
+    env = createTestEnv(inject('redisUrl'), 'pipeline', { TP_ROOT: activeBookRoot() });
     ({ base } = await startAllServices(env, { rate: 1_000, seed: 11, maxTicks: 3_000, streamMaxLen: 100_000 }));
   });
 
@@ -49,7 +50,8 @@ describe('the pipeline end to end on real Redis', () => {
     );
     expect(Number(fill['qty'])).toBeGreaterThan(0);
     const order = await env.redis.hgetall(env.keys.order(fill['client_order_id']!));
-    expect(order['status']).toBe('FILLED');
+    expect(order).toMatchObject({ state: 'FILLED', client_order_id: fill['client_order_id'] });
+    expect(Number(order['fees_usd'])).toBeGreaterThan(0);
     // The position is the sum of the symbol's fills (read in one transaction:
     // a fill and its position are committed together). It may be back at 0.
     const symbol = fill['symbol']!;
@@ -57,11 +59,12 @@ describe('the pipeline end to end on real Redis', () => {
       [null, [string, string[]][]],
       [null, string | null],
     ];
-    const fills = rawReports.map(([, f]) => fieldsFromArray(f)).filter((r) => r['symbol'] === symbol && r['status'] === 'FILLED');
+    const fills = rawReports.map(([, f]) => fieldsFromArray(f)).filter((r) => r['symbol'] === symbol && (r['status'] === 'FILLED' || r['status'] === 'PARTIALLY_FILLED'));
     const signed = fills.reduce((sum, r) => sum + (r['side'] === 'BUY' ? 1 : -1) * Number(r['qty']), 0);
-    const position = JSON.parse(rawPosition ?? '{}') as { qty: number };
+    const position = JSON.parse(rawPosition ?? '{}') as { qty: number; fees_usd: number };
     expect(position.qty).toBeCloseTo(signed, 9);
     expect(position.qty).toBeCloseTo(Number(fills.at(-1)!['position_qty']), 9);
+    expect(position.fees_usd).toBeGreaterThan(0);
   });
 
   it('logs the initial model choice per symbol to model.switch.log', async () => {

@@ -39,6 +39,7 @@ describe('portfolio VaR budget in sizing', () => {
       tick_id: `${now}-0`,
       price,
       active_model: 'obi',
+      spread_bps: 0,
       active_since: 1,
       ticks: 1,
       predictions: [{ model: 'obi', edge_bps: edgeBps, confidence: 0.9, horizon_ms: 60_000, ts: now }],

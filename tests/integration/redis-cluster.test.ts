@@ -12,6 +12,7 @@ import { fieldsFromArray } from '../../services/core/messages.ts';
 import { startService, type ServiceHandle } from '../../services/core/service.ts';
 import { startFeed } from '../../services/feed/service.ts';
 import { startRedisCluster, type TestRedisCluster } from '../support/redis-server.ts';
+import { activeBookRoot } from '../support/project-dir.ts';
 import {
   allBeatSince,
   createTestEnv,
@@ -37,7 +38,7 @@ describe('the system on a 3-master Redis Cluster', () => {
 
   beforeAll(async () => {
     cluster = await startRedisCluster(3);
-    env = createTestEnv(cluster.url, 'cluster');
+    env = createTestEnv(cluster.url, 'cluster', { TP_ROOT: activeBookRoot() });
     ({ base, executor } = await startAllServices(env, { rate: 1_000, seed: 5, maxTicks: TICKS, streamMaxLen: 100_000 }));
   }, 60_000);
 
@@ -66,7 +67,7 @@ describe('the system on a 3-master Redis Cluster', () => {
       30_000,
       'a FILLED exec report',
     );
-    expect((await env.redis.hgetall(env.keys.order(fill['client_order_id']!)))['status']).toBe('FILLED');
+    expect((await env.redis.hgetall(env.keys.order(fill['client_order_id']!)))['state']).toBe('FILLED');
     await eventually(
       async () => {
         const groups = (await env.redis.xinfo('GROUPS', env.keys.marketEvents)) as unknown[][];
@@ -173,7 +174,7 @@ describe('a Redis Cluster failover while ticks stream', () => {
 
   beforeAll(async () => {
     cluster = await startRedisCluster(3, 1);
-    env = createTestEnv(cluster.url, 'cluster-failover');
+    env = createTestEnv(cluster.url, 'cluster-failover', { TP_ROOT: activeBookRoot() });
     await startProcessors(env);
   }, 90_000);
 

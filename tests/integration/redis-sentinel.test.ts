@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFeed } from '../../services/feed/service.ts';
 import { startSentinelSet, type TestSentinelSet } from '../support/redis-server.ts';
+import { activeBookRoot } from '../support/project-dir.ts';
 import { allBeatSince, createTestEnv, drainedExactlyOnce, eventually, ordersAndKills, startProcessors, ticksCounted, feedStatus, type TestEnv } from '../support/system.ts';
 
 const STREAMED = 5_000;
@@ -21,7 +22,7 @@ describe('the system through Redis Sentinel, across a failover', () => {
 
   beforeAll(async () => {
     set = await startSentinelSet();
-    env = createTestEnv(set.url, 'sentinel');
+    env = createTestEnv(set.url, 'sentinel', { TP_ROOT: activeBookRoot() });
     await startProcessors(env);
   }, 60_000);
 

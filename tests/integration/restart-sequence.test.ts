@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { setBreakerState } from '../support/control.ts';
 import { fieldsFromArray } from '../../services/core/messages.ts';
 import { freePort, startRedis, type TestRedis } from '../support/redis-server.ts';
+import { activeBookRoot } from '../support/project-dir.ts';
 import { createTestEnv, eventually, waitForExit, type TestEnv } from '../support/system.ts';
 
 describe('the runbook restart sequence', () => {
@@ -26,7 +27,7 @@ describe('the runbook restart sequence', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tp-restart-'));
     const port = await freePort();
     redis = await startRedis({ port, dir, appendonly: true });
-    env = createTestEnv(redis.url, 'restart');
+    env = createTestEnv(redis.url, 'restart', { TP_ROOT: activeBookRoot() });
     const e = env;
     const webPort = await freePort();
     const common = { HEARTBEAT_INTERVAL_MS: '250', CLAIM_IDLE_MS: '1000' };

@@ -10,6 +10,7 @@ import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { startFeed } from '../../services/feed/service.ts';
 import { startRiskHarmoniser } from '../../services/risk-harmoniser/service.ts';
 import { startStrategist } from '../../services/strategist/service.ts';
+import { activeBookRoot } from '../support/project-dir.ts';
 import { type TestEnv, createTestEnv, eventually, startTestWeb } from '../support/system.ts';
 
 describe('risk harmoniser replicas', () => {
@@ -18,7 +19,7 @@ describe('risk harmoniser replicas', () => {
   const post = (path: string, body?: string) => fetch(`${base}${path}`, { method: 'POST', ...(body ? { body } : {}) });
 
   beforeAll(async () => {
-    env = createTestEnv(inject('redisUrl'), 'risk');
+    env = createTestEnv(inject('redisUrl'), 'risk', { TP_ROOT: activeBookRoot() });
     await env.start('risk-harmoniser', startRiskHarmoniser, 'risk-a');
     await env.start('risk-harmoniser', startRiskHarmoniser, 'risk-b');
     await env.start('strategist', startStrategist, 'strat-a');

@@ -6,10 +6,11 @@
  * is refused.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { encodeTarget, fieldsFromArray } from '../../services/core/messages.ts';
+import { fieldsFromArray } from '../../services/core/messages.ts';
 import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { startExecutor } from '../../services/executor/service.ts';
-import { type TestEnv, createTestEnv, eventually, everyInstanceSees, startTestWeb, testTarget } from '../support/system.ts';
+import { sendTarget, settledOrder } from '../support/orders.ts';
+import { type TestEnv, createTestEnv, everyInstanceSees, startTestWeb } from '../support/system.ts';
 
 let env: TestEnv;
 let base = '';
@@ -39,20 +40,18 @@ afterAll(async () => {
 });
 
 let seq = 0;
-/** Send one target and return the executor's report for it. */
+/**
+ * Send one target; what came of it: the order it made, once settled (its
+ * state as `status`), or the executor's report when it made none (a denial).
+ */
 async function order(symbol: string, usd: number, model: string): Promise<Record<string, string>> {
-  const now = Date.now();
   const price = symbol === 'BTC-USD' ? 65_000 : 3_000;
   const before = await env.redis.xlen(env.keys.execReports);
-  await env.redis.xadd(env.keys.orderIntents, '*', ...encodeTarget(testTarget({ symbol, target_usd: usd, price, model, signal_id: `${++seq}-0`, ts: now })));
-  return eventually(
-    async () => {
-      const r = (await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][];
-      return r.length > before ? fieldsFromArray(r[r.length - 1]![1]) : undefined;
-    },
-    10_000,
-    `report for ${symbol}`,
-  );
+  const id = await sendTarget(env, { symbol, target_usd: usd, price, model, signal_id: `${++seq}-0` });
+  const o = await settledOrder(env, id);
+  if (o) return { status: o.state, reason: o.reason, side: o.side, client_order_id: o.clientOrderId };
+  const r = ((await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][]).slice(before).map(([, f]) => fieldsFromArray(f));
+  return r.at(-1) ?? { status: 'NONE' };
 }
 
 /** Wait until every instance's control snapshot shows `scope` as `want` (undefined: no control on it). */
@@ -65,11 +64,12 @@ describe('scoped kills and stops', () => {
     const k = await call('POST', '/admin/kill-switch', { reason: 'bad prints on BTC', operator: 'alice', scope: 'symbol:BTC-USD' });
     expect(k).toMatchObject({ status: 200, json: { engaged: true, scope: 'symbol:BTC-USD' } });
     await settled('symbol:BTC-USD', 'HALTED');
-    for (let i = 0; i < 4; i++) {
-      // Increasing and reducing alike: a halted scope admits no order at all.
-      const r = await order('BTC-USD', i % 2 ? 130_000 : 0, 'obi');
-      expect(r).toMatchObject({ status: 'REJECTED', reason: 'symbol:BTC-USD halted (kill): bad prints on BTC' });
-    }
+    // Increasing and reducing alike: a halted scope admits no order at all, and says so once (no flood).
+    const reportsBefore = await env.redis.xlen(env.keys.execReports);
+    expect(await order('BTC-USD', 0, 'obi')).toMatchObject({ status: 'REJECTED', reason: 'symbol:BTC-USD halted (kill): bad prints on BTC' });
+    for (let i = 0; i < 3; i++) expect(await order('BTC-USD', i % 2 ? 0 : 130_000, 'obi')).toMatchObject({ status: 'NONE' });
+    expect(await env.redis.xlen(env.keys.execReports)).toBe(reportsBefore + 1);
+    expect(await env.redis.zcard(env.keys.ordersBySymbol('BTC-USD'))).toBe(1);
     expect((await order('ETH-USD', 30_000, 'obi')).status).toBe('FILLED');
 
     const ks = await call('GET', '/admin/kill-switch');
@@ -111,6 +111,14 @@ describe('scoped kills and stops', () => {
     expect(await call('POST', '/api/start-trading', { scope: 'model:obi' })).toMatchObject({ status: 200, json: { scope: 'model:obi', scoped: [] } });
     await settled('model:obi', undefined);
     expect((await order('BTC-USD', 130_000, 'obi')).status).toBe('FILLED');
+  });
+
+  it('refuses LIVE while the executors trade on the paper venue, saying what LIVE needs', async () => {
+    const r = await call('POST', '/api/execution-mode', { mode: 'LIVE', operator: 'ops' });
+    expect(r.status).toBe(409);
+    expect(String(r.json['error'])).toMatch(
+      /^LIVE needs a live venue: no executor runs one \(start them with VENUE=binance, VENUE_API_KEY, VENUE_API_SECRET and LIVE_TRADING_CONFIRM=/,
+    );
   });
 
   it('refuses a scope that names nothing this system trades, or is malformed', async () => {

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisKeys } from '../../services/core/redis/keys.ts';
 import { tradingDay } from '../../services/executor/domain/daily-pnl.ts';
 import { freePort, startRedis } from '../support/redis-server.ts';
+import { activeBookRoot } from '../support/project-dir.ts';
 import { eventually, ROOT, waitForExit } from '../support/system.ts';
 
 const SERVICES = ['feed', 'strategist', 'risk-harmoniser', 'executor', 'web'];
@@ -81,6 +82,8 @@ beforeAll(async () => {
     LOG_LEVEL: 'info',
   };
   for (const k of ['REDIS_URL', 'TP_NAMESPACE', 'TP_ROOT', 'STATE_DIR']) delete env[k];
+  // A book that trades every edge, so a paper fill shows the whole chain ran (the default holds on the synthetic market).
+  env['TP_ROOT'] = activeBookRoot();
 });
 
 afterAll(async () => {

@@ -39,3 +39,18 @@ export function makeProjectDir(label: string, edits: ProjectEdits = {}): string 
   if (edits.instruments) writeFileSync(join(dir, 'conf/instruments.yml'), edits.instruments(readFileSync(join(dir, 'conf/instruments.yml'), 'utf8')));
   return dir;
 }
+
+/** A risk edit: trade every target, whether or not its edge pays the round trip (the book before cost awareness). */
+export const tradeEveryEdge = (text: string): string => text.replace('cost_aware: true', 'cost_aware: false');
+
+let activeBook: string | undefined;
+/**
+ * A project whose book trades on every edge (cost_aware: false): on the
+ * synthetic market the shipped models' edges (about 1 bps) never pay the
+ * round trip (about 11 bps), so with the default configuration nothing
+ * trades; tests of the order flow use this one. One per test file.
+ */
+export function activeBookRoot(): string {
+  activeBook ??= makeProjectDir('active-book', { risk: tradeEveryEdge });
+  return activeBook;
+}

@@ -190,12 +190,43 @@ export async function drainedExactlyOnce(env: TestEnv): Promise<number> {
   );
 }
 
-/** Client order ids in exec_reports, and whether any kill switch was engaged (state or audit). */
+/**
+ * Once no order is open (resting remainders filled or ended): the orders
+ * created (client order ids from order_events' OrderCreated, each expected
+ * once), how many ended FILLED, and whether any kill switch was engaged
+ * (state or audit). Throws when the venue's fills (the paper venue's trade
+ * log) and the positions disagree: a fill lost or applied twice.
+ */
 export async function ordersAndKills(env: TestEnv): Promise<{ orderIds: string[]; filled: number; killEngaged: boolean; killAudit: number }> {
-  const reports = ((await env.redis.xrange(env.keys.execReports, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+  const openStates = ['NEW', 'SUBMITTED', 'ACCEPTED', 'PARTIALLY_FILLED'];
+  await eventually(
+    async () => {
+      const open = (await Promise.all(openStates.map(async (st) => (await env.redis.zrange(env.keys.ordersByState(st), '0', '4')).map((id) => `${id} ${st}`)))).flat();
+      if (open.length === 0) return true;
+      const q = `${env.keys.queuePrefix}:orders-paper`;
+      const dbg = await Promise.all(
+        ['wait', 'active', 'delayed', 'completed', 'failed', 'paused', 'marker', 'meta', 'prioritized'].map(
+          async (k) =>
+            `${k}=${await env.redis.type(`${q}:${k}`)}/${JSON.stringify(await env.redis.call('EVAL', "local t=redis.call('type',KEYS[1]).ok if t=='list' then return redis.call('llen',KEYS[1]) elseif t=='zset' then return redis.call('zcard',KEYS[1]) elseif t=='hash' then return cjson.encode(redis.call('hgetall',KEYS[1])) end return 0", 1, `${q}:${k}`))}`,
+        ),
+      );
+      const job = open[0] ? await env.redis.hgetall(`${q}:${open[0].split(' ')[0]}`) : {};
+      throw new Error(`open: ${open.join(', ')} ${dbg.join(' ')} job=${JSON.stringify(job).slice(0, 400)}`);
+    },
+    20_000,
+    'no open order',
+  );
+  const events = ((await env.redis.xrange(env.keys.orderEvents, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+  const trades = ((await env.redis.xrange(env.keys.venueReports('paper-trades'), '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+  const net = new Map<string, number>();
+  for (const t of trades) net.set(t['symbol'] ?? '', (net.get(t['symbol'] ?? '') ?? 0) + (t['side'] === 'BUY' ? 1 : -1) * Number(t['qty']));
+  for (const [symbol, qty] of net) {
+    const position = (JSON.parse((await env.redis.get(env.keys.position(symbol))) ?? '{"qty":0}') as { qty: number }).qty;
+    if (Math.abs(position - qty) > 1e-6 * Math.max(1, Math.abs(qty))) throw new Error(`${symbol}: position ${position} but the venue filled ${qty} net`);
+  }
   return {
-    orderIds: reports.map((r) => r['client_order_id'] ?? ''),
-    filled: reports.filter((r) => r['status'] === 'FILLED').length,
+    orderIds: events.filter((e) => e['event'] === 'OrderCreated').map((e) => e['client_order_id'] ?? ''),
+    filled: await env.redis.zcard(env.keys.ordersByState('FILLED')),
     killEngaged: ((await env.redis.hgetall(env.keys.killSwitch))['engaged'] ?? '0') === '1',
     killAudit: await env.redis.xlen(env.keys.killSwitchAudit),
   };
@@ -273,5 +304,5 @@ export async function startTestWeb(env: TestEnv, instance?: string, options: Sta
 /** A target as the risk harmoniser writes it, with test defaults (crypto, 1 bps edge, model obi, stamped now). */
 export function testTarget(t: Pick<Target, 'symbol' | 'target_usd' | 'price'> & Partial<Target>): Target {
   const now = t.ts ?? Date.now();
-  return { asset_class: 'crypto', tick_ts: now, first_tick_ts: now, edge_bps: 1, var_pct: 0.1, model: 'obi', signal_id: `${now}-0`, ts: now, ...t };
+  return { asset_class: 'crypto', tick_ts: now, first_tick_ts: now, edge_bps: 1, var_pct: 0.1, model: 'obi', signal_id: `${now}-0`, ts: now, action: 'target', cost_bps: 0, ...t };
 }

@@ -25,7 +25,7 @@ describe('config file limits', () => {
     const r = await readConfigText('conf/big.yml', dir);
     expect(r).toEqual({
       ok: false,
-      reason: `conf/big.yml: file is ${MAX_CONFIG_BYTES + 3 + risk.length} bytes, over the ${MAX_CONFIG_BYTES}-byte limit for config files (nothing was read)`,
+      reason: `conf/big.yml: file is ${MAX_CONFIG_BYTES + 3 + Buffer.byteLength(risk)} bytes, over the ${MAX_CONFIG_BYTES}-byte limit for config files (nothing was read)`,
     });
   });
 

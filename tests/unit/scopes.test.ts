@@ -52,6 +52,7 @@ describe('risk harmoniser under a model-scoped control', () => {
       tick_id: '1-0',
       price: 65_000,
       active_model: 'obi',
+      spread_bps: 0,
       active_since: 0,
       ticks: 1,
       predictions: [

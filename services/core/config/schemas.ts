@@ -134,6 +134,51 @@ export const riskHarmoniserSchema = z
         startup_grace_ms: 15_000,
         require_second_operator: false,
       }),
+    execution: z
+      .strictObject({
+        /** Orders the executor sends for a target: market, or limit at the touch ± limit_offset_bps (a positive offset pays up). */
+        order_type: z.enum(['market', 'limit']).default('market'),
+        limit_offset_bps: z.number().finite().min(-1_000).max(1_000).default(0),
+        /** The order queue's limiter: at most this many sends per second across the deployment. */
+        orders_per_second: positive.max(100_000).default(20),
+        /** Venue fees, basis points of notional. */
+        fees: z
+          .strictObject({ maker_bps: z.number().finite().min(-100).max(1_000).default(1), taker_bps: nonNegative.max(1_000).default(4) })
+          .default({ maker_bps: 1, taker_bps: 4 }),
+        /** Expected slippage beyond the half spread per crossing, basis points (the cost model of targets). */
+        slippage_bps: nonNegative.max(1_000).default(1),
+        /** A target moves the position only when the blended edge pays for the round trip: 2 × (taker fee + slippage) + the spread. */
+        cost_aware: z.boolean().default(true),
+        /** Open orders with no update for this long are cancelled and reported as stuck. */
+        stuck_order_ms: positive.max(86_400_000).default(60_000),
+        /** Reconciliation with the venue: at start, then this often. */
+        reconcile_interval_ms: positive.max(3_600_000).default(30_000),
+        /** A position that differs from the venue's by more than this share of its notional: alert, and that symbol goes REDUCING. */
+        position_drift_pct: positive.max(100).default(0.5),
+        /** The paper venue's simulation. */
+        paper: z
+          .strictObject({
+            /** Price impact of a market order: basis points per 100,000 USD of notional, on top of crossing the spread. */
+            impact_bps_per_100k_usd: nonNegative.max(1_000).default(0.5),
+            latency_ms: nonNegative.max(60_000).default(2),
+            /** Share of market orders that fill in two parts (the rest on a later quote). */
+            partial_fill_ratio: unit.default(0.1),
+            seed: z.number().int().min(0).default(7),
+          })
+          .default({ impact_bps_per_100k_usd: 0.5, latency_ms: 2, partial_fill_ratio: 0.1, seed: 7 }),
+      })
+      .default({
+        order_type: 'market',
+        limit_offset_bps: 0,
+        orders_per_second: 20,
+        fees: { maker_bps: 1, taker_bps: 4 },
+        slippage_bps: 1,
+        cost_aware: true,
+        stuck_order_ms: 60_000,
+        reconcile_interval_ms: 30_000,
+        position_drift_pct: 0.5,
+        paper: { impact_bps_per_100k_usd: 0.5, latency_ms: 2, partial_fill_ratio: 0.1, seed: 7 },
+      }),
   })
   .superRefine((c, ctx) => {
     // The normal operating point sits under every warning level.
@@ -156,7 +201,7 @@ export const riskParamsFileSchema = z.strictObject({ risk_harmoniser: riskHarmon
  * Fields that cannot change while running: a reload that changes one is
  * rejected as a whole (never half-applied) and says which field it was.
  */
-export const RISK_RESTART_ONLY_FIELDS: readonly string[] = ['position_sizing.portfolio_value_usd'];
+export const RISK_RESTART_ONLY_FIELDS: readonly string[] = ['position_sizing.portfolio_value_usd', 'execution.orders_per_second'];
 
 // ---------------------------------------------------------------------------
 // model_router_rules.yml
@@ -250,6 +295,11 @@ const instrumentSchema = z.strictObject({
     .string()
     .regex(/^(24x7|\d{2}:\d{2}-\d{2}:\d{2})$/, 'must be "24x7" or "HH:MM-HH:MM" (UTC)')
     .default('24x7'),
+  /** The symbol at a live venue (ccxt's unified form, e.g. "BTC/USDT"); without it a live venue does not trade the instrument. */
+  venue_symbol: z
+    .string()
+    .regex(/^[A-Z0-9]{1,20}\/[A-Z0-9]{1,20}$/, 'must be BASE/QUOTE, e.g. "BTC/USDT"')
+    .optional(),
   /** The built-in synthetic market makes ticks for instruments with this block. */
   synthetic: z
     .strictObject({

@@ -168,6 +168,21 @@ export function orderGate(c: ControlSnapshot, subject: GateSubject): Gate {
   return { kind: 'allowed' };
 }
 
+/**
+ * When the controls that apply to an order last changed (kill switch,
+ * trading state, a scope on its symbol or model), and which: an order
+ * decided before that is decided again, not sent (a kill and its reset
+ * while a send waited to be retried must not let the old order out).
+ * The breaker is not among them: orderGate reads it as it is at send time.
+ */
+export function controlsChangedAt(c: ControlSnapshot, subject: GateSubject): { at: number; what: string } {
+  let best = { at: c.killSwitch.at, what: 'kill switch' };
+  if (c.trading.at > best.at) best = { at: c.trading.at, what: `trading ${c.trading.state}` };
+  const scoped = controlFor(c.scoped, subject.symbol, subject.model);
+  if (scoped && scoped.control.at > best.at) best = { at: scoped.control.at, what: `${scoped.scope} ${scoped.control.state}` };
+  return best;
+}
+
 /** Is the whole system halted (no order at all, resting ones to cancel)? */
 export function systemHalted(c: ControlSnapshot): boolean {
   return c.known && effectiveTrading(c).state === 'HALTED';

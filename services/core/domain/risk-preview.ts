@@ -7,6 +7,7 @@
 import type { RiskHarmoniserConfig } from '../config/schemas.ts';
 import { blendEdges, blendParamsFrom, breakdownOf, type BreakdownRow } from './blend-edges.ts';
 import { positionVarPct, sizePosition, type CapName } from './size-position.ts';
+import { costReason, edgePays, roundTripCostBps } from './trade-cost.ts';
 
 export interface PreviewInput {
   edges: { model: string; edge_bps: number; confidence?: number | null | undefined }[];
@@ -16,6 +17,8 @@ export interface PreviewInput {
   daily_vol_pct: number;
   horizon_ms: number;
   kelly_fraction?: number | undefined;
+  /** The bid-ask spread, bps (the round trip's cost); default 0. */
+  spread_bps?: number | undefined;
 }
 
 export interface PreviewResult {
@@ -30,6 +33,9 @@ export interface PreviewResult {
   caps: { cap: CapName; limitUsd: number }[];
   var_pct: number;
   reason: string;
+  /** target: the position would move to target_position_usd; hold: the edge does not pay the round trip (from flat: no position). */
+  action: 'target' | 'hold';
+  cost_bps: number;
   limits: { asset_class: string; max_leverage: number; max_position_pct: number; var_target_pct: number; var_budget_pct: number; var_limit_pct: number };
 }
 
@@ -60,18 +66,23 @@ export function previewRisk(x: PreviewInput, cfg: RiskHarmoniserConfig): Preview
         varRoomPct: emptyBook,
       })
     : { targetUsd: 0, targetQty: 0, uncappedUsd: 0, kellyFraction: kelly, caps: [], reason: blend.reason };
+  const spread = x.spread_bps ?? 0;
+  const hold = blend.ok && sizing.targetUsd !== 0 && !edgePays(cfg.execution, blend.edgeBps, spread);
+  const sized = hold ? { ...sizing, targetUsd: 0, targetQty: 0, reason: `${costReason(cfg.execution, blend.edgeBps, spread)}: hold (no position from flat)` } : sizing;
   return {
     blended_edge_bps: blend.edgeBps,
     raw_edge_bps: blend.rawEdgeBps,
     breakdown: breakdownOf(blend.components),
     blend_ok: blend.ok,
     kelly_fraction: kelly,
-    target_position_usd: sizing.targetUsd,
-    target_qty: sizing.targetQty,
-    uncapped_position_usd: sizing.uncappedUsd,
-    caps: sizing.caps,
-    var_pct: positionVarPct(sizing.targetUsd, dailyVol, portfolio),
-    reason: sizing.reason,
+    target_position_usd: sized.targetUsd,
+    target_qty: sized.targetQty,
+    uncapped_position_usd: sized.uncappedUsd,
+    caps: sized.caps,
+    var_pct: positionVarPct(sized.targetUsd, dailyVol, portfolio),
+    reason: sized.reason,
+    action: hold ? 'hold' : 'target',
+    cost_bps: roundTripCostBps(cfg.execution, spread),
     limits: {
       asset_class: classLimits ? x.asset_class : 'default',
       max_leverage: limits.max_leverage,

@@ -28,6 +28,9 @@ export interface TxWriter {
   incr(key: string): TxWriter;
   expire(key: string, seconds: number): TxWriter;
   zadd(key: string, ...scoreMembers: Arg[]): TxWriter;
+  zrem(key: string, ...members: Arg[]): TxWriter;
+  sadd(key: string, ...members: Arg[]): TxWriter;
+  del(key: string): TxWriter;
   xadd(key: string, ...args: Arg[]): TxWriter;
   xack(key: string, group: string, ...ids: string[]): TxWriter;
   /** Any other command, e.g. TS.ADD. */
@@ -61,6 +64,15 @@ export class TxRecorder implements TxWriter {
   }
   zadd(key: string, ...scoreMembers: Arg[]): this {
     return this.push('ZADD', key, ...scoreMembers);
+  }
+  zrem(key: string, ...members: Arg[]): this {
+    return this.push('ZREM', key, ...members);
+  }
+  sadd(key: string, ...members: Arg[]): this {
+    return this.push('SADD', key, ...members);
+  }
+  del(key: string): this {
+    return this.push('DEL', key);
   }
   xadd(key: string, ...args: Arg[]): this {
     return this.push('XADD', key, ...args);

@@ -20,14 +20,19 @@ export const positionCodec = z.object({
   qty: finite,
   avg_price: finite,
   realized_pnl: finite,
+  /** Fees paid on this position's fills (realized_pnl is net of them). */
+  fees_usd: finite.optional(),
   updated_at: num.optional(),
 });
+
+/** exec:working:<symbol> (a hash): client order id → signed quantity still working at the venue. */
+export const workingCodec = z.record(z.string(), z.coerce.number().finite());
 export type StoredPosition = z.infer<typeof positionCodec>;
 
 const volState = z.object({ variancePerSec: finite.min(0), lastPrice: finite, lastTs: num, samples: num });
 
 /** risk:state:<symbol> */
-export const riskStateCodec = z.object({ vol: volState, lastSignalId: z.string() });
+export const riskStateCodec = z.object({ vol: volState, lastSignalId: z.string(), lastTargetUsd: finite.optional() });
 
 /** risk:correlation */
 export const correlationCodec = z.object({

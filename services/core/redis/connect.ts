@@ -29,7 +29,7 @@ export interface ConnectOptions {
   /** Fail commands at once while disconnected instead of queueing them (safety checks use this). */
   failFast?: boolean;
   /** Retries of a command across reconnects before it fails (default 20; command-line tools use fewer). */
-  maxRetriesPerRequest?: number;
+  maxRetriesPerRequest?: number | null;
 }
 
 export function parseSentinelUrl(url: string): RedisOptions | undefined {
@@ -82,7 +82,8 @@ export function connectRedis(opts: ConnectOptions): RedisClient {
   const common: RedisOptions = {
     connectionName: opts.name,
     retryStrategy: retryDelay,
-    maxRetriesPerRequest: opts.failFast ? 0 : (opts.maxRetriesPerRequest ?? 20),
+    // null: wait for the connection as long as it takes (BullMQ's blocking connections want it).
+    maxRetriesPerRequest: opts.failFast ? 0 : opts.maxRetriesPerRequest === undefined ? 20 : opts.maxRetriesPerRequest,
     enableOfflineQueue: !opts.failFast,
     lazyConnect: false,
   };

@@ -106,6 +106,33 @@ export interface RedisKeys {
   order(clientOrderId: string): string;
   /** sorted set: client order ids by creation time. */
   readonly orderIndex: string;
+  /** sorted sets: client order ids by state (scored by last update), by symbol and by model (scored by creation). */
+  ordersByState(state: string): string;
+  ordersBySymbol(symbol: string): string;
+  ordersByModel(model: string): string;
+  /** set: venue trade ids already applied to an order (a fill is applied once). */
+  orderFills(clientOrderId: string): string;
+  /** stream: every order transition (client_order_id, event, from, to, quantities, reason). */
+  readonly orderEvents: string;
+  /** hash: client order id → signed quantity its open order still has to fill, per symbol. */
+  working(symbol: string): string;
+  /** string: bumped whenever a symbol's working or unsent orders change (what the target handler's commit compares). */
+  orderSeq(symbol: string): string;
+  /** hash: client order id → 1 for a symbol's orders recorded but not yet sent (NEW); a newer target decides them again. */
+  unsent(symbol: string): string;
+  /** string: the last denial reported for a symbol (one report per symbol per state change while halted). */
+  denied(symbol: string): string;
+  /** stream: reports from a venue (fills, cancels, expiries) that arrive after the submit's answer. */
+  venueReports(venue: string): string;
+  /** BullMQ's key prefix (queues `orders-<venue>`, replays): carries the namespace's hash tag on Cluster. */
+  readonly queuePrefix: string;
+  /** hash: the last reconciliation with a venue (at, ok, error, counts). */
+  reconciliation(venue: string): string;
+  /** The paper venue's own state: an order, the open orders per symbol. */
+  paperOrder(venueOrderId: string): string;
+  paperOpen(symbol: string): string;
+  /** hash: the paper venue's balances (asset → amount), what reconciliation compares positions with. */
+  readonly paperBalances: string;
   /** sorted set: heartbeat member "<service>|<instance>" scored by ms timestamp. */
   readonly heartbeats: string;
   /** hash: "<service>|<instance>" → JSON heartbeat detail. */
@@ -182,6 +209,21 @@ export function redisKeys(namespace = '', channelNamespace = namespace): RedisKe
     position: (symbol) => n(`exec:position:${symbol}`),
     order: (clientOrderId) => n(`exec:order:${clientOrderId}`),
     orderIndex: n('exec:orders'),
+    ordersByState: (state) => n(`exec:orders:state:${state}`),
+    ordersBySymbol: (symbol) => n(`exec:orders:symbol:${symbol}`),
+    ordersByModel: (model) => n(`exec:orders:model:${model}`),
+    orderFills: (clientOrderId) => n(`exec:order:${clientOrderId}:fills`),
+    orderEvents: n('order_events'),
+    working: (symbol) => n(`exec:working:${symbol}`),
+    unsent: (symbol) => n(`exec:unsent:${symbol}`),
+    orderSeq: (symbol) => n(`exec:orders_seq:${symbol}`),
+    denied: (symbol) => n(`exec:denied:${symbol}`),
+    venueReports: (venue) => n(`venue_reports:${venue}`),
+    queuePrefix: n('bull'),
+    reconciliation: (venue) => n(`exec:reconciliation:${venue}`),
+    paperOrder: (venueOrderId) => n(`paper:order:${venueOrderId}`),
+    paperOpen: (symbol) => n(`paper:open:${symbol}`),
+    paperBalances: n('paper:balances'),
     heartbeats: n('svc:heartbeats'),
     heartbeatDetail: n('svc:heartbeat_detail'),
     configApplied: (component) => n(`config:applied:${component}`),

@@ -61,7 +61,10 @@ export function decideOrder(targetUsd: number, price: number, positionQty: numbe
 export interface PositionState {
   qty: number;
   avgPrice: number;
+  /** Net of fees. */
   realizedPnl: number;
+  /** Fees paid on this position's fills. */
+  feesUsd?: number;
 }
 
 /** Apply a fill to a position: average price on increases, realised PnL on reductions. */
@@ -70,10 +73,18 @@ export function applyFill(p: PositionState, side: Side, qty: number, price: numb
   const next = p.qty + signed;
   if (p.qty === 0 || Math.sign(p.qty) === Math.sign(signed)) {
     const avg = (Math.abs(p.qty) * p.avgPrice + qty * price) / (Math.abs(p.qty) + qty);
-    return { qty: next, avgPrice: avg, realizedPnl: p.realizedPnl };
+    return { ...p, qty: next, avgPrice: avg, realizedPnl: p.realizedPnl };
   }
   const closed = Math.min(Math.abs(signed), Math.abs(p.qty));
   const pnl = closed * (price - p.avgPrice) * Math.sign(p.qty);
   const crossed = Math.abs(signed) > Math.abs(p.qty);
-  return { qty: Math.abs(next) < 1e-12 ? 0 : next, avgPrice: crossed ? price : next === 0 ? 0 : p.avgPrice, realizedPnl: p.realizedPnl + pnl };
+  return { ...p, qty: Math.abs(next) < 1e-12 ? 0 : next, avgPrice: crossed ? price : next === 0 ? 0 : p.avgPrice, realizedPnl: p.realizedPnl + pnl };
+}
+
+/** A quantity rounded down to a whole number of lots (a venue takes no less than a lot); 0 when less than one. */
+export function roundToLot(qty: number, lot: number): number {
+  if (!(lot > 0)) return qty;
+  const decimals = Math.max(0, Math.min(12, Math.ceil(-Math.log10(lot)) + 1));
+  const lots = Math.floor(qty / lot + 1e-9);
+  return lots > 0 ? Number((lots * lot).toFixed(decimals)) : 0;
 }

@@ -1,17 +1,59 @@
-/** The venue interface every execution venue implements. */
+/**
+ * What every execution venue offers the order management system. The
+ * client order id names an order at the venue: submitting it twice must
+ * not make two orders (the venue refuses or returns the first), and it is
+ * how an order is found again after a crash.
+ *
+ * Errors are VenueErrors: `transient` ones (timeouts, network, HTTP 429
+ * with its Retry-After, 5xx) are worth retrying, the others are answers
+ * (rejected, not found) that a retry would not change.
+ */
 import type { Side } from '../../core/messages.ts';
+import type { OrderType } from '../domain/order-lifecycle.ts';
 
-export interface VenueOrder {
+export interface VenueOrderRequest {
   clientOrderId: string;
   symbol: string;
   side: Side;
+  type: OrderType;
   qty: number;
-  /** The model whose target this order serves (lets a venue cancel by model). */
-  model: string;
+  limitPrice: number | null;
 }
 
-/** Which resting orders to cancel: all of them, or one symbol's, or one model's. */
-export type CancelFilter = { symbol?: string; model?: string };
+export interface VenueFill {
+  tradeId: string;
+  qty: number;
+  price: number;
+  feeUsd: number;
+  at: number;
+}
+
+export type VenueOrderState = 'open' | 'filled' | 'cancelled' | 'rejected' | 'expired';
+
+/** An order as the venue knows it. */
+export interface VenueOrderStatus {
+  clientOrderId: string;
+  venueOrderId: string;
+  symbol: string;
+  side: Side;
+  type: OrderType;
+  qty: number;
+  limitPrice: number | null;
+  state: VenueOrderState;
+  filledQty: number;
+  /** The fills so far (each with the venue's trade id). */
+  fills: VenueFill[];
+  reason: string;
+  at: number;
+}
+
+/** A fill as a venue's trade history reports it. */
+export interface VenueTrade extends VenueFill {
+  clientOrderId: string;
+  venueOrderId: string;
+  symbol: string;
+  side: Side;
+}
 
 export interface MarketQuote {
   bid: number;
@@ -19,12 +61,37 @@ export interface MarketQuote {
   ts: number;
 }
 
-export type VenueResult = { status: 'FILLED'; price: number; qty: number } | { status: 'REJECTED'; reason: string };
+export type VenueErrorCode = 'timeout' | 'network' | 'rate_limited' | 'server_error' | 'rejected' | 'not_found' | 'auth' | 'unknown';
+
+export class VenueError extends Error {
+  constructor(
+    readonly code: VenueErrorCode,
+    message: string,
+    /** How long the venue asked to wait before the next request (HTTP 429 Retry-After). */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+  get transient(): boolean {
+    return this.code === 'timeout' || this.code === 'network' || this.code === 'rate_limited' || this.code === 'server_error';
+  }
+}
 
 export interface Venue {
   readonly name: string;
-  /** Submit an order; the client order id makes resubmission idempotent at the venue. */
-  submit(order: VenueOrder, quote: MarketQuote | undefined): Promise<VenueResult>;
-  /** Cancel the resting orders that match (every one for `{}`); returns how many. */
-  cancel(filter: CancelFilter): Promise<number>;
+  /** paper: simulated here; live: a real exchange (LIVE mode). */
+  readonly kind: 'paper' | 'live';
+  /** Place an order; the answer is its state right after (fills a market order got at once included). */
+  submit(req: VenueOrderRequest, quote: MarketQuote | undefined): Promise<VenueOrderStatus>;
+  /** Cancel one order; its state after (undefined: the venue does not know it). */
+  cancel(clientOrderId: string, symbol: string): Promise<VenueOrderStatus | undefined>;
+  /** One order by client order id (undefined: not known to the venue). */
+  fetchOrder(clientOrderId: string, symbol: string): Promise<VenueOrderStatus | undefined>;
+  fetchOpenOrders(symbols: readonly string[]): Promise<VenueOrderStatus[]>;
+  /** Fills since `since` (ms), oldest first. */
+  fetchTrades(symbols: readonly string[], since: number): Promise<VenueTrade[]>;
+  /** Holdings per symbol the OMS trades (the base asset of each), for drift checks. */
+  fetchPositions(symbols: readonly string[]): Promise<Record<string, number>>;
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
 }

@@ -6,11 +6,14 @@ import type { RiskHarmoniserConfig } from '../../core/config/schemas.ts';
 import { blendEdges, blendParamsFrom, type BlendResult } from '../../core/domain/blend-edges.ts';
 import { positionVarPct, sizePosition, type SizingResult } from '../../core/domain/size-position.ts';
 import { dailyVolOf, initialVol, isVolStale, updateVol, type VolState } from '../../core/domain/volatility.ts';
+import { costReason, edgePays, roundTripCostBps } from '../../core/domain/trade-cost.ts';
 import type { Signal } from '../../core/messages.ts';
 
 export interface RiskSymbolState {
   vol: VolState;
   lastSignalId: string;
+  /** The last target sent (USD), what a hold keeps. */
+  lastTargetUsd?: number;
 }
 
 export function initialRiskState(cfg: RiskHarmoniserConfig): RiskSymbolState {
@@ -41,6 +44,10 @@ export function kellyInEffect(cfg: RiskHarmoniserConfig, override: { kellyFracti
 export interface Assessment {
   blend: BlendResult;
   sizing: SizingResult;
+  /** target: move to sizing.targetUsd; hold: the edge does not pay for the round trip, keep the last target (sizing.targetUsd is it). */
+  action: 'target' | 'hold';
+  /** The round trip the edge was measured against: 2 × (taker fee + slippage) + the spread, bps. */
+  costBps: number;
   dailyVol: number;
   volStale: boolean;
   varPct: number;
@@ -95,6 +102,38 @@ export function assessSymbol(
   }
   reasons.push(sizing.reason);
   if (kelly.source !== 'config') reasons.push(`kelly ${kelly.fraction} (${kelly.source}: ${kelly.reason})`);
+  // Cost-aware: an edge smaller than the round trip it would take to trade on it moves nothing.
+  const ex = cfg.execution;
+  const spreadBps = latest.spread_bps ?? 0;
+  const costBps = roundTripCostBps(ex, spreadBps);
+  let action: Assessment['action'] = 'target';
+  const held = state.lastTargetUsd ?? 0;
+  if (blend.ok && !volStale && !edgePays(ex, blend.edgeBps, spreadBps) && sizing.targetUsd !== held) {
+    action = 'hold';
+    // Kept, but never past what the caps allow now in its direction (a hold cannot carry risk the limits refuse).
+    const cap =
+      held === 0
+        ? 0
+        : Math.abs(
+            sizePosition({
+              edgeBps: Math.sign(held) * 10_000,
+              dailyVol,
+              horizonMs,
+              price: latest.price,
+              portfolioUsd: cfg.position_sizing.portfolio_value_usd,
+              kellyFraction: 1,
+              maxLeverage: limits.max_leverage,
+              maxPositionPct: limits.max_position_pct,
+              varTargetPct: cfg.risk_limits.var_targets.daily_95pct,
+              varRoomPct: book.varRoomPct,
+            }).targetUsd,
+          );
+    const keep = Math.sign(held) * Math.min(Math.abs(held), cap);
+    if (keep !== held) action = 'target'; // the caps shrink the held position: that move is made
+    reasons.push(`${costReason(ex, blend.edgeBps, spreadBps)}: ${action === 'hold' ? 'hold' : 'only shrink to the caps'}`);
+    sizing = { ...sizing, targetUsd: keep, targetQty: keep / latest.price, reason: action === 'hold' ? 'hold: edge below cost' : 'held position shrunk to the caps' };
+  }
+  state.lastTargetUsd = sizing.targetUsd;
   const varPct = positionVarPct(sizing.targetUsd, dailyVol, cfg.position_sizing.portfolio_value_usd);
-  return { blend, sizing, dailyVol, volStale, varPct, horizonMs, reasons };
+  return { blend, sizing, action, costBps, dailyVol, volStale, varPct, horizonMs, reasons };
 }

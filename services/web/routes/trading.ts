@@ -5,7 +5,8 @@ import { parseScope, type Scope } from '../../core/domain/scopes.ts';
 import { unknownScopeSubject } from '../../core/scope-subjects.ts';
 import { readRequest, sendError } from '../http.ts';
 import { executionModeBody, startTradingBody, stopTradingBody } from '../requests.ts';
-import { scopedList, type StatusDeps } from '../status-report.ts';
+import { LIVE_CONFIRMATION } from '../../core/settings.ts';
+import { asRecord, parseJson, scopedList, type StatusDeps } from '../status-report.ts';
 import { answer } from './outcome.ts';
 
 /** Parse a scope and check it names a known symbol or model; answers 400 itself when not. */
@@ -19,6 +20,18 @@ export async function scopeOf(d: StatusDeps, text: string | undefined, res: Resp
   );
   if (unknown) return void sendError(res, 400, unknown);
   return parsed;
+}
+
+/** The kinds of venue the running executors trade on (paper, live), from their heartbeats. */
+async function executorVenueKinds(d: StatusDeps): Promise<Set<string>> {
+  const details = await d.ctx.redis.hgetall(d.ctx.keys.heartbeatDetail);
+  const kinds = new Set<string>();
+  for (const [member, raw] of Object.entries(details)) {
+    if (!member.startsWith('executor|')) continue;
+    const kind = asRecord(parseJson(raw))['venue_kind'];
+    if (typeof kind === 'string') kinds.add(kind);
+  }
+  return kinds;
 }
 
 export function tradingRoutes(router: Router, d: StatusDeps): void {
@@ -53,11 +66,21 @@ export function tradingRoutes(router: Router, d: StatusDeps): void {
     });
   });
 
-  // DRY_RUN decides and logs orders but sends none; LIVE needs a live venue.
+  // DRY_RUN decides and logs orders but sends none. PAPER and LIVE send: which one is the executors' venue (VENUE), not a switch here.
   router.post('/api/execution-mode', async (req, res) => {
     const r = readRequest(executionModeBody, req, res, true);
     if (!r) return;
-    if (r.body.mode === 'LIVE') return sendError(res, 409, 'LIVE needs a live venue; this build ships the paper venue only');
+    if (r.body.mode !== 'DRY_RUN') {
+      const kinds = await executorVenueKinds(d);
+      if (r.body.mode === 'LIVE' && !kinds.has('live'))
+        return sendError(
+          res,
+          409,
+          `LIVE needs a live venue: no executor runs one (start them with VENUE=binance, VENUE_API_KEY, VENUE_API_SECRET and LIVE_TRADING_CONFIRM=${LIVE_CONFIRMATION})`,
+        );
+      if (r.body.mode === 'PAPER' && kinds.has('live'))
+        return sendError(res, 409, 'the executors trade on a live venue (real orders): DRY_RUN stops sending; a paper book needs executors started with VENUE=paper');
+    }
     const outcome = await ctx.writer.executionMode(r.body.mode, { reason: r.body.reason ?? 'execution-mode', by: r.by });
     answer(res, outcome, { mode: r.body.mode, by: r.by });
   });

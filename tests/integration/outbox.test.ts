@@ -1,0 +1,103 @@
+/**
+ * Decide, commit, then send. The target handler runs inside the batch
+ * commit, which re-runs it when a key it read changed before the commit
+ * (here: the position moves while the first attempt is deciding). Only the
+ * attempt that committed may lead to a send: one order, recorded with the
+ * quantity decided on the position as it was at commit, put on the send
+ * queue once. (The executor of round one called the venue from the
+ * handler: this conflict sent an order for the first attempt's quantity and
+ * another for the second's.)
+ */
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { loadRiskParams } from '../../services/core/config/load.ts';
+import { ConfigHolder } from '../../services/core/config/reloader.ts';
+import type { RiskHarmoniserConfig } from '../../services/core/config/schemas.ts';
+import type { ControlView } from '../../services/core/context.ts';
+import { UNKNOWN_CONTROL, type ControlSnapshot } from '../../services/core/domain/control-state.ts';
+import { encodeTick } from '../../services/core/domain/market-data.ts';
+import { createLogger } from '../../services/core/log.ts';
+import type { Target } from '../../services/core/messages.ts';
+import { decodeWith, targetSchema } from '../../services/core/messages.ts';
+import { createRegistry } from '../../services/core/metrics.ts';
+import { connectRedis } from '../../services/core/redis/connect.ts';
+import { StreamConsumer, type StreamHandler } from '../../services/core/redis/streams.ts';
+import type { Order } from '../../services/executor/domain/order-lifecycle.ts';
+import { createExecutorMetrics } from '../../services/executor/metrics.ts';
+import { createTargetHandler } from '../../services/executor/on-targets.ts';
+import { order, sendTarget } from '../support/orders.ts';
+import { ROOT, createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+
+let env: TestEnv;
+afterAll(async () => {
+  await env.close();
+});
+
+const ACTIVE: ControlSnapshot = {
+  ...UNKNOWN_CONTROL,
+  known: true,
+  readAt: Date.now(),
+  trading: { state: 'ACTIVE', reason: '', by: 'test', at: 1, mode: 'PAPER', trigger: '' },
+  breaker: { state: 'CLOSED', cause: '', at: 1, halfOpenOrders: 0, seq: 1 },
+};
+
+describe('the outbox', () => {
+  it('a commit that conflicts while a target is handled records and enqueues one order, decided on the committed state', async () => {
+    env = createTestEnv(inject('redisUrl'), 'outbox');
+    const loaded = await loadRiskParams('conf/risk_params.yml', ROOT);
+    if (!loaded.ok) throw new Error(loaded.reason);
+    const config = new ConfigHolder<RiskHarmoniserConfig>(loaded.config, loaded.version, 'conf/risk_params.yml', Date.now());
+    const control: ControlView = { snapshot: { ...ACTIVE, readAt: Date.now() }, onChange: () => () => undefined, refresh: async () => undefined, moveBreaker: async () => false };
+    const enqueued: Order[][] = [];
+    const inner = createTargetHandler({
+      keys: env.keys,
+      clock: { now: () => Date.now() },
+      config,
+      control,
+      mode: () => 'PAPER',
+      reconciled: () => true,
+      lotSize: () => 0.0001,
+      enqueue: (orders) => enqueued.push([...orders]),
+      unqueue: () => undefined,
+      metrics: createExecutorMetrics(createRegistry('executor')),
+      reportsMaxLen: 1_000,
+    });
+    // The first attempt: while it decides, the position moves (another fill lands); the commit must see that.
+    let attempts = 0;
+    const handler: StreamHandler<Target> = {
+      ...inner,
+      async handle(entries, ctx) {
+        attempts++;
+        await inner.handle(entries, ctx);
+        if (attempts === 1) await env.redis.set(env.keys.position('BTC-USD'), JSON.stringify({ qty: 0.4, avg_price: 65_000, realized_pnl: 0 }));
+      },
+    };
+    await env.redis.hset(
+      env.keys.lastTick('BTC-USD'),
+      ...encodeTick({ symbol: 'BTC-USD', ts: Date.now(), bid: 64_999.5, ask: 65_000.5, bid_size: 1, ask_size: 1, last: 65_000, volume: 1 }),
+    );
+    const consumer = new StreamConsumer<Target>({
+      redis: connectRedis({ url: env.url, name: 'outbox' }),
+      stream: env.keys.orderIntents,
+      group: 'executor',
+      consumer: 'outbox-test',
+      deadLetter: env.keys.deadLetter,
+      decode: (raw) => decodeWith(targetSchema, raw),
+      handler,
+      log: createLogger('executor', 'outbox', 'fatal'),
+      registry: createRegistry('executor'),
+      blockMs: 50,
+    });
+    await consumer.start();
+    const id = await sendTarget(env, { symbol: 'BTC-USD', target_usd: 65_000, price: 65_000 });
+    await eventually(() => enqueued.length > 0, 10_000, 'an order enqueued');
+    await consumer.stop();
+
+    expect(attempts).toBe(2); // the first attempt conflicted and was thrown away
+    expect(enqueued).toHaveLength(1);
+    expect(enqueued[0]!.map((o) => [o.clientOrderId, o.side, o.qty])).toEqual([[`T${id}`, 'BUY', 0.6]]);
+    expect(await order(env, `T${id}`)).toMatchObject({ state: 'NEW', qty: 0.6 });
+    expect(await env.redis.zcard(env.keys.orderIndex)).toBe(1);
+    expect(await env.redis.hgetall(env.keys.working('BTC-USD'))).toEqual({ [`T${id}`]: '0.6' });
+    expect((await env.redis.xpending(env.keys.orderIntents, 'executor'))[0]).toBe(0);
+  });
+});
