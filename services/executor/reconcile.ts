@@ -13,8 +13,9 @@
  *   4. cancels open orders with no update for execution.stuck_order_ms and
  *      reports them as stuck;
  *   5. compares each position with the venue's holding: a drift above
- *      execution.position_drift_pct of its notional, seen by two
- *      reconciliations in a row, is an alert (position_drift_pct,
+ *      execution.position_drift_pct of its notional, the same difference
+ *      at two reconciliations in a row (in-flight fills differ from one to
+ *      the next; a lost fill does not), is an alert (position_drift_pct,
  *      execution.position_drift) and that symbol goes REDUCING (a scoped
  *      stop, trigger position_drift).
  *
@@ -27,6 +28,7 @@ import type { ConfigHolder } from '../core/config/reloader.ts';
 import type { InstrumentsConfig, RiskHarmoniserConfig } from '../core/config/schemas.ts';
 import type { ServiceContext } from '../core/context.ts';
 import { newOrder, OPEN, TERMINAL, type Order } from './domain/order-lifecycle.ts';
+import { checkDrift } from './domain/position-drift.ts';
 import type { ExecutorMetrics } from './metrics.ts';
 import type { Oms } from './oms.ts';
 import { readPosition } from './position.ts';
@@ -76,7 +78,8 @@ export function adoptedOrder(s: VenueOrderStatus, at: number): Order {
 
 export class Reconciler {
   private lastOkAt = 0;
-  private readonly drifting = new Set<string>();
+  /** Symbol → the venue-minus-OMS difference the last reconciliation saw drifting. */
+  private readonly drifting = new Map<string, number>();
   private firstOk = false;
   private running: Promise<ReconcileOutcome> | undefined;
 
@@ -183,21 +186,17 @@ export class Reconciler {
         const mid = bid! > 0 && ask! > 0 ? (bid! + ask!) / 2 : 0;
         const oms_ = p.position.qty;
         const held = holdings[symbol] ?? 0;
-        const notional = Math.max(Math.abs(oms_), Math.abs(held)) * mid;
-        const driftPct = notional > 0 ? (Math.abs(oms_ - held) * mid * 100) / notional : 0;
+        const { driftPct, diff, verdict } = checkDrift(oms_, held, mid, cfg.position_drift_pct, this.drifting.get(symbol));
         metrics.drift.set({ symbol }, driftPct);
         out.drift[symbol] = driftPct;
-        // A fill the venue has made and the OMS is applying right now reads as drift for a moment:
-        // only drift seen by two reconciliations in a row counts.
-        const before = this.drifting.has(symbol);
-        if (driftPct > cfg.position_drift_pct) this.drifting.add(symbol);
-        else this.drifting.delete(symbol);
-        if (driftPct > cfg.position_drift_pct && !before) {
+        if (verdict === 'ok') this.drifting.delete(symbol);
+        else this.drifting.set(symbol, diff);
+        if (verdict === 'suspect') {
           ctx.log.warn(
             { event: 'execution.position_drift', symbol, oms_qty: oms_, venue_qty: held, drift_pct: driftPct, confirmed: false },
             `position drift on ${symbol}: OMS ${oms_} vs venue ${held} (${driftPct.toFixed(2)}%); checked again at the next reconciliation`,
           );
-        } else if (driftPct > cfg.position_drift_pct) {
+        } else if (verdict === 'confirmed') {
           ctx.log.error(
             { event: 'execution.position_drift', symbol, oms_qty: oms_, venue_qty: held, drift_pct: driftPct },
             `position drift on ${symbol}: OMS ${oms_} vs venue ${held} (${driftPct.toFixed(2)}% of notional > ${cfg.position_drift_pct}%): ${symbol} REDUCING`,

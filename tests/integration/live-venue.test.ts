@@ -14,7 +14,7 @@ import { startExecutor } from '../../services/executor/service.ts';
 import { FakeBinance } from '../support/fake-binance.ts';
 import { order, sendTarget, settledOrder } from '../support/orders.ts';
 import { makeProjectDir } from '../support/project-dir.ts';
-import { type TestEnv, createTestEnv, eventually, startTestWeb } from '../support/system.ts';
+import { type TestEnv, createTestEnv, eventually, everyInstanceSees, startTestWeb } from '../support/system.ts';
 
 const fake = new FakeBinance();
 let env: TestEnv;
@@ -177,6 +177,26 @@ describe('a live venue through ccxt (Binance spot, faked on loopback)', () => {
     });
     const o = await eventually(() => order(env, 'manual-1'), 10_000, 'adopted');
     expect(o).toMatchObject({ adopted: true, state: 'ACCEPTED', side: 'SELL', qty: 0.01, model: 'adopted' });
+  });
+
+  it('position drift: a holding the OMS does not know of, seen the same at two reconciliations, moves the symbol to REDUCING', async () => {
+    fake.balances['BTC'] = (fake.balances['BTC'] ?? 0) + 0.3; // a trade made elsewhere
+    try {
+      await everyInstanceSees(env.handles, (s) => s.scoped['symbol:BTC-USD']?.state === 'REDUCING', 'symbol:BTC-USD REDUCING');
+      const scoped = env.handles[0]!.ctx.control.snapshot.scoped['symbol:BTC-USD']!;
+      expect(scoped).toMatchObject({ trigger: 'position_drift' });
+      const recon = await env.redis.hgetall(env.keys.reconciliation('binance'));
+      expect((JSON.parse(recon['drift'] ?? '{}') as Record<string, number>)['BTC-USD']).toBeGreaterThan(0.5);
+    } finally {
+      fake.balances['BTC'] = (fake.balances['BTC'] ?? 0) - 0.3;
+    }
+    // Checked and put right: the operator starts the symbol again, and it stays started.
+    const r = await fetch(`${base}/api/start-trading`, { method: 'POST', body: JSON.stringify({ scope: 'symbol:BTC-USD', operator: 'ops', reason: 'drift explained' }) });
+    expect(r.status).toBe(200);
+    await everyInstanceSees(env.handles, (s) => s.scoped['symbol:BTC-USD'] === undefined, 'symbol:BTC-USD cleared');
+    const at = Number((await env.redis.hget(env.keys.reconciliation('binance'), 'ok_at')) ?? 0);
+    await eventually(async () => Number((await env.redis.hget(env.keys.reconciliation('binance'), 'ok_at')) ?? 0) > at + 300, 10_000, 'two more reconciliations');
+    expect(env.handles[0]!.ctx.control.snapshot.scoped['symbol:BTC-USD']).toBeUndefined();
   });
 
   it('/api/status says the executor trades LIVE on binance, with its last reconciliation and rejections', async () => {
