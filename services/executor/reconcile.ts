@@ -186,7 +186,14 @@ export class Reconciler {
         const mid = bid! > 0 && ask! > 0 ? (bid! + ask!) / 2 : 0;
         const oms_ = p.position.qty;
         const held = holdings[symbol] ?? 0;
-        const { driftPct, diff, verdict } = checkDrift(oms_, held, mid, cfg.position_drift_pct, this.drifting.get(symbol));
+        const { driftPct, diff, verdict } = checkDrift(
+          oms_,
+          held,
+          mid,
+          cfg.position_drift_pct,
+          this.drifting.get(symbol),
+          this.d.instruments.current.symbols[symbol]?.lot_size ?? 0,
+        );
         metrics.drift.set({ symbol }, driftPct);
         out.drift[symbol] = driftPct;
         if (verdict === 'ok') this.drifting.delete(symbol);

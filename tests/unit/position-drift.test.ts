@@ -9,6 +9,13 @@ describe('position drift against the venue', () => {
     expect(checkDrift(0, 5, 0, 0.5, undefined).verdict).toBe('ok');
   });
 
+  it('a difference under half a lot is rounding dust, not drift (it read 100 % of a dust notional)', () => {
+    expect(checkDrift(0, 2.073e-14, 190, 0.5, undefined, 1)).toEqual({ driftPct: 0, diff: 0, verdict: 'ok' });
+    expect(checkDrift(0, 8e-17, 65_000, 0.5, 8e-17, 0.0001)).toEqual({ driftPct: 0, diff: 0, verdict: 'ok' });
+    expect(checkDrift(0, 8e-17, 65_000, 0.5, undefined)).toMatchObject({ verdict: 'ok' }); // no lot known: 1e-12 units
+    expect(checkDrift(0, 0.0001, 65_000, 0.5, undefined, 0.0001)).toMatchObject({ verdict: 'suspect', driftPct: 100 });
+  });
+
   it('within the limit is ok whatever came before', () => {
     expect(checkDrift(1, 0.996, 100, 0.5, -0.004).verdict).toBe('ok');
   });

@@ -3,7 +3,9 @@
  * share of the larger notional. A fill the venue has made and the OMS is
  * applying right now reads as drift for a moment, by whatever was in flight
  * then; a real drift (a fill lost, a trade made elsewhere) is the same
- * difference at the next reconciliation. Only that is confirmed.
+ * difference at the next reconciliation. Only that is confirmed. A
+ * difference under half the instrument's lot is rounding dust (the venue's
+ * sums of fills are floating point), not drift.
  */
 
 export interface DriftCheck {
@@ -20,10 +22,14 @@ export function sameDifference(a: number, b: number): boolean {
   return Math.abs(a - b) <= Math.max(1e-9, 1e-3 * Math.max(Math.abs(a), Math.abs(b)));
 }
 
-/** `previousDiff`: the difference the last reconciliation found drifting, undefined when it found none. */
-export function checkDrift(omsQty: number, venueQty: number, mid: number, limitPct: number, previousDiff: number | undefined): DriftCheck {
-  const notional = Math.max(Math.abs(omsQty), Math.abs(venueQty)) * mid;
+/**
+ * `previousDiff`: the difference the last reconciliation found drifting, undefined when it found none;
+ * `lotSize`: the instrument's lot (0: none known).
+ */
+export function checkDrift(omsQty: number, venueQty: number, mid: number, limitPct: number, previousDiff: number | undefined, lotSize = 0): DriftCheck {
   const diff = venueQty - omsQty;
+  if (Math.abs(diff) < Math.max(lotSize / 2, 1e-12)) return { driftPct: 0, diff: 0, verdict: 'ok' };
+  const notional = Math.max(Math.abs(omsQty), Math.abs(venueQty)) * mid;
   const driftPct = notional > 0 ? (Math.abs(diff) * mid * 100) / notional : 0;
   if (!(driftPct > limitPct)) return { driftPct, diff, verdict: 'ok' };
   return { driftPct, diff, verdict: previousDiff !== undefined && sameDifference(previousDiff, diff) ? 'confirmed' : 'suspect' };
