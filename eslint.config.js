@@ -90,7 +90,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs', 'services/web/public/*.js'] }, tsconfigRootDir: import.meta.dirname },
     },
     plugins: { 'import-x': importX },
     settings: {
@@ -125,5 +125,14 @@ export default tseslint.config(
     files: ['scripts/*.mjs', '*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: { process: 'readonly', console: 'readonly', fetch: 'readonly', setTimeout: 'readonly' } },
+  },
+  {
+    // The dashboard: plain browser JavaScript, served as it is.
+    files: ['services/web/public/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(['document', 'window', 'sessionStorage', 'fetch', 'EventSource', 'ResizeObserver', 'Node', 'setInterval', 'console'].map((g) => [g, 'readonly'])),
+    },
   },
 );

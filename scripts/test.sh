@@ -14,6 +14,20 @@ step() { # name, command...
 }
 
 [ -d node_modules ] || ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
+# What the tests need from Debian: redis-server (tests run against a real one), promtool (alert rules),
+# Chromium (the dashboard's browser tests, driven by playwright-core). Installed when missing and root.
+need=()
+command -v redis-server >/dev/null || need+=(redis-server redis-tools)
+command -v promtool >/dev/null || need+=(prometheus)
+[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing ${need[*]} (apt-get)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "missing: ${need[*]}. Run: sudo apt-get install -y ${need[*]}"
+  fi
+fi
 command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install -y redis-server redis-tools"; exit 1; }
 
 step "type check" npx tsc --noEmit -p .

@@ -5,16 +5,20 @@
  * budget (rate-limits.ts), the route modules, then 405 for a known path
  * with the wrong method, 404, and one error body ({"error", "detail"}).
  */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { authenticate } from './auth.ts';
 import { sendError } from './http.ts';
 import type { RateLimits } from './rate-limits.ts';
+import { bookRoutes } from './routes/book.ts';
 import { breakerRoutes } from './routes/breaker.ts';
 import { healthRoutes } from './routes/health.ts';
 import { killSwitchRoutes } from './routes/kill-switch.ts';
 import { riskRoutes } from './routes/risk.ts';
 import { routerControlRoutes } from './routes/router-control.ts';
+import { streamRoutes } from './routes/stream.ts';
 import { tradingRoutes } from './routes/trading.ts';
 import type { StatusDeps } from './status-report.ts';
 
@@ -27,7 +31,17 @@ export interface WebDeps extends StatusDeps {
 /** Mutating routes that change nothing and need no token. */
 const OPEN_MUTATIONS = new Set(['/api/risk/preview']);
 
-export function createApp(d: WebDeps): express.Express {
+/** The dashboard's files (public/) and the charting library's build, served as they are: no build step. */
+const PUBLIC_DIR = join(import.meta.dirname, 'public');
+const UPLOT_DIR = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist');
+
+export interface WebApp {
+  app: express.Express;
+  /** Ends the dashboard streams (before the server closes). */
+  close: () => void;
+}
+
+export function createApp(d: WebDeps): WebApp {
   const app = express();
   app.disable('x-powered-by');
   app.use(helmet());
@@ -44,16 +58,20 @@ export function createApp(d: WebDeps): express.Express {
 
   const router = express.Router();
   healthRoutes(router, d);
+  bookRoutes(router, d);
+  const streams = streamRoutes(router, d);
   tradingRoutes(router, d);
   routerControlRoutes(router, d);
   riskRoutes(router, d);
   breakerRoutes(router, d);
   killSwitchRoutes(router, d);
   app.use(router);
+  app.use('/vendor/uplot', express.static(UPLOT_DIR, { index: false, maxAge: '1h' }));
+  app.use(express.static(PUBLIC_DIR, { index: 'index.html' }));
 
   const methods = routeMethods(router);
   app.use((req: Request, res: Response) => {
-    const allowed = methods.get(req.path);
+    const allowed = methods(req.path);
     if (allowed) {
       res.set('allow', [...allowed].join(', '));
       return sendError(res, 405, `${req.method} is not allowed on ${req.path}`, { allow: [...allowed] });
@@ -65,17 +83,20 @@ export function createApp(d: WebDeps): express.Express {
     if (status >= 500) d.ctx.log.error({ event: 'http.error', err: String(err) }, 'request failed');
     sendError(res, status, status >= 500 ? 'internal error' : String((err as Error).message));
   });
-  return app;
+  return { app, close: () => streams.stop() };
 }
 
-/** path → methods served, from the router's own table. */
-function routeMethods(router: express.Router): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
-  for (const layer of router.stack as unknown as { route?: { path: string; methods: Record<string, boolean> } }[]) {
-    if (!layer.route) continue;
-    const set = out.get(layer.route.path) ?? new Set<string>();
-    for (const [m, on] of Object.entries(layer.route.methods)) if (on) set.add(m.toUpperCase());
-    out.set(layer.route.path, set);
-  }
-  return out;
+/** The methods the router serves on a path (its routes' own matchers, so /api/orders/:id counts); undefined when none. */
+function routeMethods(router: express.Router): (path: string) => Set<string> | undefined {
+  const layers = router.stack as unknown as { route?: { methods: Record<string, boolean> }; match(path: string): boolean }[];
+  return (path) => {
+    let out: Set<string> | undefined;
+    for (const layer of layers) {
+      if (!layer.route || !layer.match(path)) continue;
+      out ??= new Set<string>();
+      for (const [m, on] of Object.entries(layer.route.methods)) if (on) out.add(m.toUpperCase());
+    }
+    if (out?.has('GET')) out.add('HEAD'); // express answers HEAD with the GET route
+    return out;
+  };
 }

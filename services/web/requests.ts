@@ -86,3 +86,38 @@ export const executionModeBody = z.strictObject({
   reason: reason.optional(),
   operator: operator.optional(),
 });
+
+/** GET /api/orders query: filters, page size, the previous page's cursor. */
+export const ordersQuery = z.strictObject({
+  symbol: z
+    .string()
+    .regex(/^[A-Z0-9][A-Z0-9._-]{0,31}$/, 'a symbol such as BTC-USD')
+    .optional(),
+  model: z.string().min(1).max(64).optional(),
+  state: z.enum(['NEW', 'SUBMITTED', 'ACCEPTED', 'PARTIALLY_FILLED', 'FILLED', 'CANCELLED', 'REJECTED', 'EXPIRED']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  before: z
+    .string()
+    .regex(/^\d+_[A-Za-z0-9._:-]{1,64}$/, "the previous page's next")
+    .optional(),
+});
+
+/** GET /api/daily-stats query. */
+export const dailyStatsQuery = z.strictObject({
+  day: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD')
+    .optional(),
+});
+
+/** GET /api/switch-log query. */
+export const switchLogQuery = z.strictObject({ count: z.coerce.number().int().min(1).max(1_000).default(50) });
+
+/** Parse a query string object (first value of each parameter) with a schema; the error names the parameter. */
+export function parseQuery<T>(schema: z.ZodType<T>, query: Record<string, unknown>): BodyResult<T> {
+  const flat = Object.fromEntries(Object.entries(query).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
+  const r = schema.safeParse(flat);
+  if (r.success) return { ok: true, value: r.data };
+  const i = r.error.issues[0]!;
+  return { ok: false, error: `query ${i.path.length > 0 ? i.path.join('.') : '(parameters)'}: ${i.message}` };
+}

@@ -30,7 +30,7 @@ export async function startWeb(ctx: ServiceContext): Promise<RunningService & { 
   const instruments = await loadInstrumentsAtStart(ctx);
   registerControlMetrics(ctx, settings.web.requiredServices);
   const limits = createRateLimits(ctx.redis, ctx.keys, settings, ctx.registry, () => ctx.clock.now());
-  const app = createApp({
+  const { app, close: closeStreams } = createApp({
     ctx,
     risk,
     instruments,
@@ -70,8 +70,10 @@ export async function startWeb(ctx: ServiceContext): Promise<RunningService & { 
     port,
     status: () => ({ port, config_version: { risk_harmoniser: risk.version, instruments: instruments.version } }),
     stop: async () => {
-      await new Promise<void>((r) => server.close(() => r()));
+      closeStreams();
+      const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
+      await closed;
       await reloader.stop();
     },
   };

@@ -11,7 +11,8 @@ import type { ScopedControl } from '../core/domain/scopes.ts';
 import { heartbeatMember, parseHeartbeats } from '../core/heartbeats.ts';
 import { fieldsFromArray } from '../core/messages.ts';
 import type { ServiceContext } from '../core/service.ts';
-import type { HealthInputs, Heartbeat } from './domain/health.ts';
+import { alertSummary } from './domain/alert-summary.ts';
+import { evaluateHealth, type HealthInputs, type Heartbeat } from './domain/health.ts';
 
 export interface StatusDeps {
   ctx: ServiceContext;
@@ -112,8 +113,26 @@ export async function buildStatus(d: StatusDeps, inputs: HealthInputs, heartbeat
   const effective = effectiveTrading(c);
   const execution = await executionView(d, heartbeats);
   const [resetBy, resetReason, resetAt] = lastReset;
+  const limits = d.risk.current.risk_limits;
+  const reconciliation: Record<string, { ok: boolean; error: string }> = {};
+  const driftPct: Record<string, number> = {};
+  for (const [venue, h] of Object.entries(asRecord(execution['reconciliation']))) {
+    const r = asRecord(h);
+    reconciliation[venue] = { ok: r['ok'] === '1', error: typeof r['error'] === 'string' ? r['error'] : '' };
+    for (const [symbol, pct] of Object.entries(asRecord(r['drift']))) if (typeof pct === 'number') driftPct[symbol] = Math.max(driftPct[symbol] ?? 0, pct);
+  }
+  const alerts = alertSummary({
+    control: c,
+    components: evaluateHealth(inputs).components,
+    portfolioVarPct: Number(portfolio['var_pct'] ?? 0) || 0,
+    varLevels: { reloadBlock: limits.reload_block_var_pct, guard: limits.var_limit_pct * limits.var_warning_ratio, limit: limits.var_limit_pct },
+    reconciliation,
+    driftPct,
+    driftLimitPct: d.risk.current.execution.position_drift_pct,
+  });
   return {
     timestamp: new Date(inputs.now).toISOString(),
+    alerts,
     trading: {
       state: effective.state,
       stored_state: c.trading.state,
