@@ -227,6 +227,7 @@ function printUrls(l) {
   process.stdout.write(
     [
       '',
+      `  dashboard  http://localhost:${l.webPort}/`,
       `  API        http://localhost:${l.webPort}/health  /api/status  /api/ready  /metrics`,
       base === 0
         ? "  metrics    ephemeral ports (each instance's metrics_port is in /api/status)"

@@ -12,6 +12,7 @@ import helmet from 'helmet';
 import { authenticate } from './auth.ts';
 import { sendError } from './http.ts';
 import type { RateLimits } from './rate-limits.ts';
+import { apiDocsRoutes } from './routes/api-docs.ts';
 import { bookRoutes } from './routes/book.ts';
 import { breakerRoutes } from './routes/breaker.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -33,7 +34,9 @@ const OPEN_MUTATIONS = new Set(['/api/risk/preview']);
 
 /** The dashboard's files (public/) and the charting library's build, served as they are: no build step. */
 const PUBLIC_DIR = join(import.meta.dirname, 'public');
-const UPLOT_DIR = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist');
+const require = createRequire(import.meta.url);
+const UPLOT_DIR = join(dirname(require.resolve('uplot/package.json')), 'dist');
+const SWAGGER_UI_DIR = dirname(require.resolve('swagger-ui-dist/package.json'));
 
 export interface WebApp {
   app: express.Express;
@@ -57,16 +60,10 @@ export function createApp(d: WebDeps): WebApp {
   app.use(d.limits.mutations);
 
   const router = express.Router();
-  healthRoutes(router, d);
-  bookRoutes(router, d);
-  const streams = streamRoutes(router, d);
-  tradingRoutes(router, d);
-  routerControlRoutes(router, d);
-  riskRoutes(router, d);
-  breakerRoutes(router, d);
-  killSwitchRoutes(router, d);
+  const streams = registerRoutes(router, d);
   app.use(router);
   app.use('/vendor/uplot', express.static(UPLOT_DIR, { index: false, maxAge: '1h' }));
+  app.use('/vendor/swagger-ui', express.static(SWAGGER_UI_DIR, { index: false, maxAge: '1h' }));
   app.use(express.static(PUBLIC_DIR, { index: 'index.html' }));
 
   const methods = routeMethods(router);
@@ -84,6 +81,30 @@ export function createApp(d: WebDeps): WebApp {
     sendError(res, status, status >= 500 ? 'internal error' : String((err as Error).message));
   });
   return { app, close: () => streams.stop() };
+}
+
+/** Every route of the API on `router` (api-spec.ts describes each); the dashboard stream's handle. */
+export function registerRoutes(router: express.Router, d: StatusDeps): { stop(): void } {
+  healthRoutes(router, d);
+  bookRoutes(router, d);
+  const streams = streamRoutes(router, d);
+  tradingRoutes(router, d);
+  routerControlRoutes(router, d);
+  riskRoutes(router, d);
+  breakerRoutes(router, d);
+  killSwitchRoutes(router, d);
+  apiDocsRoutes(router);
+  return streams;
+}
+
+/** `METHOD path` of every route on the router, from its own table. */
+export function routeTable(router: express.Router): string[] {
+  const out: string[] = [];
+  for (const layer of router.stack as unknown as { route?: { path: string; methods: Record<string, boolean> } }[]) {
+    if (!layer.route) continue;
+    for (const [m, on] of Object.entries(layer.route.methods)) if (on && m !== '_all') out.push(`${m.toUpperCase()} ${layer.route.path}`);
+  }
+  return out;
 }
 
 /** The methods the router serves on a path (its routes' own matchers, so /api/orders/:id counts); undefined when none. */

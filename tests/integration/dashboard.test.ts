@@ -3,7 +3,8 @@
  * playwright-core): it loads with no console error, its values follow
  * Redis, an action round-trips through the API after a confirmation, a
  * refusal is shown as the API gave it, a wrong token is refused, and it
- * fits a phone. UPDATE_SCREENSHOT=1 writes docs/dashboard.png.
+ * fits a phone; the API reference page renders. UPDATE_SCREENSHOT=1 writes
+ * docs/dashboard.png.
  */
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -124,6 +125,20 @@ describe('the dashboard at /', () => {
     await eventually(async () => (await text('action-result')).startsWith('refused (401)'), 5_000, 'the 401');
     expect(await text('trading')).toContain('ACTIVE');
     await page.fill('#f-token', '');
+  });
+
+  it('the API reference page (/api/docs) renders the OpenAPI document with no console error', async () => {
+    const ref = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    ref.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    ref.on('pageerror', (e) => errors.push(e.message));
+    await ref.goto(`${base}/api/docs`);
+    await eventually(async () => (await ref.locator('.opblock-summary-path').count()) > 20, 10_000, 'the operations listed');
+    expect(await ref.locator('.info .title').first().innerText()).toContain('Trading control plane operator API');
+    expect(errors).toEqual([]);
+    await ref.close();
   });
 
   it('fits a phone (390 px): nothing wider than the screen but the tables, which scroll', async () => {
