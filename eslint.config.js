@@ -90,7 +90,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs', 'services/web/public/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs', 'bin/*.mjs', 'services/web/public/*.js'] }, tsconfigRootDir: import.meta.dirname },
     },
     plugins: { 'import-x': importX },
     settings: {
@@ -122,7 +122,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': domainRule([{ group: SERVICES, message: 'the kernel imports no service' }]) },
   },
   {
-    files: ['scripts/*.mjs', '*.js'],
+    files: ['scripts/*.mjs', 'bin/*.mjs', '*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: { process: 'readonly', console: 'readonly', fetch: 'readonly', setTimeout: 'readonly' } },
   },
