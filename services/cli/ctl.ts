@@ -9,11 +9,11 @@
  * imported by the command that needs them, so it starts fast.
  *
  * Exit codes: 0 done; 1 refused (the API's 4xx, a rejected reload, an
- * invalid file); 2 usage; 3 web or Redis unreachable; 4 a reload not
+ * invalid file, a replay out of tolerance); 2 usage; 3 web or Redis unreachable; 4 a reload not
  * answered by every replica in time.
  */
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { printTable, type Column } from './table.ts';
 
@@ -308,6 +308,71 @@ async function reload(component: string, configPath: string, o: { force?: boolea
   }
 }
 
+interface ReplayView {
+  id: string;
+  state: string;
+  progress: { sent: number; total: number } | null;
+  failed_reason: string | null;
+  result?: {
+    ticks: { total: number; sent: number };
+    orders: { total: number; byState: Record<string, number>; largestNotionalUsd: number; outsideTolerance: number };
+    pnl: { realizedUsd: number; unrealizedUsd: number; feesUsd: number; netUsd: number };
+    var: { maxPct: number; meanPct: number };
+    switches: { total: number };
+    triggers: { trading: string; tradingReason: string; killEngaged: boolean; killReason: string; breaker: string };
+    deadLetters: number;
+    withinTolerance: boolean;
+    cancelled: boolean;
+  };
+}
+
+async function replay(o: { minutes: string; speed: string; csv?: string; wait: boolean; out?: string; status?: string; cancel?: string; reason?: string }): Promise<void> {
+  if (o.cancel) {
+    const r = await api('DELETE', `/api/replay/${encodeURIComponent(o.cancel)}`);
+    return out(r, () => console.log(`replay ${o.cancel}: cancel ${str(r['cancel'])}`));
+  }
+  let id = o.status;
+  if (!id) {
+    const r = await api('POST', '/api/replay', { minutes: Number(o.minutes), speed: Number(o.speed), csv: o.csv, reason: o.reason });
+    id = str(r['id']);
+    if (!global.json) console.error(`replay ${id} queued`);
+    if (!o.wait) return out(r, () => console.log(id));
+  }
+  let v = (await api('GET', `/api/replay/${encodeURIComponent(id)}`)) as unknown as ReplayView;
+  while (o.wait && !['completed', 'failed', 'cancelled'].includes(v.state)) {
+    if (!global.json && v.progress) process.stderr.write(`\r${v.state} ${v.progress.sent}/${v.progress.total} ticks   `);
+    await new Promise((r) => setTimeout(r, 1_000));
+    v = (await api('GET', `/api/replay/${encodeURIComponent(id)}`)) as unknown as ReplayView;
+  }
+  if (!global.json) process.stderr.write('\n');
+  if (o.out) {
+    mkdirSync(dirname(resolve(o.out)), { recursive: true });
+    writeFileSync(o.out, JSON.stringify(v, null, 2) + '\n');
+  }
+  out(v, () => {
+    console.log(`replay ${v.id}: ${v.state}${v.failed_reason ? ` (${v.failed_reason})` : ''}`);
+    const r = v.result;
+    if (!r) return;
+    console.log(`ticks     ${r.ticks.sent} of ${r.ticks.total}`);
+    console.log(
+      `orders    ${r.orders.total} (${
+        Object.entries(r.orders.byState)
+          .map(([k, c]) => `${k} ${c}`)
+          .join(', ') || 'none'
+      }); largest ${n(r.orders.largestNotionalUsd, 0)} USD; ${r.orders.outsideTolerance} outside tolerance`,
+    );
+    console.log(`PnL       net ${n(r.pnl.netUsd)} USD (realized ${n(r.pnl.realizedUsd)}, unrealized ${n(r.pnl.unrealizedUsd)}, fees ${n(r.pnl.feesUsd)})`);
+    console.log(`VaR       max ${n(r.var.maxPct, 3)} %, mean ${n(r.var.meanPct, 3)} %`);
+    console.log(`switches  ${r.switches.total}   dead letters ${r.deadLetters}`);
+    console.log(
+      `controls  trading ${r.triggers.trading}${r.triggers.tradingReason ? ` (${r.triggers.tradingReason})` : ''}, kill ${r.triggers.killEngaged ? `ENGAGED (${r.triggers.killReason})` : 'off'}, breaker ${r.triggers.breaker}`,
+    );
+    console.log(`verdict   ${r.withinTolerance ? 'within tolerance' : 'OUT OF TOLERANCE'}${o.out ? `; report written to ${o.out}` : ''}`);
+  });
+  if (v.state === 'failed') throw new CliError(`replay ${v.id} failed: ${v.failed_reason ?? ''}`, EXIT.refused);
+  if (v.result && !v.result.withinTolerance) process.exitCode = EXIT.refused;
+}
+
 /** The existing tools, run in this process with their own arguments and exit codes. */
 async function delegate(script: string, args: string[]): Promise<void> {
   process.argv = [process.argv[0]!, script, ...args];
@@ -406,6 +471,17 @@ export function program(): Command {
     .option('--count <n>', 'how many', '20')
     .option('--follow', 'keep printing new switches (Ctrl-C to stop)')
     .action(switchLog);
+  p.command('replay')
+    .description('smoke replay: the last N minutes of market data through the pipeline in a namespace of its own (paper venue); waits and prints the report')
+    .option('--minutes <n>', 'how much market data', '15')
+    .option('--speed <x>', 'pace multiplier (1 = as recorded)', '10')
+    .option('--csv <file>', 'a CSV of ticks in the project instead of market_events')
+    .option('--no-wait', 'queue it and print its id')
+    .option('--out <file>', 'write the report as JSON (e.g. reports/live/<date>/smoke.json)')
+    .option('--status <id>', 'show (and with --wait, follow) a replay')
+    .option('--cancel <id>', 'cancel a replay')
+    .option('--reason <text>')
+    .action(replay);
   p.command('validate-rules')
     .description('validate a router rules file (exit 0 valid, 1 invalid)')
     .argument('[file]', 'rules file', 'model_router_rules.yml')

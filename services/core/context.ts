@@ -24,6 +24,8 @@ export interface BaseContext {
   readonly keys: RedisKeys;
   readonly clock: Clock;
   readonly root: string;
+  /** The Redis this instance talks to (undefined: the default, redis://127.0.0.1:6379). */
+  readonly redisUrl: string | undefined;
   /** Shared client for ordinary commands. */
   readonly redis: RedisClient;
   /** A dedicated connection (blocking reads, subscriptions); closed on stop. `blocking`: commands wait for a reconnect however long (BullMQ). */

@@ -85,6 +85,7 @@ export async function startService(service: ServiceName, start: (ctx: ServiceCon
     keys,
     clock: options.clock ?? systemClock,
     root: settings.root,
+    redisUrl: url,
     redis,
     connection,
   };

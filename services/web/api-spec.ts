@@ -19,6 +19,7 @@ import {
   riskPreviewBody,
   startTradingBody,
   stopTradingBody,
+  replayBody,
   switchLogQuery,
 } from './requests.ts';
 
@@ -31,7 +32,7 @@ export interface ApiRoute {
   method: Method;
   /** Express form (`/api/orders/:id`). */
   path: string;
-  tag: 'health' | 'book' | 'trading' | 'kill switch' | 'breaker' | 'router' | 'risk' | 'dashboard';
+  tag: 'health' | 'book' | 'trading' | 'kill switch' | 'breaker' | 'router' | 'risk' | 'dashboard' | 'replay';
   summary: string;
   /** Changes state: needs `Authorization: Bearer <token>` unless web listens on loopback only. */
   mutating: boolean;
@@ -296,6 +297,45 @@ export const API_ROUTES: readonly ApiRoute[] = [
     body: { schema: optionalReasonBody, required: false, example: { reason: 'regime change' } },
     ok: { status: 202, description: 'queued' },
     errors: [400, 409, 503],
+  },
+  {
+    method: 'post',
+    path: '/api/replay',
+    tag: 'replay',
+    summary: 'Queue a smoke replay: the last N minutes of market_events (or a CSV) through the pipeline in a namespace of its own, on the paper venue; one at a time',
+    mutating: true,
+    body: { schema: replayBody, required: false, example: { minutes: 15, speed: 10, reason: 'pre-deploy smoke', operator: 'alice' } },
+    ok: { status: 202, description: 'queued', example: { id: 'r1796102233120', state: 'waiting', status_url: '/api/replay/r1796102233120' } },
+    errors: [400, 409],
+  },
+  {
+    method: 'get',
+    path: '/api/replay',
+    tag: 'replay',
+    summary: 'The last 20 replays with their state, progress and headline figures',
+    mutating: false,
+    ok: { status: 200, description: 'replays' },
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/api/replay/:id',
+    tag: 'replay',
+    summary: 'One replay with its whole report (orders, PnL, VaR path, switches, triggers, tolerance)',
+    mutating: false,
+    params: z.object({ id: z.string().regex(/^r\d{1,16}$/) }),
+    ok: { status: 200, description: 'the replay' },
+    errors: [400, 404],
+  },
+  {
+    method: 'delete',
+    path: '/api/replay/:id',
+    tag: 'replay',
+    summary: 'Cancel a replay (a waiting one is removed; a running one stops at its next check and keeps its partial report)',
+    mutating: true,
+    params: z.object({ id: z.string() }),
+    ok: { status: 202, description: 'cancel asked' },
+    errors: [400, 404, 409],
   },
   { method: 'get', path: '/api/openapi.json', tag: 'health', summary: 'This document', mutating: false, ok: { status: 200, description: 'OpenAPI 3.1' }, errors: [] },
   {

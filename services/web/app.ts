@@ -12,18 +12,21 @@ import helmet from 'helmet';
 import { authenticate } from './auth.ts';
 import { sendError } from './http.ts';
 import type { RateLimits } from './rate-limits.ts';
+import type { Replays } from '../replay/replay-queue.ts';
 import { apiDocsRoutes } from './routes/api-docs.ts';
 import { bookRoutes } from './routes/book.ts';
 import { breakerRoutes } from './routes/breaker.ts';
 import { healthRoutes } from './routes/health.ts';
 import { killSwitchRoutes } from './routes/kill-switch.ts';
 import { riskRoutes } from './routes/risk.ts';
+import { replayRoutes } from './routes/replay.ts';
 import { routerControlRoutes } from './routes/router-control.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { tradingRoutes } from './routes/trading.ts';
 import type { StatusDeps } from './status-report.ts';
 
 export interface WebDeps extends StatusDeps {
+  replays: Replays;
   /** Every address the API listens on is a loopback address (auth.ts). */
   loopback: boolean;
   limits: RateLimits;
@@ -84,7 +87,7 @@ export function createApp(d: WebDeps): WebApp {
 }
 
 /** Every route of the API on `router` (api-spec.ts describes each); the dashboard stream's handle. */
-export function registerRoutes(router: express.Router, d: StatusDeps): { stop(): void } {
+export function registerRoutes(router: express.Router, d: StatusDeps & { replays: Replays }): { stop(): void } {
   healthRoutes(router, d);
   bookRoutes(router, d);
   const streams = streamRoutes(router, d);
@@ -93,6 +96,7 @@ export function registerRoutes(router: express.Router, d: StatusDeps): { stop():
   riskRoutes(router, d);
   breakerRoutes(router, d);
   killSwitchRoutes(router, d);
+  replayRoutes(router, d, d.replays);
   apiDocsRoutes(router);
   return streams;
 }

@@ -121,3 +121,16 @@ export function parseQuery<T>(schema: z.ZodType<T>, query: Record<string, unknow
   const i = r.error.issues[0]!;
   return { ok: false, error: `query ${i.path.length > 0 ? i.path.join('.') : '(parameters)'}: ${i.message}` };
 }
+
+/** POST /api/replay: the last `minutes` of market_events (or a CSV in the project) at `speed` × the recorded pace. */
+export const replayBody = z.strictObject({
+  minutes: z.number().finite().gt(0).max(60).default(15),
+  speed: z.number().finite().min(1).max(100).default(10),
+  csv: z
+    .string()
+    .regex(/^[A-Za-z0-9._/-]{1,256}\.csv$/, 'a .csv path in the project')
+    .refine((p) => !p.split('/').includes('..') && !p.startsWith('/'), 'a .csv path in the project')
+    .optional(),
+  reason: reason.optional(),
+  operator: operator.optional(),
+});

@@ -15,6 +15,7 @@ import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import type { RunningService, ServiceContext } from '../core/service.ts';
 import { createApp } from './app.ts';
+import { Replays } from '../replay/replay-queue.ts';
 import { decideExposure, isLoopbackAddress } from './auth.ts';
 import { registerControlMetrics } from './control-metrics.ts';
 import { createRateLimits } from './rate-limits.ts';
@@ -30,7 +31,11 @@ export async function startWeb(ctx: ServiceContext): Promise<RunningService & { 
   const instruments = await loadInstrumentsAtStart(ctx);
   registerControlMetrics(ctx, settings.web.requiredServices);
   const limits = createRateLimits(ctx.redis, ctx.keys, settings, ctx.registry, () => ctx.clock.now());
+  // Smoke replays: queued by any web, run by this one's worker (one at a time across the deployment).
+  const replays = new Replays(ctx);
+  replays.startWorker();
   const { app, close: closeStreams } = createApp({
+    replays,
     ctx,
     risk,
     instruments,
@@ -75,6 +80,7 @@ export async function startWeb(ctx: ServiceContext): Promise<RunningService & { 
       server.closeAllConnections();
       await closed;
       await reloader.stop();
+      await replays.close();
     },
   };
 }

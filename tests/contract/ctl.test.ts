@@ -108,6 +108,15 @@ describe('npm run ctl', () => {
     expect(bad.stderr).toContain('400 query state');
   });
 
+  it('replay waits for the smoke replay and writes its report where asked', async () => {
+    const r = await ctlAt(['replay', '--minutes', '1', '--speed', '50', '--out', 'reports/live/smoke.json']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/replay r\d+: completed/);
+    expect(r.stdout).toContain('verdict   within tolerance');
+    const { readFileSync } = await import('node:fs');
+    expect(JSON.parse(readFileSync(`${root}/reports/live/smoke.json`, 'utf8'))).toMatchObject({ state: 'completed', result: { withinTolerance: true } });
+  });
+
   it('web or Redis unreachable: exit 3 with what to do', async () => {
     const web = await ctlAt(['status'], { TP_WEB_URL: 'http://127.0.0.1:9' });
     expect(web.code).toBe(3);

@@ -29,9 +29,9 @@ afterAll(async () => {
 });
 
 /** Deps for registering routes only: registration reads the context's client and key names, nothing else. */
-function webDeps(): StatusDeps {
+function webDeps(): StatusDeps & { replays: never } {
   const ctx = env.handles[0]!.ctx;
-  return { ctx, risk: undefined as never, instruments: undefined as never, versions: () => ({}), rateLimits: async () => ({}) };
+  return { ctx, risk: undefined as never, instruments: undefined as never, versions: () => ({}), rateLimits: async () => ({}), replays: undefined as never };
 }
 
 describe('the OpenAPI document', () => {

@@ -127,6 +127,16 @@ describe('the dashboard at /', () => {
     await page.fill('#f-token', '');
   });
 
+  it('starts a smoke replay from the page and shows its outcome', async () => {
+    await page.fill('#f-replay-minutes', '1');
+    await page.click('button[data-action="replay-start"]');
+    expect(await page.locator('#confirm-text').innerText()).toContain('Replay the last 1 min');
+    await page.click('#confirm-ok');
+    await eventually(async () => (await text('action-result')).includes('202'), 5_000, 'the replay queued');
+    await eventually(async () => /r\d+: completed/.test(await text('replay')), 30_000, 'the replay completed on the page');
+    expect(await text('replay')).toContain('within tolerance');
+  });
+
   it('the API reference page (/api/docs) renders the OpenAPI document with no console error', async () => {
     const ref = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];

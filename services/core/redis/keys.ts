@@ -126,6 +126,8 @@ export interface RedisKeys {
   venueReports(venue: string): string;
   /** BullMQ's key prefix (queues `orders-<venue>`, replays): carries the namespace's hash tag on Cluster. */
   readonly queuePrefix: string;
+  /** string (EX 1 h): a cancellation asked for replay <id> (the replay worker stops at its next check). */
+  replayCancel(id: string): string;
   /** hash: the last reconciliation with a venue (at, ok, error, counts). */
   reconciliation(venue: string): string;
   /** The paper venue's own state: an order, the open orders per symbol. */
@@ -220,6 +222,7 @@ export function redisKeys(namespace = '', channelNamespace = namespace): RedisKe
     denied: (symbol) => n(`exec:denied:${symbol}`),
     venueReports: (venue) => n(`venue_reports:${venue}`),
     queuePrefix: n('bull'),
+    replayCancel: (id) => n(`replay:cancel:${id}`),
     reconciliation: (venue) => n(`exec:reconciliation:${venue}`),
     paperOrder: (venueOrderId) => n(`paper:order:${venueOrderId}`),
     paperOpen: (symbol) => n(`paper:open:${symbol}`),

@@ -360,6 +360,17 @@ const ACTIONS = {
     body: { kelly_fraction: f.kelly, reason: f.reason, operator: f.operator },
     ask: `Lower the Kelly fraction to ${f.kelly} everywhere?`,
   }),
+  'replay-start': (f) => {
+    const minutes = Number($('f-replay-minutes').value);
+    const speed = Number($('f-replay-speed').value);
+    return {
+      method: 'POST',
+      path: '/api/replay',
+      body: { minutes, speed, reason: f.reason, operator: f.operator },
+      ask: `Replay the last ${minutes} min of market data at ${speed}× in a namespace of its own?`,
+    };
+  },
+  'replay-cancel': () => ({ method: 'DELETE', path: `/api/replay/${latestReplay?.id ?? 'none'}`, body: {}, ask: `Cancel replay ${latestReplay?.id ?? '(none)'}?` }),
   'kelly-clear': (f) => ({
     method: 'DELETE',
     path: '/api/risk/emergency-reduce',
@@ -403,4 +414,33 @@ async function act(name) {
   }
 }
 
-for (const button of document.querySelectorAll('#actions button[data-action]')) button.addEventListener('click', () => void act(button.dataset.action));
+// ---- smoke replays: the latest one, polled while the page is open ----
+let latestReplay;
+async function pollReplays() {
+  try {
+    const r = await fetch('/api/replay');
+    const { replays } = await r.json();
+    latestReplay = replays[0];
+    const v = latestReplay;
+    if (!v) {
+      $('replay').replaceChildren(el('p', { class: 'small' }, 'no replay yet'));
+      return;
+    }
+    const res = v.result;
+    const lines = [
+      `${v.id}: ${v.state}${v.progress ? ` · ${v.progress.sent}/${v.progress.total} ticks` : ''}${v.failed_reason ? ` · ${v.failed_reason}` : ''} (by ${v.requested_by})`,
+    ];
+    if (res)
+      lines.push(
+        `orders ${res.orders.total} · net PnL ${fmt(res.pnl.netUsd)} USD (fees ${fmt(res.pnl.feesUsd)}) · max VaR ${fmt(res.var.maxPct, 3)}% · switches ${res.switches.total} · ${res.withinTolerance ? 'within tolerance' : 'OUT OF TOLERANCE'}`,
+      );
+    $('replay').replaceChildren(...lines.map((l) => el('p', {}, l)));
+  } catch {
+    // the stream's indicator already says when web is gone
+  }
+}
+setInterval(() => void pollReplays(), 2000);
+void pollReplays();
+
+for (const button of document.querySelectorAll('#actions button[data-action], #replay-form button[data-action]'))
+  button.addEventListener('click', () => void act(button.dataset.action));
