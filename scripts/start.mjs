@@ -21,7 +21,7 @@
 // stdout), and every service setting (services/core/settings.ts).
 // Plain JavaScript on purpose: it must run before `npm ci` has installed tsx.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,7 +126,15 @@ const services = [
   { name: 'strategist', metricsPort: metricsPort(1) },
   { name: 'web', metricsPort: -1 },
 ];
-const combined = createWriteStream(join(logsDir, 'trading-system.log'), { flags: 'a' });
+// Log files rotate by size (rotating-file-stream, classical rotation: <name>.1 is the newest old file);
+// logs/ holds at most (1 + services) x LOG_FILE_SIZE x (LOG_FILES + 1), plus redis.log.
+const { createStream } = await import('rotating-file-stream');
+const logFileSize = process.env.LOG_FILE_SIZE ?? '10M';
+const logFilesKept = Number(process.env.LOG_FILES ?? 3);
+// In classical rotation the generator gets the rotated file's number (null for the live file).
+const logFile = (name) => createStream((n) => (typeof n === 'number' && n > 0 ? `${name}.${n}` : name), { path: logsDir, size: logFileSize, rotate: logFilesKept });
+const combined = logFile('trading-system.log');
+const serviceLogs = new Map();
 let stopping = false;
 const running = new Map();
 
@@ -144,7 +152,8 @@ function startChild(svc) {
   const extra = svc.name === 'strategist' ? ['model_router'] : [];
   // The IPC channel is only there to close: a service stops when its supervisor dies.
   const child = spawn(process.execPath, ['--import', 'tsx', join('services', svc.name, 'main.ts'), ...extra], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  const own = createWriteStream(join(logsDir, `${svc.name}.log`), { flags: 'a' });
+  if (!serviceLogs.has(svc.name)) serviceLogs.set(svc.name, logFile(`${svc.name}.log`));
+  const own = serviceLogs.get(svc.name);
   for (const stream of [child.stdout, child.stderr]) {
     stream.on('data', (chunk) => {
       own.write(chunk);
@@ -214,7 +223,9 @@ async function shutdown(signal, exitCode = 0) {
     await waitFor(() => redisProc.exitCode !== null, 10_000);
   }
   rmSync(lockFile, { force: true });
-  combined.end();
+  // The log files get their last lines (each stream finishes its pending writes and rotation first).
+  const closing = [combined, ...serviceLogs.values()].map((s) => new Promise((r) => s.end(r)));
+  await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 5_000))]);
   say('stopped.');
   process.exit(exitCode);
 }

@@ -65,7 +65,7 @@ export function instanceId(service: string, settings?: Settings): string {
 export async function startService(service: ServiceName, start: (ctx: ServiceContext) => Promise<RunningService>, options: StartOptions = {}): Promise<ServiceHandle> {
   const settings = options.settings ?? settingsFrom({});
   const instance = options.instance ?? instanceId(service, settings);
-  const log = createLogger(service, instance, settings.logLevel, options.logDestination);
+  const log = createLogger(service, instance, settings.logLevel, options.logDestination, settings.logBudget);
   const registry = createRegistry(service);
   const url = options.redisUrl ?? settings.redisUrl;
   const keys = redisKeysFor(url, options.namespace ?? settings.namespace);

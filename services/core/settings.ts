@@ -55,6 +55,8 @@ const envSchema = z.object({
   TP_NAMESPACE: z.string().optional(),
   INSTANCE_ID: optionalText,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_EVENT_BURST: int(0, 100_000).default(20),
+  LOG_EVENT_WINDOW_MS: ms(100, 3_600_000).default(10_000),
   METRICS_PORT: int(-1, 65_535).default(-1),
   METRICS_HOST: text.default('127.0.0.1'),
   HEARTBEAT_INTERVAL_MS: ms(50, 60_000).default(1_000),
@@ -100,6 +102,8 @@ export interface Settings {
   readonly namespace: string | undefined;
   readonly instanceId: string | undefined;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Lines per event per window logged whole before the rest are counted into one summary (0: no limit). */
+  readonly logBudget: { burst: number; windowMs: number };
   /** -1: no metrics server; 0: an ephemeral port. */
   readonly metricsPort: number;
   readonly metricsHost: string;
@@ -192,6 +196,7 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     namespace: e.TP_NAMESPACE,
     instanceId: e.INSTANCE_ID,
     logLevel: e.LOG_LEVEL,
+    logBudget: { burst: e.LOG_EVENT_BURST, windowMs: e.LOG_EVENT_WINDOW_MS },
     metricsPort: e.METRICS_PORT,
     metricsHost: e.METRICS_HOST,
     heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
@@ -253,6 +258,8 @@ export const SETTINGS_DOC: Readonly<Record<keyof z.input<typeof envSchema>, stri
   TP_NAMESPACE: 'prefix of every key (default empty: the contract names); on Cluster it must carry a hash tag',
   INSTANCE_ID: "this instance's name in heartbeats and consumer groups (default <service>-<host>-<pid>)",
   LOG_LEVEL: 'fatal, error, warn, info (default), debug, trace, silent',
+  LOG_EVENT_BURST: 'lines of one event logged whole per window before the rest are summed up in one log.suppressed line (default 20; 0: no limit)',
+  LOG_EVENT_WINDOW_MS: 'that window (default 10000)',
   METRICS_PORT: 'port of /metrics (-1: none, 0: ephemeral)',
   METRICS_HOST: 'address /metrics listens on (default 127.0.0.1)',
   HEARTBEAT_INTERVAL_MS: 'heartbeat period (default 1000)',

@@ -6,7 +6,7 @@
  * services with it, and the next start stops the redis-server it left.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -43,8 +43,16 @@ async function startSystem(extra: NodeJS.ProcessEnv = {}): Promise<Supervisor> {
   return { child, output: () => out };
 }
 
+/** Every line of logs/trading-system.log and its rotated files (<name>.N is older than <name>.N-1), oldest first. */
 function logEvents(): { event?: string; service?: string; time?: string; err?: string }[] {
-  return readFileSync(join(dir, 'logs', 'trading-system.log'), 'utf8')
+  const rotated = readdirSync(join(dir, 'logs'))
+    .map((f) => /^trading-system\.log\.(\d+)$/.exec(f))
+    .filter((m) => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => b - a);
+  return [...rotated.map((n) => `trading-system.log.${n}`), 'trading-system.log']
+    .map((f) => readFileSync(join(dir, 'logs', f), 'utf8'))
+    .join('')
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as { event?: string; service?: string; time?: string; err?: string });
@@ -80,6 +88,9 @@ beforeAll(async () => {
     METRICS_PORT_BASE: '0',
     START_QUIET: '1',
     LOG_LEVEL: 'info',
+    // Small files, all kept: the logs rotate during the test, and every line is still read.
+    LOG_FILE_SIZE: '1K',
+    LOG_FILES: '500',
   };
   for (const k of ['REDIS_URL', 'TP_NAMESPACE', 'TP_ROOT', 'STATE_DIR']) delete env[k];
   // A book that trades every edge, so a paper fill shows the whole chain ran (the default holds on the synthetic market).
@@ -130,6 +141,9 @@ describe('npm start', () => {
     // Redis outlived every service: no connection errors, no timed-out stop; the
     // Ctrl-C never reached it, the supervisor stopped it last.
     expect(events.filter((e) => e.event === 'redis.error' || e.event === 'service.stop_timeout')).toEqual([]);
+    // The logs rotated by size: the runbook's file is still there, its older parts numbered.
+    expect(readdirSync(join(dir, 'logs')).sort(), `${statSync(join(dir, 'logs', 'trading-system.log')).size} bytes`).toContain('trading-system.log.1');
+    expect(existsSync(join(dir, 'logs', 'executor.log'))).toBe(true);
     const redisLog = readFileSync(join(dir, 'logs', 'redis.log'), 'utf8');
     expect(redisLog).toContain('Received SIGTERM');
     expect(redisLog).not.toContain('Received SIGINT');
