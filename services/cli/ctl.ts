@@ -15,6 +15,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { cliEnvironment, type CliEnvironment } from '../core/settings.ts';
 import { printTable, type Column } from './table.ts';
 
 export const EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3, incomplete: 4 } as const;
@@ -30,23 +31,27 @@ class CliError extends Error {
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
+const parsedEnv = cliEnvironment();
+const ENV: CliEnvironment = parsedEnv.ok
+  ? parsedEnv.env
+  : { webUrl: undefined, webPort: undefined, webToken: undefined, redisUrl: undefined, namespace: undefined, dataDir: '.data' };
+
 /** What `npm start` recorded about itself (.data/run.lock): its web port and (redacted) Redis URL. */
 function runLock(): { webPort?: number; redisUrl?: string } {
   try {
-    return JSON.parse(readFileSync(join(ROOT, process.env['DATA_DIR'] ?? '.data', 'run.lock'), 'utf8')) as { webPort?: number; redisUrl?: string };
+    return JSON.parse(readFileSync(join(ROOT, ENV.dataDir, 'run.lock'), 'utf8')) as { webPort?: number; redisUrl?: string };
   } catch {
     return {};
   }
 }
 
 function webBase(): string {
-  if (process.env['TP_WEB_URL']) return process.env['TP_WEB_URL'].replace(/\/$/, '');
-  const port = process.env['WEB_PORT'] ?? runLock().webPort ?? 8080;
-  return `http://localhost:${port}`;
+  if (ENV.webUrl) return ENV.webUrl.replace(/\/$/, '');
+  return `http://localhost:${ENV.webPort ?? runLock().webPort ?? 8080}`;
 }
 
 function redisTarget(): string | undefined {
-  if (process.env['REDIS_URL']) return process.env['REDIS_URL'];
+  if (ENV.redisUrl) return ENV.redisUrl;
   const url = runLock().redisUrl;
   return url && !url.includes('***') ? url : undefined;
 }
@@ -61,7 +66,7 @@ let global: Global = { json: false };
 async function api(method: string, path: string, body?: Record<string, unknown>): Promise<Record<string, unknown>> {
   const base = webBase();
   const headers: Record<string, string> = { 'content-type': 'application/json' };
-  const token = global.token ?? process.env['WEB_TOKEN'];
+  const token = global.token ?? ENV.webToken;
   if (token) headers['authorization'] = `Bearer ${token}`;
   let res: Response;
   try {
@@ -255,7 +260,7 @@ async function connect(name: string): Promise<{ redis: import('../core/redis/con
       EXIT.unreachable,
     );
   }
-  return { redis, keys: redisKeysFor(url, process.env['TP_NAMESPACE']) };
+  return { redis, keys: redisKeysFor(url, ENV.namespace) };
 }
 
 /** Which services apply which component (the reload targets each service subscribes). */
@@ -506,6 +511,10 @@ export function program(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (!parsedEnv.ok) {
+    console.error(`environment: ${parsedEnv.error}`);
+    return EXIT.usage;
+  }
   try {
     await program().parseAsync(argv, { from: 'user' });
     return Number(process.exitCode ?? 0);

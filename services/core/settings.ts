@@ -70,6 +70,7 @@ const envSchema = z.object({
   ROUTER_RULES: text.default('model_router_rules.yml'),
   INSTRUMENTS: text.default('conf/instruments.yml'),
   EXECUTION_MODE: z.enum(['PAPER', 'DRY_RUN']).default('PAPER'),
+  REPLAY_KEEP_NAMESPACE: z.enum(['0', '1']).default('0'),
   WEB_HOST: text.default('127.0.0.1'),
   WEB_PORT: int(0, 65_535).default(8080),
   WEB_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 16, 'expected at least 16 characters'),
@@ -119,6 +120,8 @@ export interface Settings {
   readonly configPaths: { readonly risk_harmoniser: string; readonly model_router: string; readonly instruments: string };
   /** Execution mode when none is stored in Redis. */
   readonly executionMode: 'PAPER' | 'DRY_RUN';
+  /** Keep a smoke replay's namespace after its report (to look into it). */
+  readonly replayKeepNamespace: boolean;
   readonly web: {
     readonly host: string;
     readonly port: number;
@@ -208,6 +211,7 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     stateDir: e.STATE_DIR ? resolve(root, e.STATE_DIR) : resolve(root, '.data', 'state'),
     configPaths: { risk_harmoniser: e.RISK_PARAMS, model_router: e.ROUTER_RULES, instruments: e.INSTRUMENTS },
     executionMode: e.EXECUTION_MODE,
+    replayKeepNamespace: e.REPLAY_KEEP_NAMESPACE === '1',
     web: {
       host: e.WEB_HOST,
       port: e.WEB_PORT,
@@ -235,6 +239,33 @@ export function settingsFrom(overrides: Readonly<Record<string, string | undefin
 /** The process environment, read once. Entry points call this; nothing else reads process.env. */
 export function settingsFromEnvironment(): SettingsResult {
   return parseSettings(process.env);
+}
+
+/** What the operator CLI (services/cli/ctl.ts) reads: where web and Redis are, and its token. */
+export interface CliEnvironment {
+  webUrl: string | undefined;
+  webPort: number | undefined;
+  webToken: string | undefined;
+  redisUrl: string | undefined;
+  namespace: string | undefined;
+  dataDir: string;
+}
+
+const cliSchema = z.object({
+  TP_WEB_URL: z.url().optional(),
+  WEB_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
+  WEB_TOKEN: z.string().min(1).optional(),
+  REDIS_URL: z.string().min(1).optional(),
+  TP_NAMESPACE: z.string().optional(),
+  DATA_DIR: z.string().min(1).default('.data'),
+});
+
+/** The CLI's variables from the process environment, read once; an invalid one is named. */
+export function cliEnvironment(): { ok: true; env: CliEnvironment } | { ok: false; error: string } {
+  const r = cliSchema.safeParse(process.env);
+  if (!r.success) return { ok: false, error: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+  const e = r.data;
+  return { ok: true, env: { webUrl: e.TP_WEB_URL, webPort: e.WEB_PORT, webToken: e.WEB_TOKEN, redisUrl: e.REDIS_URL, namespace: e.TP_NAMESPACE, dataDir: e.DATA_DIR } };
 }
 
 export class SettingsError extends ConfigurationError {
@@ -273,6 +304,7 @@ export const SETTINGS_DOC: Readonly<Record<keyof z.input<typeof envSchema>, stri
   ROUTER_RULES: 'model router rules file (default model_router_rules.yml)',
   INSTRUMENTS: 'tradable universe file (default conf/instruments.yml)',
   EXECUTION_MODE: 'PAPER (default) or DRY_RUN when none is stored in Redis',
+  REPLAY_KEEP_NAMESPACE: "1: keep a smoke replay's keys after its report (default 0: deleted)",
   WEB_HOST: 'address the API listens on (default 127.0.0.1; any non-loopback address needs WEB_TOKEN or WEB_OPERATOR_TOKENS)',
   WEB_PORT: 'API port (default 8080)',
   WEB_TOKEN: 'shared bearer token for mutating requests (at least 16 characters)',

@@ -19,7 +19,7 @@ import { startExecutor } from '../executor/service.ts';
 import { fieldsFromArray } from '../core/messages.ts';
 import { isClusterUrl, redisKeysFor } from '../core/redis/connect.ts';
 import { startService, type ServiceHandle } from '../core/service.ts';
-import { settingsFrom } from '../core/settings.ts';
+import type { Settings } from '../core/settings.ts';
 import { startRiskHarmoniser } from '../risk-harmoniser/service.ts';
 import { startStrategist } from '../strategist/service.ts';
 import { buildReplayReport, type ReplayOrder, type ReplayReport } from './domain/replay-report.ts';
@@ -70,7 +70,13 @@ export async function runReplay(
   const namespace = isClusterUrl(url ?? '') ? `{replay-${id}}:` : `${ctx.keys.namespace}replay-${id}:`;
   const keys = redisKeysFor(url, namespace);
   // The deployment's settings, on the paper venue and PAPER mode, quiet, without metrics ports.
-  const settings = settingsFrom({ ...process.env, VENUE: 'paper', EXECUTION_MODE: 'PAPER', LOG_LEVEL: 'warn', TP_NAMESPACE: namespace, TP_ROOT: ctx.root });
+  const settings: Settings = Object.freeze({
+    ...ctx.settings,
+    venue: { ...ctx.settings.venue, name: 'paper' as const },
+    executionMode: 'PAPER' as const,
+    logLevel: 'warn' as const,
+    namespace,
+  });
   const handles: ServiceHandle[] = [];
   const varPath: { at: number; varPct: number }[] = [];
   let cancelled = false;
@@ -139,7 +145,7 @@ export async function runReplay(
     return { id, cancelled, namespace, ...report };
   } finally {
     await Promise.all(handles.reverse().map((h) => h.stop().catch(() => undefined)));
-    if (process.env['REPLAY_KEEP_NAMESPACE'] !== '1') await dropNamespace(ctx, namespace);
+    if (!ctx.settings.replayKeepNamespace) await dropNamespace(ctx, namespace);
   }
 }
 
