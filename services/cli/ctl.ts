@@ -378,6 +378,45 @@ async function replay(o: { minutes: string; speed: string; csv?: string; wait: b
   if (v.result && !v.result.withinTolerance) process.exitCode = EXIT.refused;
 }
 
+/** A request whose status the caller reads (drills wait for a 503 as much as for a 200). */
+async function request(method: string, path: string, body?: Record<string, unknown>): Promise<{ status: number; json: Record<string, unknown> }> {
+  try {
+    return { status: 200, json: await api(method, path, body) };
+  } catch (err) {
+    if (err instanceof CliError && err.code === EXIT.unreachable && !err.message.includes(': 503 ')) throw err;
+    const m = err instanceof CliError ? /: (\d{3}) /.exec(err.message) : null;
+    if (!m) throw err;
+    return { status: Number(m[1]), json: { error: err instanceof Error ? err.message : String(err) } };
+  }
+}
+
+async function drill(name: string, o: { timeout: string; out?: string }): Promise<void> {
+  const { DRILLS } = await import('./drills.ts');
+  const names = name === 'all' ? Object.keys(DRILLS) : [name];
+  for (const n of names) if (!DRILLS[n]) throw new CliError(`no drill ${n}: ${Object.keys(DRILLS).join(', ')} or all`, EXIT.usage);
+  const { redis, keys } = await connect('drill');
+  const results = [];
+  try {
+    for (const n of names) {
+      const r = await DRILLS[n]!({ api: request, redis, keys, timeoutMs: Number(o.timeout) });
+      results.push(r);
+      if (!global.json)
+        console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name.padEnd(13)} detect ${r.detect_ms ?? '-'} ms, recover ${r.recover_ms ?? '-'} ms${r.detail ? `  (${r.detail})` : ''}`);
+    }
+  } finally {
+    redis.disconnect();
+  }
+  const report = { at: new Date().toISOString(), results };
+  const out = o.out ?? (name === 'all' ? join(ROOT, 'bench', 'results', 'drills.json') : undefined);
+  if (out) {
+    mkdirSync(dirname(resolve(out)), { recursive: true });
+    writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+    if (!global.json) console.log(`report: ${out}`);
+  }
+  if (global.json) console.log(JSON.stringify(report, null, 2));
+  if (results.some((r) => !r.ok)) process.exitCode = EXIT.refused;
+}
+
 /** The existing tools, run in this process with their own arguments and exit codes. */
 async function delegate(script: string, args: string[]): Promise<void> {
   process.argv = [process.argv[0]!, script, ...args];
@@ -487,6 +526,12 @@ export function program(): Command {
     .option('--cancel <id>', 'cancel a replay')
     .option('--reason <text>')
     .action(replay);
+  p.command('drill')
+    .description('run a runbook playbook against the running system and time it: kill-switch | router-pause | reload | all')
+    .argument('<name>')
+    .option('--timeout <ms>', 'give up waiting after', '20000')
+    .option('--out <file>', 'write the results as JSON (all: bench/results/drills.json)')
+    .action(drill);
   p.command('validate-rules')
     .description('validate a router rules file (exit 0 valid, 1 invalid)')
     .argument('[file]', 'rules file', 'model_router_rules.yml')

@@ -1,0 +1,105 @@
+/**
+ * The runbook's playbooks as drills against a running system: each creates
+ * its condition through the operator's own touch points, waits until every
+ * instance shows it (heartbeats, /health, reload outcomes: time to detect),
+ * applies the documented remedy and waits until every instance is back (time
+ * to recover). `npm run drill -- <name>|all`.
+ */
+import type { RedisClient } from '../core/redis/connect.ts';
+import type { RedisKeys } from '../core/redis/keys.ts';
+
+export interface DrillDeps {
+  api(method: string, path: string, body?: Record<string, unknown>): Promise<{ status: number; json: Record<string, unknown> }>;
+  redis: RedisClient;
+  keys: RedisKeys;
+  /** Give up waiting for a condition after this long. */
+  timeoutMs: number;
+}
+
+export interface DrillResult {
+  name: string;
+  ok: boolean;
+  detect_ms: number | null;
+  recover_ms: number | null;
+  detail: string;
+}
+
+type Instance = { instance: string; control?: { kill_switch?: boolean; trading?: string }; router_paused?: boolean; config_version?: Record<string, string> };
+
+async function instances(d: DrillDeps, service?: string): Promise<Instance[]> {
+  const s = await d.api('GET', '/api/status');
+  const services = (s.json['services'] ?? {}) as Record<string, Instance[]>;
+  return Object.entries(services).flatMap(([name, list]) => (service === undefined || name === service ? list : []));
+}
+
+/** ms until `check` holds (polled every 50 ms), or null at the timeout. */
+async function until(d: DrillDeps, check: () => Promise<boolean>): Promise<number | null> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < d.timeoutMs) {
+    if (await check()) return Math.round(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return null;
+}
+
+const everyInstance = (d: DrillDeps, f: (i: Instance) => boolean, service?: string) => async (): Promise<boolean> => {
+  const list = await instances(d, service);
+  return list.length > 0 && list.every(f);
+};
+
+/** Playbook "kill switch": engage it; every instance holds and /health says so; reset; every instance trades again. */
+async function killSwitch(d: DrillDeps): Promise<DrillResult> {
+  const engaged = await d.api('POST', '/admin/kill-switch', { reason: 'drill: kill switch', operator: 'drill' });
+  if (engaged.status !== 200) return { name: 'kill-switch', ok: false, detect_ms: null, recover_ms: null, detail: `engage answered ${engaged.status}` };
+  const detect = await until(d, async () => (await d.api('GET', '/health')).status === 503 && (await everyInstance(d, (i) => i.control?.kill_switch === true)()));
+  const reset = await d.api('DELETE', '/admin/kill-switch', { reason: 'drill over', operator: 'drill-2' });
+  const recover = await until(d, async () => (await d.api('GET', '/health')).status === 200 && (await everyInstance(d, (i) => i.control?.kill_switch === false)()));
+  return { name: 'kill-switch', ok: detect !== null && reset.status === 200 && recover !== null, detect_ms: detect, recover_ms: recover, detail: `reset answered ${reset.status}` };
+}
+
+/** Playbook "model switch storm": pause the router; every strategist reports it paused; resume; every one runs again. */
+async function routerPause(d: DrillDeps): Promise<DrillResult> {
+  const paused = await d.api('POST', '/api/router/pause', { reason: 'drill: switch storm' });
+  const detect = await until(
+    d,
+    everyInstance(d, (i) => i.router_paused === true, 'strategist'),
+  );
+  const resumed = await d.api('POST', '/api/router/resume', { reason: 'drill over' });
+  const recover = await until(
+    d,
+    everyInstance(d, (i) => i.router_paused !== true, 'strategist'),
+  );
+  return { name: 'router-pause', ok: paused.status === 200 && resumed.status === 200 && detect !== null && recover !== null, detect_ms: detect, recover_ms: recover, detail: '' };
+}
+
+/** Playbook "hot reload": a bad reload is rejected by every replica and changes nothing; the good one is applied by all. */
+async function reload(d: DrillDeps): Promise<DrillResult> {
+  const appliers = async (): Promise<string[]> => (await instances(d)).filter((i) => i.config_version?.['risk_harmoniser'] !== undefined).map((i) => i.instance);
+  const names = await appliers();
+  const outcomesSince = async (since: string): Promise<Map<string, string>> => {
+    const rows = (await d.redis.xrange(d.keys.reloadOutcomes, `(${since}`, '+')) as [string, string[]][];
+    const out = new Map<string, string>();
+    for (const [, f] of rows) {
+      const m: Record<string, string> = {};
+      for (let i = 0; i + 1 < f.length; i += 2) m[f[i]!] = f[i + 1]!;
+      if (m['component'] === 'risk_harmoniser' && m['instance']) out.set(m['instance'], m['status'] ?? '');
+    }
+    return out;
+  };
+  const mark = async (): Promise<string> => ((await d.redis.xrevrange(d.keys.reloadOutcomes, '+', '-', 'COUNT', 1)) as [string, string[]][])[0]?.[0] ?? '0-0';
+  let since = await mark();
+  await d.redis.publish(d.keys.paramReload, JSON.stringify({ component: 'risk_harmoniser', config_path: 'conf/drill-missing.yml' }));
+  const detect = await until(d, async () => {
+    const o = await outcomesSince(since);
+    return names.every((n) => o.get(n) === 'rejected');
+  });
+  since = await mark();
+  await d.redis.publish(d.keys.paramReload, JSON.stringify({ component: 'risk_harmoniser', config_path: 'conf/risk_params.yml' }));
+  const recover = await until(d, async () => {
+    const o = await outcomesSince(since);
+    return names.every((n) => o.get(n) === 'applied' || o.get(n) === 'unchanged');
+  });
+  return { name: 'reload', ok: names.length > 0 && detect !== null && recover !== null, detect_ms: detect, recover_ms: recover, detail: `${names.length} replicas` };
+}
+
+export const DRILLS: Record<string, (d: DrillDeps) => Promise<DrillResult>> = { 'kill-switch': killSwitch, 'router-pause': routerPause, reload };
