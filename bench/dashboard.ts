@@ -44,7 +44,9 @@ try {
   ms.sort((a, b) => a - b);
   const q = (p: number): number => Math.round(ms[Math.min(ms.length - 1, Math.floor(p * ms.length))]!);
   const result = { samples: ms.length, p50_ms: q(0.5), p95_ms: q(0.95), max_ms: Math.round(ms.at(-1)!), goal_ms: 1_000, met: ms.at(-1)! <= 1_000, at: new Date().toISOString() };
-  console.log(`Redis change -> dashboard: p50 ${result.p50_ms} ms, p95 ${result.p95_ms} ms, max ${result.max_ms} ms over ${result.samples} changes (goal <= 1000 ms: ${result.met ? 'met' : 'MISSED'})`);
+  console.log(
+    `Redis change -> dashboard: p50 ${result.p50_ms} ms, p95 ${result.p95_ms} ms, max ${result.max_ms} ms over ${result.samples} changes (goal <= 1000 ms: ${result.met ? 'met' : 'MISSED'})`,
+  );
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   writeFileSync(join(root, 'bench', 'results', 'dashboard.json'), JSON.stringify(result, null, 2) + '\n');
 } finally {
