@@ -13,6 +13,7 @@
  * answered by every replica in time.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { cliEnvironment, type CliEnvironment } from '../core/settings.ts';
@@ -395,10 +396,29 @@ async function drill(name: string, o: { timeout: string; out?: string }): Promis
   const names = name === 'all' ? Object.keys(DRILLS) : [name];
   for (const n of names) if (!DRILLS[n]) throw new CliError(`no drill ${n}: ${Object.keys(DRILLS).join(', ')} or all`, EXIT.usage);
   const { redis, keys } = await connect('drill');
+  const { ControlWriter } = await import('../core/control/write.ts');
+  const { createLogger } = await import('../core/log.ts');
+  const writer = new ControlWriter({
+    redis,
+    keys,
+    log: createLogger('cli', `drill-${process.pid}`, 'silent'),
+    clock: { now: () => Date.now() },
+    auditFile: join(ROOT, ENV.dataDir, 'state', 'kill_events.jsonl'),
+  });
   const results = [];
   try {
     for (const n of names) {
-      const r = await DRILLS[n]!({ api: request, redis, keys, timeoutMs: Number(o.timeout) });
+      const r = await DRILLS[n]!({
+        api: request,
+        redis,
+        keys,
+        timeoutMs: Number(o.timeout),
+        tripBreaker: async (cause) => {
+          await writer.moveBreaker({ kind: 'trip', cause }, `drill:${userInfo().username}`);
+        },
+        kill: (pid) => process.kill(pid, 'SIGKILL'),
+        hostname: hostname(),
+      });
       results.push(r);
       if (!global.json)
         console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name.padEnd(13)} detect ${r.detect_ms ?? '-'} ms, recover ${r.recover_ms ?? '-'} ms${r.detail ? `  (${r.detail})` : ''}`);

@@ -14,6 +14,11 @@ export interface DrillDeps {
   keys: RedisKeys;
   /** Give up waiting for a condition after this long. */
   timeoutMs: number;
+  /** Trip the shared breaker as a failing venue would (the drill's cause). */
+  tripBreaker(cause: string): Promise<void>;
+  /** SIGKILL a local process (the restart drill; the embedded runner restarts it). */
+  kill(pid: number): void;
+  hostname: string;
 }
 
 export interface DrillResult {
@@ -24,12 +29,23 @@ export interface DrillResult {
   detail: string;
 }
 
-type Instance = { instance: string; control?: { kill_switch?: boolean; trading?: string }; router_paused?: boolean; config_version?: Record<string, string> };
+type Instance = {
+  instance: string;
+  pid?: number;
+  host?: string;
+  age_ms?: number;
+  control?: { kill_switch?: boolean; trading?: string; breaker?: string };
+  router_paused?: boolean;
+  config_version?: Record<string, string>;
+};
 
-async function instances(d: DrillDeps, service?: string): Promise<Instance[]> {
+/** Instances by their heartbeats; `live`: only those that beat within 3 s (a killed one stays listed until pruned). */
+async function instances(d: DrillDeps, service?: string, live = true): Promise<Instance[]> {
   const s = await d.api('GET', '/api/status');
   const services = (s.json['services'] ?? {}) as Record<string, Instance[]>;
-  return Object.entries(services).flatMap(([name, list]) => (service === undefined || name === service ? list : []));
+  return Object.entries(services)
+    .flatMap(([name, list]) => (service === undefined || name === service ? list : []))
+    .filter((i) => !live || (i.age_ms ?? 0) < 3_000);
 }
 
 /** ms until `check` holds (polled every 50 ms), or null at the timeout. */
@@ -102,4 +118,48 @@ async function reload(d: DrillDeps): Promise<DrillResult> {
   return { name: 'reload', ok: names.length > 0 && detect !== null && recover !== null, detect_ms: detect, recover_ms: recover, detail: `${names.length} replicas` };
 }
 
-export const DRILLS: Record<string, (d: DrillDeps) => Promise<DrillResult>> = { 'kill-switch': killSwitch, 'router-pause': routerPause, reload };
+/** Playbook "circuit-breaker reset": a trip (as a failing venue would) opens it for every instance and /health says so; the operator's reset lets orders flow again (HALF_OPEN probation). */
+async function breaker(d: DrillDeps): Promise<DrillResult> {
+  await d.tripBreaker('drill: venue errors');
+  const detect = await until(d, async () => (await d.api('GET', '/health')).status === 503 && (await everyInstance(d, (i) => i.control?.breaker === 'OPEN')()));
+  const reset = await d.api('POST', '/api/circuit-breaker/reset', { reason: 'drill over' });
+  // The reset opens probation (HALF_OPEN: orders flow again, CLOSED after probation_ms without a failure).
+  const recover = await until(
+    d,
+    async () => (await d.api('GET', '/health')).status === 200 && (await everyInstance(d, (i) => i.control?.breaker !== undefined && i.control.breaker !== 'OPEN')()),
+  );
+  return {
+    name: 'breaker',
+    ok: detect !== null && reset.status === 200 && recover !== null,
+    detect_ms: detect,
+    recover_ms: recover,
+    detail: `reset answered ${reset.status}; HALF_OPEN until probation passes`,
+  };
+}
+
+/**
+ * Playbook "restart" (embedded runner): SIGKILL the risk-harmoniser; its
+ * heartbeat goes stale; the supervisor restarts it and /health is healthy
+ * with the new process. Needs the instance on this host.
+ */
+async function restart(d: DrillDeps): Promise<DrillResult> {
+  const risk = (await instances(d, 'risk-harmoniser')).find((i) => i.host === d.hostname && typeof i.pid === 'number');
+  if (!risk) return { name: 'restart', ok: false, detect_ms: null, recover_ms: null, detail: `no risk-harmoniser on ${d.hostname} (the drill needs the embedded runner)` };
+  d.kill(risk.pid!);
+  // Both from the kill: detect when the killed instance's heartbeat is stale or gone (age over 3 s), recover when
+  // another risk-harmoniser process beats and /health is healthy. The supervisor may restart it before the old
+  // heartbeat is even stale: then recover comes first.
+  const [detect, recover] = await Promise.all([
+    until(d, async () => {
+      const old = (await instances(d, 'risk-harmoniser', false)).find((i) => i.instance === risk.instance);
+      return old === undefined || (old.age_ms ?? 0) >= 3_000;
+    }),
+    until(
+      d,
+      async () => (await d.api('GET', '/health')).status === 200 && (await instances(d, 'risk-harmoniser')).some((i) => i.pid !== risk.pid && (i.age_ms ?? Infinity) < 2_000),
+    ),
+  ]);
+  return { name: 'restart', ok: detect !== null && recover !== null, detect_ms: detect, recover_ms: recover, detail: `killed pid ${risk.pid}` };
+}
+
+export const DRILLS: Record<string, (d: DrillDeps) => Promise<DrillResult>> = { 'kill-switch': killSwitch, 'router-pause': routerPause, reload, breaker, restart };
