@@ -94,13 +94,21 @@ export class Replays {
 
   async view(id: string, withResult: boolean): Promise<ReplayView | undefined> {
     const job = await this.queue.getJob(id);
-    return job ? viewOf(job, await job.getState(), withResult) : undefined;
+    return job ? this.settled(job, withResult) : undefined;
   }
 
   async list(): Promise<ReplayView[]> {
     const jobs = await this.queue.getJobs(['active', 'waiting', 'completed', 'failed'], 0, 20, false);
-    const views = await Promise.all(jobs.map(async (j) => viewOf(j, await j.getState(), false)));
+    const views = await Promise.all(jobs.map((j) => this.settled(j, false)));
     return views.sort((a, b) => b.created_at - a.created_at);
+  }
+
+  /** The job read before its state: one that finished in between is read again, so a finished view has its result. */
+  private async settled(job: Job<ReplayRequest & { by: string }, ReplayResult>, withResult: boolean): Promise<ReplayView> {
+    const state = await job.getState();
+    const finished = state === 'completed' || state === 'failed';
+    const fresh = finished && job.finishedOn === undefined ? ((await this.queue.getJob(job.id ?? '')) ?? job) : job;
+    return viewOf(fresh, state, withResult);
   }
 
   async close(): Promise<void> {
