@@ -226,7 +226,21 @@ export async function ordersAndKills(env: TestEnv): Promise<{ orderIds: string[]
   for (const t of trades) net.set(t['symbol'] ?? '', (net.get(t['symbol'] ?? '') ?? 0) + (t['side'] === 'BUY' ? 1 : -1) * Number(t['qty']));
   for (const [symbol, qty] of net) {
     const position = (JSON.parse((await env.redis.get(env.keys.position(symbol))) ?? '{"qty":0}') as { qty: number }).qty;
-    if (Math.abs(position - qty) > 1e-6 * Math.max(1, Math.abs(qty))) throw new Error(`${symbol}: position ${position} but the venue filled ${qty} net`);
+    if (Math.abs(position - qty) > 1e-6 * Math.max(1, Math.abs(qty))) {
+      // What the next reader needs to find the lost transition: each venue fill of the symbol, its order as the OMS
+      // has it, and that order's events.
+      const detail = await Promise.all(
+        trades
+          .filter((t) => t['symbol'] === symbol)
+          .map(async (t) => {
+            const id = t['client_order_id'] ?? '';
+            const o = await env.redis.hmget(env.keys.order(id), 'state', 'filled_qty', 'reason');
+            const evs = events.filter((e) => e['client_order_id'] === id).map((e) => e['event']);
+            return `${id} ${t['side']} ${t['qty']} -> OMS ${o[0] ?? 'none'} filled ${o[1] ?? '-'} (${o[2] ?? ''}) events ${evs.join(',')}`;
+          }),
+      );
+      throw new Error(`${symbol}: position ${position} but the venue filled ${qty} net; ${detail.join(' | ').slice(0, 3_000)}`);
+    }
   }
   return {
     orderIds: events.filter((e) => e['event'] === 'OrderCreated').map((e) => e['client_order_id'] ?? ''),
