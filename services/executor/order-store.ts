@@ -76,6 +76,11 @@ export function workingTotal(w: Working): number {
   return Math.abs(sum) < 1e-12 ? 0 : sum;
 }
 
+/** Append one transition to `order_events` (capped), in the caller's commit: the order, the event, from and to, then `fields`. */
+function appendOrderEvent(tx: TxWriter, keys: RedisKeys, clientOrderId: string, event: string, from: string, to: string, fields: readonly (string | number)[]): void {
+  tx.xadd(keys.orderEvents, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'client_order_id', clientOrderId, 'event', event, 'from', from, 'to', to, ...fields);
+}
+
 /** The commands that record a new order (NEW): the hash, its indexes, its first event. The caller sets the working quantity. */
 export function recordNewOrder(tx: TxWriter, keys: RedisKeys, o: Order): void {
   tx.hset(keys.order(o.clientOrderId), ...Object.entries(orderToFields(o)).flat());
@@ -83,20 +88,7 @@ export function recordNewOrder(tx: TxWriter, keys: RedisKeys, o: Order): void {
   tx.zadd(keys.ordersByState(o.state), o.updatedAt, o.clientOrderId);
   tx.zadd(keys.ordersBySymbol(o.symbol), o.createdAt, o.clientOrderId);
   tx.zadd(keys.ordersByModel(o.model || 'none'), o.createdAt, o.clientOrderId);
-  tx.xadd(
-    keys.orderEvents,
-    'MAXLEN',
-    '~',
-    EVENTS_MAXLEN,
-    '*',
-    'client_order_id',
-    o.clientOrderId,
-    'event',
-    o.adopted ? 'OrderAdopted' : 'OrderCreated',
-    'from',
-    '',
-    'to',
-    o.state,
+  appendOrderEvent(tx, keys, o.clientOrderId, o.adopted ? 'OrderAdopted' : 'OrderCreated', '', o.state, [
     'symbol',
     o.symbol,
     'side',
@@ -107,7 +99,7 @@ export function recordNewOrder(tx: TxWriter, keys: RedisKeys, o: Order): void {
     o.reason,
     'at',
     o.createdAt,
-  );
+  ]);
 }
 
 /**
@@ -147,29 +139,7 @@ export function supersedeUnsent(
     tx.hincrby(keys.order(id), 'version', 1);
     tx.zrem(keys.ordersByState('NEW'), id);
     tx.zadd(keys.ordersByState('CANCELLED'), at, id);
-    tx.xadd(
-      keys.orderEvents,
-      'MAXLEN',
-      '~',
-      EVENTS_MAXLEN,
-      '*',
-      'client_order_id',
-      id,
-      'event',
-      'OrderCancelled',
-      'from',
-      'NEW',
-      'to',
-      'CANCELLED',
-      'filled_qty',
-      0,
-      'qty',
-      Math.abs(signed),
-      'reason',
-      reason,
-      'at',
-      at,
-    );
+    appendOrderEvent(tx, keys, id, 'OrderCancelled', 'NEW', 'CANCELLED', ['filled_qty', 0, 'qty', Math.abs(signed), 'reason', reason, 'at', at]);
     tx.call('HDEL', keys.working(symbol), id);
     tx.call('HDEL', keys.unsent(symbol), id);
   }
@@ -218,31 +188,7 @@ export function amendUnsent(
   tx.zadd(keys.ordersByState('NEW'), at, id);
   tx.hset(keys.working(symbol), id, f.side === 'BUY' ? f.qty : -f.qty);
   tx.incr(keys.orderSeq(symbol));
-  tx.xadd(
-    keys.orderEvents,
-    'MAXLEN',
-    '~',
-    EVENTS_MAXLEN,
-    '*',
-    'client_order_id',
-    id,
-    'event',
-    'OrderAmended',
-    'from',
-    'NEW',
-    'to',
-    'NEW',
-    'side',
-    f.side,
-    'qty',
-    f.qty,
-    'target_id',
-    f.targetId,
-    'reason',
-    f.reason,
-    'at',
-    at,
-  );
+  appendOrderEvent(tx, keys, id, 'OrderAmended', 'NEW', 'NEW', ['side', f.side, 'qty', f.qty, 'target_id', f.targetId, 'reason', f.reason, 'at', at]);
 }
 
 export class OrderStore {
@@ -319,20 +265,7 @@ export class OrderStore {
         tx.zrem(keys.ordersByState(order.state), clientOrderId);
         tx.zadd(keys.ordersByState(next.state), next.updatedAt, clientOrderId);
       }
-      tx.xadd(
-        keys.orderEvents,
-        'MAXLEN',
-        '~',
-        EVENTS_MAXLEN,
-        '*',
-        'client_order_id',
-        clientOrderId,
-        'event',
-        event.type,
-        'from',
-        order.state,
-        'to',
-        next.state,
+      appendOrderEvent(tx, keys, clientOrderId, event.type, order.state, next.state, [
         'filled_qty',
         next.filledQty,
         ...(decided.fill ? ['fill_qty', decided.fill.qty, 'fill_price', decided.fill.price, 'fee_usd', decided.fill.feeUsd, 'trade_id', tradeId] : []),
@@ -340,7 +273,7 @@ export class OrderStore {
         'reason' in event ? event.reason : '',
         'at',
         event.at,
-      );
+      ]);
       // Working quantity: what is left of this order while it is open (its own field; no other order's is touched).
       const before = workingQty(order);
       const left = workingQty(next);

@@ -9,16 +9,10 @@
  * (rejected, not found) that a retry would not change.
  */
 import type { Side } from '../../core/messages.ts';
-import type { OrderType } from '../domain/order-lifecycle.ts';
+import type { Order, OrderType } from '../domain/order-lifecycle.ts';
 
-export interface VenueOrderRequest {
-  clientOrderId: string;
-  symbol: string;
-  side: Side;
-  type: OrderType;
-  qty: number;
-  limitPrice: number | null;
-}
+/** What a venue is sent: the order's own fields. */
+export type VenueOrderRequest = Pick<Order, 'clientOrderId' | 'symbol' | 'side' | 'type' | 'qty' | 'limitPrice'>;
 
 export interface VenueFill {
   tradeId: string;
