@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import type { ServiceContext } from '../core/context.ts';
 import { orderFromFields } from '../executor/domain/order-lifecycle.ts';
-import { readPosition } from '../executor/position.ts';
+import { readPositions } from '../web/book.ts';
 import { startExecutor } from '../executor/service.ts';
 import { fieldsFromArray } from '../core/messages.ts';
 import { isClusterUrl, redisKeysFor } from '../core/redis/connect.ts';
@@ -183,14 +183,15 @@ async function collect(ctx: ServiceContext, keys: ReturnType<typeof redisKeysFor
       });
   }
   const symbols = await redis.hkeys(keys.marketDataSeen);
-  const positions = await Promise.all(
-    symbols.map(async (symbol) => {
-      const p = readPosition(await redis.get(keys.position(symbol)), keys.position(symbol));
-      const [bid, ask] = (await redis.hmget(keys.lastTick(symbol), 'bid', 'ask')).map(Number);
-      const pos = p.ok ? p.position : { qty: 0, avgPrice: 0, realizedPnl: 0, feesUsd: 0 };
-      return { symbol, qty: pos.qty, avgPrice: pos.avgPrice, realizedPnl: pos.realizedPnl, feesUsd: pos.feesUsd ?? 0, mark: bid! > 0 && ask! > 0 ? (bid! + ask!) / 2 : undefined };
-    }),
-  );
+  // Marked to the last mid, as GET /api/positions shows them.
+  const positions = (await readPositions(redis, keys, symbols)).positions.map((p) => ({
+    symbol: p.symbol,
+    qty: p.qty,
+    avgPrice: p.avg_price,
+    realizedPnl: p.realized_pnl,
+    feesUsd: p.fees_usd,
+    mark: p.mark ?? undefined,
+  }));
   const switches = ((await redis.xrange(keys.modelSwitchLog, '-', '+')) as [string, string[]][]).map(([sid, f]) => ({ id: sid, ...fieldsFromArray(f) }));
   const [trading, kill, breaker] = await Promise.all([redis.hgetall(keys.tradingState), redis.hgetall(keys.killSwitch), redis.hgetall(keys.breaker)]);
   const events = [

@@ -5,7 +5,6 @@
  * a cursor), the latest blend per symbol, the day's statistics, the switch
  * log. Plain reads; nothing here writes.
  */
-import { tradingDay } from '../executor/domain/daily-pnl.ts';
 import { orderFromFields, type Order, type OrderState } from '../executor/domain/order-lifecycle.ts';
 import { readPosition } from '../executor/position.ts';
 import { fieldsFromArray } from '../core/messages.ts';
@@ -165,10 +164,6 @@ export async function readBlend(redis: RedisClient, keys: RedisKeys, symbol: str
 export async function readDailyStats(redis: RedisClient, keys: RedisKeys, day: string): Promise<Record<string, string | number>> {
   const h = await redis.hgetall(keys.dailyStats(day));
   return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number.isFinite(Number(v)) && v.trim() !== '' ? Number(v) : v]));
-}
-
-export function today(now: number): string {
-  return tradingDay(now);
 }
 
 export async function readSwitchLog(redis: RedisClient, keys: RedisKeys, count: number): Promise<Record<string, string>[]> {

@@ -65,11 +65,16 @@ export function scopedList(scoped: Readonly<Record<string, ScopedControl>>): (Sc
     .sort((a, b) => a.scope.localeCompare(b.scope));
 }
 
+/** The universe plus every symbol the system has seen ticks for (a scope or a report may name either). */
+export async function knownSymbols(d: StatusDeps): Promise<string[]> {
+  const seen = await d.ctx.redis.hkeys(d.ctx.keys.marketDataSeen);
+  return [...new Set([...Object.keys(d.instruments.current.symbols), ...seen])].sort();
+}
+
 export async function buildStatus(d: StatusDeps, inputs: HealthInputs, heartbeats: readonly Heartbeat[]): Promise<Record<string, unknown>> {
   const { redis, keys } = d.ctx;
   const c = inputs.control;
-  const seen = await redis.hgetall(keys.marketDataSeen);
-  const symbols = [...new Set([...Object.keys(d.instruments.current.symbols), ...Object.keys(seen)])].sort();
+  const symbols = await knownSymbols(d);
   const perSymbol = await Promise.all(
     symbols.map(async (s) => {
       const [strategist, position, edge] = await Promise.all([redis.get(keys.strategistState(s)), redis.get(keys.position(s)), redis.get(keys.edgeBlended(s))]);

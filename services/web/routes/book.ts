@@ -4,16 +4,11 @@
  * with curl (read-only, no token needed).
  */
 import type { Router } from 'express';
-import { listOrders, readBlend, readDailyStats, readOrder, readPositions, readSwitchLog, today } from '../book.ts';
+import { tradingDay } from '../../executor/domain/daily-pnl.ts';
+import { listOrders, readBlend, readDailyStats, readOrder, readPositions, readSwitchLog } from '../book.ts';
 import { sendError } from '../http.ts';
 import { dailyStatsQuery, ordersQuery, parseQuery, switchLogQuery } from '../requests.ts';
-import type { StatusDeps } from '../status-report.ts';
-
-/** The universe plus every symbol the system has state for. */
-export async function knownSymbols(d: StatusDeps): Promise<string[]> {
-  const seen = await d.ctx.redis.hkeys(d.ctx.keys.marketDataSeen);
-  return [...new Set([...Object.keys(d.instruments.current.symbols), ...seen])].sort();
-}
+import { knownSymbols, type StatusDeps } from '../status-report.ts';
 
 export function bookRoutes(router: Router, d: StatusDeps): void {
   const { redis, keys } = d.ctx;
@@ -46,7 +41,7 @@ export function bookRoutes(router: Router, d: StatusDeps): void {
   router.get('/api/daily-stats', async (req, res) => {
     const q = parseQuery(dailyStatsQuery, req.query);
     if (!q.ok) return sendError(res, 400, q.error);
-    const day = q.value.day ?? today(d.ctx.clock.now());
+    const day = q.value.day ?? tradingDay(d.ctx.clock.now());
     res.json({ day, ...(await readDailyStats(redis, keys, day)) });
   });
 

@@ -7,9 +7,8 @@
  */
 import type { Request, Response, Router } from 'express';
 import { listOrders, readBlend, readPositions, readSwitchLog } from '../book.ts';
-import { buildStatus, gatherHealth, type StatusDeps } from '../status-report.ts';
+import { buildStatus, gatherHealth, knownSymbols, type StatusDeps } from '../status-report.ts';
 import { evaluateHealth } from '../domain/health.ts';
-import { knownSymbols } from './book.ts';
 
 export const STREAM_INTERVAL_MS = 500;
 
