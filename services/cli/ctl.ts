@@ -25,6 +25,8 @@ class CliError extends Error {
   constructor(
     message: string,
     readonly code: number,
+    /** The API's HTTP status, when the API answered. */
+    readonly status?: number,
   ) {
     super(message);
   }
@@ -89,6 +91,7 @@ async function api(method: string, path: string, body?: Record<string, unknown>)
     throw new CliError(
       `${method} ${path}: ${res.status} ${typeof json['error'] === 'string' ? json['error'] : res.statusText}${detail}`,
       res.status === 503 ? EXIT.unreachable : EXIT.refused,
+      res.status,
     );
   }
   return json;
@@ -384,10 +387,8 @@ async function request(method: string, path: string, body?: Record<string, unkno
   try {
     return { status: 200, json: await api(method, path, body) };
   } catch (err) {
-    if (err instanceof CliError && err.code === EXIT.unreachable && !err.message.includes(': 503 ')) throw err;
-    const m = err instanceof CliError ? /: (\d{3}) /.exec(err.message) : null;
-    if (!m) throw err;
-    return { status: Number(m[1]), json: { error: err instanceof Error ? err.message : String(err) } };
+    if (!(err instanceof CliError) || err.status === undefined) throw err;
+    return { status: err.status, json: { error: err.message } };
   }
 }
 
