@@ -60,7 +60,7 @@ export async function runChaos(o: { ticks: number; kills: number; redisRestart: 
     await env.start('feed', (ctx) => startFeed(ctx, { rate: o.rate, seed: 11, maxTicks: o.ticks, streamMaxLen: o.ticks * 2 }), 'feed-chaos');
     const expectedMs = (o.ticks / o.rate) * 1000;
     const killAt = Array.from({ length: o.kills }, (_, i) => ((i + 1) * expectedMs) / (o.kills + 2));
-    const restartAt = o.redisRestart ? expectedMs / 2 : Infinity;
+    let restartAt = o.redisRestart ? expectedMs / 2 : Infinity;
     const t0 = Date.now();
     while (!(await feedStatus(env, 'feed-chaos').catch(() => ({ done: false }))).done) {
       const elapsed = Date.now() - t0;
@@ -79,22 +79,7 @@ export async function runChaos(o: { ticks: number; kills: number; redisRestart: 
         await redis.stop();
         redis = await startRedis({ port, dir, appendonly: true });
         restarts++;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    // After the restart: the rest of the kills, until the feed is done.
-    while (!(await feedStatus(env, 'feed-chaos').catch(() => ({ done: false }))).done) {
-      const elapsed = Date.now() - t0;
-      if (killAt.length > 0 && elapsed >= killAt[0]!) {
-        killAt.shift();
-        const live = replicas.filter((r) => r.child.exitCode === null && r.child.signalCode === null);
-        const victim = live[Math.floor(Math.random() * live.length)]!;
-        victim.child.kill('SIGKILL');
-        await waitForExit(victim.child);
-        kills++;
-        say(`  kill ${kills}: ${victim.service} (pid ${victim.child.pid}) at ${(elapsed / 1000).toFixed(1)} s; restarted`);
-        spawn(victim.service);
+        restartAt = Infinity;
       }
       await new Promise((r) => setTimeout(r, 100));
     }
