@@ -6,9 +6,8 @@
  * path with a parameter.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { startExecutor } from '../../services/executor/service.ts';
-import { sendTarget, settledOrder } from '../support/orders.ts';
+import { sendTarget, settledOrder, setQuotes } from '../support/orders.ts';
 import { makeProjectDir } from '../support/project-dir.ts';
 import { type TestEnv, createTestEnv, startTestWeb } from '../support/system.ts';
 
@@ -24,11 +23,7 @@ const get = async (path: string): Promise<{ status: number; json: Record<string,
 
 beforeAll(async () => {
   env = createTestEnv(inject('redisUrl'), 'read-api', { TP_ROOT: makeProjectDir('read-api') });
-  const now = Date.now();
-  for (const [s, mid] of Object.entries(PRICES)) {
-    await env.redis.hset(env.keys.lastTick(s), ...encodeTick({ symbol: s, ts: now, bid: mid - 0.5, ask: mid + 0.5, bid_size: 1, ask_size: 1, last: mid, volume: 1 }));
-    await env.redis.hset(env.keys.marketDataSeen, s, String(now));
-  }
+  await setQuotes(env, PRICES);
   await env.start('executor', startExecutor, 'exec-read');
   base = (await startTestWeb(env)).base;
   // Seven orders: BTC by obi (4, alternating buys and sells), ETH by momentum (3).

@@ -8,8 +8,8 @@
  */
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { setQuotes } from '../support/orders.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { launchChromium } from '../support/browser.ts';
 import { makeProjectDir } from '../support/project-dir.ts';
 import { ROOT, type TestEnv, createTestEnv, eventually, startTestWeb } from '../support/system.ts';
@@ -22,14 +22,7 @@ const problems: string[] = [];
 
 beforeAll(async () => {
   env = createTestEnv(inject('redisUrl'), 'dashboard', { TP_ROOT: makeProjectDir('dashboard') });
-  const now = Date.now();
-  for (const [s, mid] of [
-    ['BTC-USD', 65_000],
-    ['ETH-USD', 3_000],
-  ] as const) {
-    await env.redis.hset(env.keys.lastTick(s), ...encodeTick({ symbol: s, ts: now, bid: mid - 0.5, ask: mid + 0.5, bid_size: 1, ask_size: 1, last: mid, volume: 1 }));
-    await env.redis.hset(env.keys.marketDataSeen, s, String(now));
-  }
+  await setQuotes(env, { 'BTC-USD': 65_000, 'ETH-USD': 3_000 });
   base = (await startTestWeb(env)).base;
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

@@ -16,11 +16,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { LIVE_CONFIRMATION } from '../../services/core/settings.ts';
 import { startExecutor } from '../../services/executor/service.ts';
 import { FakeBinance } from '../support/fake-binance.ts';
-import { orders, sendTarget } from '../support/orders.ts';
+import { orders, sendTarget, setQuotes } from '../support/orders.ts';
 import { makeProjectDir } from '../support/project-dir.ts';
 import { freePort, startRedis, type TestRedis } from '../support/redis-server.ts';
 import { type TestEnv, createTestEnv, eventually, waitForExit } from '../support/system.ts';
@@ -50,14 +49,6 @@ const liveSettings = (): Record<string, string> => ({
   LIVE_TRADING_CONFIRM: LIVE_CONFIRMATION,
 });
 
-async function quotes(env: TestEnv): Promise<void> {
-  const now = Date.now();
-  for (const [s, mid] of Object.entries(PRICES)) {
-    await env.redis.hset(env.keys.lastTick(s), ...encodeTick({ symbol: s, ts: now, bid: mid - 0.5, ask: mid + 0.5, bid_size: 1, ask_size: 1, last: mid, volume: 1 }));
-    await env.redis.hset(env.keys.marketDataSeen, s, String(now));
-  }
-}
-
 /** Every order of this test settled; then: at most one submission per client order id, and positions equal to the venue's fills. */
 async function accounted(env: TestEnv): Promise<{ orders: number; filled: number }> {
   const all = await eventually(
@@ -83,7 +74,7 @@ describe('drills', () => {
   it('SIGKILL of the executor while orders are in flight, ten times: each order sent at most once, each fill in the position once', { timeout: 300_000 }, async () => {
     const env = createTestEnv(inject('redisUrl'), 'drill-kill', { ...liveSettings(), CLAIM_IDLE_MS: '500', HEARTBEAT_INTERVAL_MS: '200' });
     try {
-      await quotes(env);
+      await setQuotes(env, PRICES);
       let executor = env.spawn('executor');
       const units = { 'BTC-USD': 0, 'ETH-USD': 0 };
       for (let round = 0; round < 10; round++) {
@@ -113,7 +104,7 @@ describe('drills', () => {
     let redis: TestRedis = await startRedis({ port: await freePort(), dir, appendonly: true });
     const env = createTestEnv(redis.url, 'drill-redis', liveSettings());
     try {
-      await quotes(env);
+      await setQuotes(env, PRICES);
       await env.start('executor', startExecutor, 'exec-drill');
       for (let i = 1; i <= 3; i++) await sendTarget(env, { symbol: 'BTC-USD', target_usd: i * 0.01 * 65_000, price: 65_000 });
       await eventually(() => fake.requests.includes('POST /api/v3/order'), 10_000, 'a submission at the venue');
@@ -121,7 +112,7 @@ describe('drills', () => {
       await redis.stop();
       redis = await startRedis({ port: redis.port, dir, appendonly: true });
       // Orders decided after the restart, on the state Redis kept.
-      await quotes(env);
+      await setQuotes(env, PRICES);
       await sendTarget(env, { symbol: 'ETH-USD', target_usd: 0.5 * 3_000, price: 3_000 });
       const { filled } = await accounted(env);
       expect(filled).toBeGreaterThan(0);

@@ -5,10 +5,9 @@
  */
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { setBreakerState, testWriter } from '../support/control.ts';
-import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { startExecutor } from '../../services/executor/service.ts';
 import { type TestEnv, createTestEnv, everyInstanceSees } from '../support/system.ts';
-import { execReports, positionQty, sendTarget, settledOrder } from '../support/orders.ts';
+import { execReports, positionQty, sendTarget, settledOrder, setQuotes } from '../support/orders.ts';
 
 let env: TestEnv;
 afterEach(async () => {
@@ -19,15 +18,7 @@ async function setup(label: string): Promise<void> {
   env = createTestEnv(inject('redisUrl'), label);
   await env.start('executor', startExecutor, 'exec-a');
   await env.start('executor', startExecutor, 'exec-b');
-  const now = Date.now();
-  for (const [s, mid] of [
-    ['BTC-USD', 65_000],
-    ['ETH-USD', 3_000],
-    ['AAPL', 190],
-  ] as const) {
-    await env.redis.hset(env.keys.lastTick(s), ...encodeTick({ symbol: s, ts: now, bid: mid - 0.5, ask: mid + 0.5, bid_size: 1, ask_size: 1, last: mid, volume: 1 }));
-    await env.redis.hset(env.keys.marketDataSeen, s, String(now));
-  }
+  await setQuotes(env, { 'BTC-USD': 65_000, 'ETH-USD': 3_000, AAPL: 190 });
 }
 
 const position = (s: string): Promise<number> => positionQty(env, s);

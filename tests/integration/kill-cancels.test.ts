@@ -7,9 +7,8 @@
  * pauses the send queue.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { startExecutor } from '../../services/executor/service.ts';
-import { orders, sendTarget, handled } from '../support/orders.ts';
+import { orders, sendTarget, handled, setQuotes } from '../support/orders.ts';
 import { makeProjectDir } from '../support/project-dir.ts';
 import { type TestEnv, createTestEnv, eventually, everyInstanceSees, startTestWeb } from '../support/system.ts';
 
@@ -21,11 +20,7 @@ const MIDS = { 'BTC-USD': 65_000, 'ETH-USD': 3_000, AAPL: 190 } as const;
 beforeAll(async () => {
   const root = makeProjectDir('kill-cancels', { risk: (t) => t.replace('order_type: market', 'order_type: limit').replace('limit_offset_bps: 0', 'limit_offset_bps: -50') });
   env = createTestEnv(inject('redisUrl'), 'kill-cancels', { TP_ROOT: root });
-  const now = Date.now();
-  for (const [s, mid] of Object.entries(MIDS)) {
-    await env.redis.hset(env.keys.lastTick(s), ...encodeTick({ symbol: s, ts: now, bid: mid - 0.5, ask: mid + 0.5, bid_size: 1, ask_size: 1, last: mid, volume: 1 }));
-    await env.redis.hset(env.keys.marketDataSeen, s, String(now));
-  }
+  await setQuotes(env, MIDS);
   await env.start('executor', startExecutor, 'exec-a');
   await env.start('executor', startExecutor, 'exec-b');
   base = (await startTestWeb(env, undefined, { settings: { REQUIRED_SERVICES: 'none' } })).base;

@@ -8,11 +8,10 @@
  * explicit confirmation, and /api/status says LIVE when it runs.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { LIVE_CONFIRMATION, parseSettings } from '../../services/core/settings.ts';
 import { startExecutor } from '../../services/executor/service.ts';
 import { FakeBinance } from '../support/fake-binance.ts';
-import { order, sendTarget, settledOrder } from '../support/orders.ts';
+import { order, sendTarget, settledOrder, setQuotes } from '../support/orders.ts';
 import { makeProjectDir } from '../support/project-dir.ts';
 import { type TestEnv, createTestEnv, eventually, everyInstanceSees, startTestWeb } from '../support/system.ts';
 
@@ -33,12 +32,7 @@ beforeAll(async () => {
     VENUE_TIMEOUT_MS: '400',
     LIVE_TRADING_CONFIRM: LIVE_CONFIRMATION,
   });
-  const now = Date.now();
-  await env.redis.hset(
-    env.keys.lastTick('BTC-USD'),
-    ...encodeTick({ symbol: 'BTC-USD', ts: now, bid: 64_999.5, ask: 65_000.5, bid_size: 1, ask_size: 1, last: 65_000, volume: 1 }),
-  );
-  await env.redis.hset(env.keys.marketDataSeen, 'BTC-USD', String(now));
+  await setQuotes(env, { 'BTC-USD': 65_000 });
   await env.start('executor', startExecutor, 'exec-live');
   base = (await startTestWeb(env, undefined, { settings: { REQUIRED_SERVICES: 'none' } })).base;
 }, 30_000);

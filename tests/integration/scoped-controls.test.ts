@@ -7,9 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { fieldsFromArray } from '../../services/core/messages.ts';
-import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { startExecutor } from '../../services/executor/service.ts';
-import { sendTarget, settledOrder } from '../support/orders.ts';
+import { sendTarget, settledOrder, setQuotes } from '../support/orders.ts';
 import { type TestEnv, createTestEnv, everyInstanceSees, startTestWeb } from '../support/system.ts';
 
 let env: TestEnv;
@@ -22,14 +21,7 @@ const call = async (method: string, path: string, body?: unknown): Promise<{ sta
 
 beforeAll(async () => {
   env = createTestEnv(inject('redisUrl'), 'scoped');
-  const now = Date.now();
-  for (const [s, mid] of [
-    ['BTC-USD', 65_000],
-    ['ETH-USD', 3_000],
-  ] as const) {
-    await env.redis.hset(env.keys.lastTick(s), ...encodeTick({ symbol: s, ts: now, bid: mid - 0.5, ask: mid + 0.5, bid_size: 1, ask_size: 1, last: mid, volume: 1 }));
-    await env.redis.hset(env.keys.marketDataSeen, s, String(now));
-  }
+  await setQuotes(env, { 'BTC-USD': 65_000, 'ETH-USD': 3_000 });
   await env.start('executor', startExecutor, 'exec-a');
   await env.start('executor', startExecutor, 'exec-b');
   base = (await startTestWeb(env, undefined, { settings: { REQUIRED_SERVICES: 'none' } })).base;

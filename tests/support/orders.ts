@@ -1,5 +1,6 @@
 /** Orders as the tests see them: send a target, wait until the executors handled it, read what it made. */
 import { compareStreamIds } from '../../services/core/domain/consumer-lag.ts';
+import { encodeTick } from '../../services/core/domain/market-data.ts';
 import { encodeTarget, fieldsFromArray, type Target } from '../../services/core/messages.ts';
 import { orderFromFields, type Order } from '../../services/executor/domain/order-lifecycle.ts';
 import type { ServiceContext } from '../../services/core/context.ts';
@@ -103,5 +104,14 @@ export class WatchedVenue implements Venue {
   }
   async stop(): Promise<void> {
     await this.inner.stop?.();
+  }
+}
+
+/** The quote each symbol trades at (bid mid − 0.5, ask mid + 0.5, stamped now), as the feed leaves it for the executor. */
+export async function setQuotes(env: TestEnv, mids: Readonly<Record<string, number>>): Promise<void> {
+  const now = Date.now();
+  for (const [s, mid] of Object.entries(mids)) {
+    await env.redis.hset(env.keys.lastTick(s), ...encodeTick({ symbol: s, ts: now, bid: mid - 0.5, ask: mid + 0.5, bid_size: 1, ask_size: 1, last: mid, volume: 1 }));
+    await env.redis.hset(env.keys.marketDataSeen, s, String(now));
   }
 }
