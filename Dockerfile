@@ -9,8 +9,8 @@ COPY conf ./conf
 COPY models ./models
 COPY services ./services
 COPY scripts ./scripts
-# The kill-switch audit file's folder (a named volume is created from it, owner included).
-RUN mkdir -p /app/state && chown node:node /app/state
+# The kill-switch audit file's folder and the Redis users' folder (named volumes are created from them, owner included).
+RUN mkdir -p /app/state /app/redis-acl && chown node:node /app/state /app/redis-acl
 USER node
 # SERVICE = feed | strategist | risk-harmoniser | executor | web
 ENV SERVICE=web

@@ -21,7 +21,7 @@ import { ControlWriter } from '../services/core/control/write.ts';
 import { createLogger } from '../services/core/log.ts';
 import { connectRedis, redisKeysFor } from '../services/core/redis/connect.ts';
 import { unknownScopeSubject } from '../services/core/scope-subjects.ts';
-import { settingsFromEnvironment } from '../services/core/settings.ts';
+import { cliEnvironment, settingsFromEnvironment } from '../services/core/settings.ts';
 
 const USAGE = 'usage: npm run kill -- --reason <text> [--strategy <model> | --symbol <SYMBOL>] [--operator <name>] [--reset]';
 const { values } = parseArgs({
@@ -43,8 +43,15 @@ if (!parsed.ok) {
 }
 const settings = parsed.settings;
 const root = settings.root;
-const keys = redisKeysFor(settings.redisUrl, settings.namespace);
-const redis = connectRedis({ ...(settings.redisUrl ? { url: settings.redisUrl } : {}), name: 'cli:kill', maxRetriesPerRequest: 2 });
+// The operator's Redis user: REDIS_USERNAME/REDIS_PASSWORD_FILE, else the one npm start made for its embedded Redis.
+const cli = cliEnvironment(root);
+if (!cli.ok) {
+  console.error(`settings: ${cli.error}`);
+  process.exit(EXIT_CONFIG);
+}
+const redisUrl = settings.redisUrl ?? cli.env.redisUrl;
+const keys = redisKeysFor(redisUrl, settings.namespace);
+const redis = connectRedis({ ...(redisUrl ? { url: redisUrl } : {}), auth: cli.env.redisAuth, name: 'cli:kill', maxRetriesPerRequest: 2 });
 const login = `${userInfo().username}@${hostname()}`;
 // The writer logs each change as every path does (pino JSON, level name) on stderr.
 const log = createLogger('cli', `kill-${process.pid}`, settings.logLevel, { write: (line: string) => process.stderr.write(line) });

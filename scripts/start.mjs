@@ -15,7 +15,11 @@
 // the reason (exit 78) and nothing trades. A service that later exits with
 // 78 (a configuration error) stops everything the same way instead of being
 // restarted. The Redis password is never printed; .data/run.lock is 0600.
-// Environment (README, "npm start"): REDIS_URL, WEB_PORT (8080),
+// The embedded Redis has one ACL user per service (scripts/redis-users.ts;
+// docs/operations.md, "Redis users"): each service gets its user name and
+// password file, and a plain redis-cli is the read-only `default` user.
+// Environment (README, "npm start"): REDIS_URL (and REDIS_URL_<SERVICE>,
+// e.g. REDIS_URL_RISK_HARMONISER, a service's own URL there), WEB_PORT (8080),
 // EMBEDDED_REDIS_PORT (6379), METRICS_PORT_BASE (9101; 0 = ephemeral ports),
 // DATA_DIR (.data), LOGS_DIR (logs), START_QUIET=1 (no service logs on
 // stdout), and every service setting (services/core/settings.ts).
@@ -32,6 +36,8 @@ const configRoot = process.env.TP_ROOT ? resolve(process.env.TP_ROOT) : root;
 const dataDir = resolve(root, process.env.DATA_DIR ?? '.data');
 const logsDir = resolve(root, process.env.LOGS_DIR ?? 'logs');
 const lockFile = join(dataDir, 'run.lock');
+// The embedded Redis' users (EMBEDDED_ACL_DIR in services/core/settings.ts).
+const aclDir = join(dataDir, 'redis-acl');
 const say = (msg) => process.stdout.write(`[start] ${msg}\n`);
 const EXIT_CONFIG = 78;
 /** A Redis URL as it may be shown: the password replaced (redis://user:***@host, redis-cluster://***@h1,h2). */
@@ -104,15 +110,40 @@ if (!redisUrl) {
   const port = (await portFree(redisPortWanted)) ? redisPortWanted : await firstFreePort(6390);
   const redisDir = join(dataDir, 'redis');
   mkdirSync(redisDir, { recursive: true });
+  // One ACL user per service (scripts/redis-users.ts): users.acl plus <role>.password files, mode 0600, kept across runs.
+  const users = spawnSync(process.execPath, ['--import', 'tsx', join('scripts', 'redis-users.ts'), '--dir', aclDir], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, DATA_DIR: dataDir },
+  });
+  if (users.status !== 0) fail(`could not write the Redis users: ${users.stderr || users.stdout}`);
   // Own process group (detached): Ctrl-C must not stop Redis before the services have finished.
   redisProc = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--logfile', join(logsDir, 'redis.log')],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      redisDir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--save',
+      '',
+      '--logfile',
+      join(logsDir, 'redis.log'),
+      '--aclfile',
+      join(aclDir, 'users.acl'),
+    ],
     { stdio: 'ignore', detached: true },
   );
   redisUrl = `redis://127.0.0.1:${port}/0`;
   if (!(await waitFor(() => portOpen(port), 10_000))) fail(`redis-server did not start on port ${port} (see logs/redis.log)`);
   say(`redis-server on port ${port} (AOF on, data in ${redisDir})${port !== 6379 ? ` — use: redis-cli -p ${port}` : ''}`);
+  say(`Redis users: one per service, plus operator and admin (passwords in ${aclDir}, mode 0600); a plain redis-cli reads and may PUBLISH param.reload`);
 }
 
 // 4. Services.
@@ -139,9 +170,14 @@ let stopping = false;
 const running = new Map();
 
 function startChild(svc) {
+  // The embedded Redis: the service's own ACL user. REDIS_URL elsewhere: REDIS_URL_<SERVICE> when given (its own user), else REDIS_URL.
+  const credentials = redisProc
+    ? { REDIS_USERNAME: svc.name, REDIS_PASSWORD_FILE: join(aclDir, `${svc.name}.password`) }
+    : { REDIS_URL: process.env[`REDIS_URL_${svc.name.toUpperCase().replace('-', '_')}`] ?? redisUrl };
   const env = {
     ...process.env,
     REDIS_URL: redisUrl,
+    ...credentials,
     TP_ROOT: configRoot,
     STATE_DIR: process.env.STATE_DIR ?? join(dataDir, 'state'),
     METRICS_PORT: String(svc.metricsPort),

@@ -34,15 +34,15 @@ class CliError extends Error {
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-const parsedEnv = cliEnvironment();
+const parsedEnv = cliEnvironment(ROOT);
 const ENV: CliEnvironment = parsedEnv.ok
   ? parsedEnv.env
-  : { webUrl: undefined, webPort: undefined, webToken: undefined, redisUrl: undefined, namespace: undefined, dataDir: '.data' };
+  : { webUrl: undefined, webPort: undefined, webToken: undefined, redisUrl: undefined, namespace: undefined, dataDir: '.data', redisAuth: undefined };
 
 /** What `npm start` recorded about itself (.data/run.lock): its web port and (redacted) Redis URL. */
-function runLock(): { webPort?: number; redisUrl?: string } {
+function runLock(): { webPort?: number } {
   try {
-    return JSON.parse(readFileSync(join(ROOT, ENV.dataDir, 'run.lock'), 'utf8')) as { webPort?: number; redisUrl?: string };
+    return JSON.parse(readFileSync(resolve(ROOT, ENV.dataDir, 'run.lock'), 'utf8')) as { webPort?: number };
   } catch {
     return {};
   }
@@ -54,9 +54,7 @@ function webBase(): string {
 }
 
 function redisTarget(): string | undefined {
-  if (ENV.redisUrl) return ENV.redisUrl;
-  const url = runLock().redisUrl;
-  return url && !url.includes('***') ? url : undefined;
+  return ENV.redisUrl;
 }
 
 interface Global {
@@ -253,7 +251,7 @@ async function switchLog(o: { count: string; follow?: boolean }): Promise<void> 
 async function connect(name: string): Promise<{ redis: import('../core/redis/connect.ts').RedisClient; keys: import('../core/redis/keys.ts').RedisKeys }> {
   const { connectRedis, redisKeysFor } = await import('../core/redis/connect.ts');
   const url = redisTarget();
-  const redis = connectRedis({ ...(url ? { url } : {}), name: `ctl:${name}`, maxRetriesPerRequest: 1 });
+  const redis = connectRedis({ ...(url ? { url } : {}), auth: ENV.redisAuth, name: `ctl:${name}`, maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined); // the ping below says it, once
   try {
     await Promise.race([redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 3_000))]);
@@ -267,22 +265,19 @@ async function connect(name: string): Promise<{ redis: import('../core/redis/con
   return { redis, keys: redisKeysFor(url, ENV.namespace) };
 }
 
-/** Which services apply which component (the reload targets each service subscribes). */
-const APPLIERS: Record<string, readonly string[]> = {
-  risk_harmoniser: ['risk-harmoniser', 'executor', 'web'],
-  model_router: ['strategist'],
-  instruments: ['feed', 'strategist', 'risk-harmoniser', 'executor', 'web'],
-};
-
 async function reload(component: string, configPath: string, o: { force?: boolean; timeout: string }): Promise<void> {
-  if (!(component in APPLIERS)) throw new CliError(`component must be one of ${Object.keys(APPLIERS).join(', ')}`, EXIT.usage);
+  const { CONFIG_COMPONENTS } = await import('../core/redis/keys.ts');
+  const { appliersOf } = await import('../core/redis/acl.ts');
+  const known = CONFIG_COMPONENTS.find((c) => c === component);
+  if (known === undefined) throw new CliError(`component must be one of ${CONFIG_COMPONENTS.join(', ')}`, EXIT.usage);
+  const appliers: readonly string[] = appliersOf(known);
   const { redis, keys } = await connect('reload');
   try {
     const { parseHeartbeats } = await import('../core/heartbeats.ts');
     const { fieldsFromArray } = await import('../core/messages.ts');
     const now = Date.now();
-    const live = parseHeartbeats(await redis.zrangebyscore(keys.heartbeats, now - 10_000, '+inf', 'WITHSCORES')).filter((h) => APPLIERS[component]!.includes(h.service));
-    if (live.length === 0) throw new CliError(`no live ${APPLIERS[component]!.join('/')} instance to apply ${component}`, EXIT.unreachable);
+    const live = parseHeartbeats(await redis.zrangebyscore(keys.heartbeats, now - 10_000, '+inf', 'WITHSCORES')).filter((h) => appliers.includes(h.service));
+    if (live.length === 0) throw new CliError(`no live ${appliers.join('/')} instance to apply ${component}`, EXIT.unreachable);
     const since = `${now - 1}`;
     const payload = JSON.stringify(dropUndefined({ component, config_path: configPath, force: o.force ? true : undefined }));
     const receivers = await redis.publish(keys.paramReload, payload);
@@ -404,7 +399,7 @@ async function drill(name: string, o: { timeout: string; out?: string }): Promis
     keys,
     log: createLogger('cli', `drill-${process.pid}`, 'silent'),
     clock: { now: () => Date.now() },
-    auditFile: join(ROOT, ENV.dataDir, 'state', 'kill_events.jsonl'),
+    auditFile: resolve(ROOT, ENV.dataDir, 'state', 'kill_events.jsonl'),
   });
   const results = [];
   try {

@@ -10,7 +10,7 @@ import type { BreakerMove } from './domain/breaker.ts';
 import type { ControlSnapshot } from './domain/control-state.ts';
 import type { Logger } from './log.ts';
 import type { Registry } from './metrics.ts';
-import type { RedisClient } from './redis/connect.ts';
+import type { RedisAuth, RedisClient } from './redis/connect.ts';
 import type { RedisKeys, ServiceName } from './redis/keys.ts';
 import type { Settings } from './settings.ts';
 
@@ -26,6 +26,8 @@ export interface BaseContext {
   readonly root: string;
   /** The Redis this instance talks to (undefined: the default, redis://127.0.0.1:6379). */
   readonly redisUrl: string | undefined;
+  /** The ACL user it connects as (undefined: the URL's own). */
+  readonly redisAuth: RedisAuth | undefined;
   /** Shared client for ordinary commands. */
   readonly redis: RedisClient;
   /** A dedicated connection (blocking reads, subscriptions); closed on stop. `blocking`: commands wait for a reconnect however long (BullMQ). */

@@ -21,7 +21,7 @@ import { ControlWriter } from './control/write.ts';
 import { EXIT_CONFIG, isConfigurationError } from './errors.ts';
 import { createLogger, type DestinationStream } from './log.ts';
 import { createRegistry, Gauge } from './metrics.ts';
-import { connectRedis, redisKeysFor, type RedisClient } from './redis/connect.ts';
+import { connectRedis, redisKeysFor, type RedisAuth, type RedisClient } from './redis/connect.ts';
 import { CONFIG_COMPONENTS, type ServiceName } from './redis/keys.ts';
 import { join } from 'node:path';
 import { heartbeatMember } from './heartbeats.ts';
@@ -48,6 +48,8 @@ export interface StartOptions {
   settings?: Settings;
   /** Overrides of settings.redisUrl / namespace / metricsPort / instanceId (tests). */
   redisUrl?: string;
+  /** The ACL user to connect as, instead of settings.redisAuth (tests). */
+  redisAuth?: RedisAuth;
   namespace?: string;
   /** 0 → an ephemeral port; -1 → no metrics server. */
   metricsPort?: number;
@@ -68,10 +70,11 @@ export async function startService(service: ServiceName, start: (ctx: ServiceCon
   const log = createLogger(service, instance, settings.logLevel, options.logDestination, settings.logBudget);
   const registry = createRegistry(service);
   const url = options.redisUrl ?? settings.redisUrl;
+  const auth = options.redisAuth ?? settings.redisAuth;
   const keys = redisKeysFor(url, options.namespace ?? settings.namespace);
   const connections: RedisClient[] = [];
   const connection = (purpose: string, options: { blocking?: boolean } = {}): RedisClient => {
-    const c = connectRedis({ ...(url ? { url } : {}), name: `${service}:${purpose}`, log, ...(options.blocking ? { maxRetriesPerRequest: null } : {}) });
+    const c = connectRedis({ ...(url ? { url } : {}), auth, name: `${service}:${purpose}`, log, ...(options.blocking ? { maxRetriesPerRequest: null } : {}) });
     connections.push(c);
     return c;
   };
@@ -86,6 +89,7 @@ export async function startService(service: ServiceName, start: (ctx: ServiceCon
     clock: options.clock ?? systemClock,
     root: settings.root,
     redisUrl: url,
+    redisAuth: auth,
     redis,
     connection,
   };

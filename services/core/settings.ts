@@ -9,9 +9,11 @@
  * SETTINGS_DOC lists every variable with its meaning; the README's table is
  * checked against it (tests/unit/docs.test.ts).
  */
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigurationError } from './errors.ts';
+import type { RedisAuth } from './redis/connect.ts';
 import { SERVICE_NAMES, type ServiceName } from './redis/keys.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -52,6 +54,8 @@ const operatorTokens = z
 const envSchema = z.object({
   TP_ROOT: optionalText,
   REDIS_URL: optionalText,
+  REDIS_USERNAME: optionalText,
+  REDIS_PASSWORD_FILE: optionalText,
   TP_NAMESPACE: z.string().optional(),
   INSTANCE_ID: optionalText,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -65,6 +69,8 @@ const envSchema = z.object({
   CONTROL_REFRESH_MS: ms(20, 60_000).default(1_000),
   BATCH_SIZE: int(1, 10_000).optional(),
   CLAIM_IDLE_MS: ms(50, 3_600_000).default(5_000),
+  REDIS_WAIT_REPLICAS: int(0, 16).optional(),
+  REDIS_WAIT_MS: ms(1, 10_000).default(500),
   STATE_DIR: optionalText,
   RISK_PARAMS: text.default('conf/risk_params.yml'),
   ROUTER_RULES: text.default('model_router_rules.yml'),
@@ -100,6 +106,8 @@ export interface Settings {
   /** Project root: config paths are relative to it. */
   readonly root: string;
   readonly redisUrl: string | undefined;
+  /** The ACL user this process connects as (REDIS_USERNAME, REDIS_PASSWORD_FILE); undefined: the URL's own. */
+  readonly redisAuth: RedisAuth | undefined;
   readonly namespace: string | undefined;
   readonly instanceId: string | undefined;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -115,6 +123,12 @@ export interface Settings {
   /** Entries per stream read; undefined: each service's own default. */
   readonly batchSize: number | undefined;
   readonly claimIdleMs: number;
+  /**
+   * Before an order goes to the venue, this many replicas must hold the OMS records it depends on (WAIT, at most
+   * `ms`), else it is not sent yet: a failover cannot lose an order the venue has. undefined: 1 through Sentinel,
+   * else 0 (replicasToAck in redis/connect.ts).
+   */
+  readonly replicaAck: { readonly replicas: number | undefined; readonly ms: number };
   /** Where the kill-switch audit file lives. */
   readonly stateDir: string;
   readonly configPaths: { readonly risk_harmoniser: string; readonly model_router: string; readonly instruments: string };
@@ -178,6 +192,8 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     if (unknown.length > 0) errors.push(`REQUIRED_SERVICES: expected a comma-separated list of ${SERVICES.join(', ')}, found ${JSON.stringify(unknown.join(','))}`);
     required = names.filter((n): n is ServiceName => (SERVICES as readonly string[]).includes(n));
   }
+  if ((e.REDIS_WAIT_REPLICAS ?? 0) > 0 && e.REDIS_URL?.startsWith('redis-cluster://'))
+    errors.push(`REDIS_WAIT_REPLICAS: not supported on Redis Cluster (WAIT has no key to route by), found ${e.REDIS_WAIT_REPLICAS}`);
   if (e.CONTROL_MAX_AGE_MS <= e.CONTROL_REFRESH_MS)
     errors.push(`CONTROL_MAX_AGE_MS: expected more than CONTROL_REFRESH_MS (${e.CONTROL_REFRESH_MS}), found ${e.CONTROL_MAX_AGE_MS}`);
   if (e.VENUE !== 'paper') {
@@ -191,11 +207,13 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
         `VENUE: ${e.VENUE} is a live venue (real orders); set LIVE_TRADING_CONFIRM=${LIVE_CONFIRMATION} to confirm, found ${e.LIVE_TRADING_CONFIRM === undefined ? 'nothing' : JSON.stringify(e.LIVE_TRADING_CONFIRM)}`,
       );
   }
-  if (errors.length > 0) return { ok: false, errors };
   const root = resolve(e.TP_ROOT ?? process.cwd());
+  const redisAuth = readRedisAuth(e.REDIS_USERNAME, e.REDIS_PASSWORD_FILE ? resolve(root, e.REDIS_PASSWORD_FILE) : undefined, errors);
+  if (errors.length > 0) return { ok: false, errors };
   const settings: Settings = {
     root,
     redisUrl: e.REDIS_URL,
+    redisAuth,
     namespace: e.TP_NAMESPACE,
     instanceId: e.INSTANCE_ID,
     logLevel: e.LOG_LEVEL,
@@ -208,6 +226,7 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     controlRefreshMs: e.CONTROL_REFRESH_MS,
     batchSize: e.BATCH_SIZE,
     claimIdleMs: e.CLAIM_IDLE_MS,
+    replicaAck: { replicas: e.REDIS_WAIT_REPLICAS, ms: e.REDIS_WAIT_MS },
     stateDir: e.STATE_DIR ? resolve(root, e.STATE_DIR) : resolve(root, '.data', 'state'),
     configPaths: { risk_harmoniser: e.RISK_PARAMS, model_router: e.ROUTER_RULES, instruments: e.INSTRUMENTS },
     executionMode: e.EXECUTION_MODE,
@@ -227,6 +246,40 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     safetyIntervalMs: e.SAFETY_INTERVAL_MS,
   };
   return { ok: true, settings: deepFreeze(settings) };
+}
+
+/**
+ * The ACL user from REDIS_USERNAME and REDIS_PASSWORD_FILE (a file holding
+ * the password, readable by its owner only, as npm start and docker-compose
+ * write them). A username without a file, or a file without a username, is
+ * an error; neither: undefined (the URL's own user, as before).
+ */
+function readRedisAuth(username: string | undefined, file: string | undefined, errors: string[]): RedisAuth | undefined {
+  if (username === undefined && file === undefined) return undefined;
+  if (username === undefined || file === undefined) {
+    errors.push(
+      username === undefined
+        ? 'REDIS_USERNAME: expected a user name with REDIS_PASSWORD_FILE, found nothing'
+        : 'REDIS_PASSWORD_FILE: expected the password file of REDIS_USERNAME, found nothing',
+    );
+    return undefined;
+  }
+  try {
+    const mode = statSync(file).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      errors.push(`REDIS_PASSWORD_FILE: ${file} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
+      return undefined;
+    }
+    const password = readFileSync(file, 'utf8').trim();
+    if (password === '') {
+      errors.push(`REDIS_PASSWORD_FILE: ${file} is empty`);
+      return undefined;
+    }
+    return { username, password };
+  } catch (err) {
+    errors.push(`REDIS_PASSWORD_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    return undefined;
+  }
 }
 
 /** Settings for a test or tool: the defaults plus `overrides` (environment-style names); throws on an invalid value. */
@@ -249,6 +302,29 @@ export interface CliEnvironment {
   redisUrl: string | undefined;
   namespace: string | undefined;
   dataDir: string;
+  /** The Redis user the tools connect as: REDIS_USERNAME/REDIS_PASSWORD_FILE, else npm start's operator user when it runs the embedded Redis. */
+  redisAuth: RedisAuth | undefined;
+}
+
+/** Where npm start keeps its Redis users' ACL file and passwords, under DATA_DIR (scripts/start.mjs spells it too). */
+export const EMBEDDED_ACL_DIR = 'redis-acl';
+
+/**
+ * The user npm start made for `role` on its embedded Redis, read from
+ * <DATA_DIR>/redis-acl/<role>.password; undefined when there is none (no
+ * embedded Redis has run here, or REDIS_URL points elsewhere).
+ */
+export function embeddedRedisAuth(dataDir: string, role: 'operator' | 'admin'): RedisAuth | undefined {
+  const errors: string[] = [];
+  const file = resolve(dataDir, EMBEDDED_ACL_DIR, `${role}.password`);
+  try {
+    statSync(file);
+  } catch {
+    return undefined;
+  }
+  const auth = readRedisAuth(role, file, errors);
+  if (errors.length > 0) throw new SettingsError(errors);
+  return auth;
 }
 
 const cliSchema = z.object({
@@ -256,16 +332,39 @@ const cliSchema = z.object({
   WEB_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
   WEB_TOKEN: z.string().min(1).optional(),
   REDIS_URL: z.string().min(1).optional(),
+  REDIS_USERNAME: optionalText,
+  REDIS_PASSWORD_FILE: optionalText,
   TP_NAMESPACE: z.string().optional(),
   DATA_DIR: z.string().min(1).default('.data'),
 });
 
-/** The CLI's variables from the process environment, read once; an invalid one is named. */
-export function cliEnvironment(): { ok: true; env: CliEnvironment } | { ok: false; error: string } {
+/** The CLI's variables from the process environment, read once; an invalid one is named. `root`: the project (DATA_DIR is relative to it). */
+export function cliEnvironment(root: string = process.cwd()): { ok: true; env: CliEnvironment } | { ok: false; error: string } {
   const r = cliSchema.safeParse(process.env);
   if (!r.success) return { ok: false, error: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
   const e = r.data;
-  return { ok: true, env: { webUrl: e.TP_WEB_URL, webPort: e.WEB_PORT, webToken: e.WEB_TOKEN, redisUrl: e.REDIS_URL, namespace: e.TP_NAMESPACE, dataDir: e.DATA_DIR } };
+  const dataDir = resolve(root, e.DATA_DIR);
+  const errors: string[] = [];
+  let redisAuth = readRedisAuth(e.REDIS_USERNAME, e.REDIS_PASSWORD_FILE ? resolve(root, e.REDIS_PASSWORD_FILE) : undefined, errors);
+  try {
+    redisAuth ??= e.REDIS_URL === undefined ? embeddedRedisAuth(dataDir, 'operator') : undefined;
+  } catch (err) {
+    errors.push(err instanceof SettingsError ? err.errors.join('; ') : String(err));
+  }
+  if (errors.length > 0) return { ok: false, error: errors.join('; ') };
+  // Without REDIS_URL: the Redis `npm start` runs (its run.lock; the URL there has no password), else the default.
+  const redisUrl = e.REDIS_URL ?? embeddedRedisUrl(dataDir);
+  return { ok: true, env: { webUrl: e.TP_WEB_URL, webPort: e.WEB_PORT, webToken: e.WEB_TOKEN, redisUrl, namespace: e.TP_NAMESPACE, dataDir: e.DATA_DIR, redisAuth } };
+}
+
+/** The Redis URL npm start recorded in <DATA_DIR>/run.lock, unless it is redacted (it carried a password) or there is none. */
+function embeddedRedisUrl(dataDir: string): string | undefined {
+  try {
+    const lock = JSON.parse(readFileSync(resolve(dataDir, 'run.lock'), 'utf8')) as { redisUrl?: unknown };
+    return typeof lock.redisUrl === 'string' && !lock.redisUrl.includes('***') ? lock.redisUrl : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export class SettingsError extends ConfigurationError {
@@ -286,6 +385,8 @@ function deepFreeze<T>(value: T): T {
 export const SETTINGS_DOC: Readonly<Record<keyof z.input<typeof envSchema>, string>> = {
   TP_ROOT: 'project root that config paths are relative to (default: the working directory)',
   REDIS_URL: 'redis://, rediss://, redis-sentinel:// or redis-cluster:// URL (default redis://127.0.0.1:6379/0)',
+  REDIS_USERNAME: 'the Redis ACL user to connect as (npm start and docker-compose give each service its own; docs/operations.md, "Redis users")',
+  REDIS_PASSWORD_FILE: "file holding that user's password, mode 0600 (npm start: .data/redis-acl/<user>.password)",
   TP_NAMESPACE: 'prefix of every key (default empty: the contract names); on Cluster it must carry a hash tag',
   INSTANCE_ID: "this instance's name in heartbeats and consumer groups (default <service>-<host>-<pid>)",
   LOG_LEVEL: 'fatal, error, warn, info (default), debug, trace, silent',
@@ -298,6 +399,8 @@ export const SETTINGS_DOC: Readonly<Record<keyof z.input<typeof envSchema>, stri
   CONTROL_MAX_AGE_MS: 'a control snapshot older than this reads as unknown: orders refused (default 5000)',
   CONTROL_REFRESH_MS: 'periodic re-read of the control state (default 1000)',
   BATCH_SIZE: 'stream entries per read (default per service: strategist 500, others 200)',
+  REDIS_WAIT_REPLICAS: "replicas that must hold an order's records before it is sent to the venue (WAIT; default 1 with a redis-sentinel:// URL, else 0; not on Cluster)",
+  REDIS_WAIT_MS: 'how long a send waits for them before it is retried later (default 500)',
   CLAIM_IDLE_MS: 'pending entries idle this long are claimed from a dead consumer (default 5000)',
   STATE_DIR: 'folder of the kill-switch audit file (default .data/state)',
   RISK_PARAMS: 'risk parameters file (default conf/risk_params.yml)',

@@ -87,7 +87,16 @@ export async function runReplay(
       ['risk-harmoniser', startRiskHarmoniser],
       ['executor', (c: ServiceContext) => startExecutor(c)],
     ] as const)
-      handles.push(await startService(service, start, { settings, ...(url ? { redisUrl: url } : {}), namespace, metricsPort: -1, instance: `replay-${id}-${service}` }));
+      handles.push(
+        await startService(service, start, {
+          settings,
+          ...(url ? { redisUrl: url } : {}),
+          ...(ctx.redisAuth ? { redisAuth: ctx.redisAuth } : {}),
+          namespace,
+          metricsPort: -1,
+          instance: `replay-${id}-${service}`,
+        }),
+      );
 
     const startedAt = Date.now();
     let prevAt = ticks[0]?.at ?? 0;

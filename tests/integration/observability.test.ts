@@ -154,7 +154,7 @@ describe('observability', () => {
       .trim()
       .split('\n')
       .sort();
-    expect(services).toEqual(['executor', 'feed', 'grafana', 'prometheus', 'redis', 'risk-harmoniser', 'strategist', 'web']);
+    expect(services).toEqual(['executor', 'feed', 'grafana', 'prometheus', 'redis', 'redis-users', 'risk-harmoniser', 'strategist', 'web']);
     const doc = load(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as {
       services: Record<string, { command?: string[]; environment?: Record<string, string>; volumes?: string[]; depends_on?: Record<string, { condition: string }> }>;
     };
@@ -168,5 +168,23 @@ describe('observability', () => {
     expect(redis.command).toBeUndefined(); // the image's entrypoint (REDIS_DATA_DIR, REDIS_ARGS) starts it
     expect(doc.services['strategist']!.depends_on?.['risk-harmoniser']?.condition).toBe('service_healthy');
     expect(doc.services['web']!.depends_on?.['strategist']?.condition).toBe('service_healthy');
+
+    // One ACL user per service: redis-users writes the ACL file and the passwords into the redis-acl volume before
+    // Redis starts with that file; each service connects as its own user with its own password file. Read from
+    // `docker-compose config`, which resolves the YAML merges the way Compose does.
+    const resolved = load(execFileSync('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config'], { encoding: 'utf8' })) as typeof doc;
+    const users = resolved.services['redis-users']!;
+    const aclDir = users.command?.[users.command.indexOf('--dir') + 1];
+    expect(users.command).toContain('scripts/redis-users.ts');
+    expect(users.volumes?.map(String).some((v) => v.startsWith(`redis-acl:${aclDir}`))).toBe(true);
+    expect(redis.depends_on?.['redis-users']?.condition).toBe('service_completed_successfully');
+    const aclFile = /--aclfile (\S+)/.exec(args)?.[1] ?? '';
+    const mount = (redis.volumes ?? []).find((v) => v.startsWith('redis-acl:'))?.split(':')[1];
+    expect(aclFile).toBe(`${mount}/users.acl`);
+    for (const name of ['feed', 'strategist', 'risk-harmoniser', 'executor', 'web']) {
+      const svc = resolved.services[name]!;
+      expect(svc.environment).toMatchObject({ REDIS_USERNAME: name, REDIS_PASSWORD_FILE: `${aclDir}/${name}.password` });
+      expect(svc.volumes?.map(String)).toContain(`redis-acl:${aclDir}:ro`);
+    }
   });
 });

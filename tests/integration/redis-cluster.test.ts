@@ -5,7 +5,7 @@
  * plane (reload, kill switch, breaker reset, refresh-volatility) works across nodes.
  */
 import { execFileSync } from 'node:child_process';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setBreakerState } from '../support/control.ts';
 import { fieldsFromArray } from '../../services/core/messages.ts';
@@ -23,6 +23,8 @@ import {
   startAllServices,
   ticksCounted,
   feedStatus,
+  useAclUsers,
+  aclRefusals,
   type TestEnv,
 } from '../support/system.ts';
 
@@ -33,17 +35,23 @@ describe('the system on a 3-master Redis Cluster', () => {
   let env: TestEnv;
   let executor: ServiceHandle;
   let base = '';
+  let nodes: Redis[] = [];
+  let users: Awaited<ReturnType<typeof useAclUsers>>;
   const post = (path: string, body: unknown, method = 'POST'): Promise<Response> =>
     fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
   beforeAll(async () => {
     cluster = await startRedisCluster(3);
     env = createTestEnv(cluster.url, 'cluster', { TP_ROOT: activeBookRoot() });
+    // Each service as its own ACL user, created on every node (ACL users are not shared through the cluster bus).
+    nodes = cluster.ports.map((port) => new Redis(port, '127.0.0.1'));
+    users = await useAclUsers(env, nodes);
     ({ base, executor } = await startAllServices(env, { rate: 1_000, seed: 5, maxTicks: TICKS, streamMaxLen: 100_000 }));
   }, 60_000);
 
   afterAll(async () => {
     await env?.close();
+    for (const n of nodes) n.disconnect();
     await cluster?.stop();
   });
 
@@ -165,21 +173,42 @@ describe('the system on a 3-master Redis Cluster', () => {
     const events = (await env.redis.xrange(env.keys.breakerEvents, '-', '+')) as [string, string[]][];
     expect(events.map(([, f]) => fieldsFromArray(f)['state'])).toEqual(expect.arrayContaining(['OPEN', 'HALF_OPEN']));
   });
+
+  it('ran all of the above with one ACL user per service, and no node refused any of their commands', async () => {
+    expect(
+      await aclRefusals(
+        nodes,
+        users.users.map((u) => u.name),
+      ),
+    ).toEqual([]);
+    // The users are real: the strategist's may not touch the kill switch on the node that holds it.
+    const strategist = new Cluster([{ host: '127.0.0.1', port: cluster.ports[0]! }], { redisOptions: { ...env.auth['strategist']! } });
+    try {
+      await expect(strategist.hset(env.keys.killSwitch, 'engaged', '1')).rejects.toThrow(/NOPERM/);
+    } finally {
+      strategist.disconnect();
+    }
+  });
 });
 
 describe('a Redis Cluster failover while ticks stream', () => {
   let cluster: TestRedisCluster;
   let env: TestEnv;
+  let servers: Redis[] = [];
+  let users: Awaited<ReturnType<typeof useAclUsers>>;
   const STREAMED = 5_000;
 
   beforeAll(async () => {
     cluster = await startRedisCluster(3, 1);
     env = createTestEnv(cluster.url, 'cluster-failover', { TP_ROOT: activeBookRoot() });
+    servers = cluster.ports.map((port) => new Redis(port, '127.0.0.1'));
+    users = await useAclUsers(env, servers);
     await startProcessors(env);
   }, 90_000);
 
   afterAll(async () => {
     await env?.close();
+    for (const n of servers) n.disconnect();
     await cluster?.stop();
   });
 
@@ -210,5 +239,11 @@ describe('a Redis Cluster failover while ticks stream', () => {
     expect(new Set(after.orderIds).size).toBe(after.orderIds.length);
     await eventually(() => allBeatSince(env, promotedAt), 20_000, 'heartbeats after the failover');
     expect(await ordersAndKills(env)).toMatchObject({ killEngaged: false, killAudit: 0 });
+    expect(
+      await aclRefusals(
+        servers,
+        users.users.map((u) => u.name),
+      ),
+    ).toEqual([]);
   });
 });

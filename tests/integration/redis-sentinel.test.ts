@@ -7,11 +7,24 @@
  * so on the new master every tick it holds is processed exactly once.
  */
 import { execFileSync } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFeed } from '../../services/feed/service.ts';
 import { startSentinelSet, type TestSentinelSet } from '../support/redis-server.ts';
 import { activeBookRoot } from '../support/project-dir.ts';
-import { allBeatSince, createTestEnv, drainedExactlyOnce, eventually, ordersAndKills, startProcessors, ticksCounted, feedStatus, type TestEnv } from '../support/system.ts';
+import {
+  aclRefusals,
+  allBeatSince,
+  createTestEnv,
+  useAclUsers,
+  drainedExactlyOnce,
+  eventually,
+  ordersAndKills,
+  startProcessors,
+  ticksCounted,
+  feedStatus,
+  type TestEnv,
+} from '../support/system.ts';
 
 const STREAMED = 5_000;
 const AFTER = 1_000;
@@ -19,15 +32,21 @@ const AFTER = 1_000;
 describe('the system through Redis Sentinel, across a failover', () => {
   let set: TestSentinelSet;
   let env: TestEnv;
+  let servers: Redis[] = [];
+  let users: Awaited<ReturnType<typeof useAclUsers>>;
 
   beforeAll(async () => {
     set = await startSentinelSet();
     env = createTestEnv(set.url, 'sentinel', { TP_ROOT: activeBookRoot() });
+    // Each service as its own ACL user, on the master and on the replica (ACL users are not replicated).
+    servers = [new Redis(set.master.url), new Redis(set.replica.url)];
+    users = await useAclUsers(env, servers);
     await startProcessors(env);
   }, 60_000);
 
   afterAll(async () => {
     await env?.close();
+    for (const s of servers) s.disconnect();
     await set?.stop();
   });
 
@@ -66,5 +85,12 @@ describe('the system through Redis Sentinel, across a failover', () => {
     // failoverDetector, trip it; `npm run bench:failover` measures the switch.)
     await eventually(() => allBeatSince(env, promotedAt), 20_000, 'heartbeats on the new master');
     expect(await ordersAndKills(env)).toMatchObject({ killEngaged: false, killAudit: 0 });
+    // Every service ran as its own ACL user on both servers, and neither refused any of their commands.
+    expect(
+      await aclRefusals(
+        servers,
+        users.users.map((u) => u.name),
+      ),
+    ).toEqual([]);
   });
 });

@@ -5,8 +5,10 @@ import { resolve } from 'node:path';
 import type { Clock } from '../../services/core/clock.ts';
 import { parseHeartbeats } from '../../services/core/heartbeats.ts';
 import { fieldsFromArray, type Target } from '../../services/core/messages.ts';
-import { connectRedis, isClusterUrl, type RedisClient } from '../../services/core/redis/connect.ts';
-import { redisKeys, type RedisKeys, type ServiceName } from '../../services/core/redis/keys.ts';
+import { Cluster } from 'ioredis';
+import { aclUserName, aclUserSet, applyAclUsers, newPassword, type AclUserSet } from '../../services/core/redis/acl-setup.ts';
+import { connectRedis, isClusterUrl, type RedisAuth, type RedisClient } from '../../services/core/redis/connect.ts';
+import { redisKeys, SERVICE_NAMES, type RedisKeys, type ServiceName } from '../../services/core/redis/keys.ts';
 import { startService, type RunningService, type ServiceContext, type ServiceHandle } from '../../services/core/service.ts';
 import { settingsFrom, type Settings } from '../../services/core/settings.ts';
 import type { DestinationStream } from '../../services/core/log.ts';
@@ -58,9 +60,32 @@ export interface TestEnv {
   children: ChildProcess[];
   /** Overrides every instance this env starts gets (before the per-instance ones). */
   settings: Record<string, string>;
+  /** The ACL user each service connects as (useAclUsers); none: the URL's own. */
+  auth: Partial<Record<ServiceName, RedisAuth>>;
   start(service: ServiceName, fn: (ctx: ServiceContext) => Promise<RunningService>, instance?: string, options?: StartTestOptions): Promise<ServiceHandle>;
   spawn(service: ServiceName, env?: Record<string, string>): ChildProcess;
   close(): Promise<void>;
+  /** Deletes the ACL users useAclUsers made. */
+  dropUsers?: () => Promise<void>;
+}
+
+/**
+ * Give each service of `env` its own ACL user (services/core/redis/acl.ts),
+ * named after the env's namespace so test files do not share users, on every
+ * server in `servers` (ACL users are not replicated: each master and replica
+ * of a Sentinel set or a Cluster needs them; default: env.redis, every node
+ * of a Cluster). Later env.start calls connect as those users.
+ */
+export async function useAclUsers(env: TestEnv, servers?: readonly RedisClient[]): Promise<AclUserSet & { prefix: string }> {
+  const prefix = `${env.ns.replace(/[{}:]/g, '')}-`;
+  const set = aclUserSet(env.keys, newPassword, { prefix, cluster: isClusterUrl(env.url), admin: false });
+  const targets = servers ?? (env.redis instanceof Cluster ? env.redis.nodes('all') : [env.redis]);
+  for (const t of targets) await applyAclUsers(t, set.users);
+  for (const service of SERVICE_NAMES) env.auth[service] = { username: aclUserName(service, prefix), password: set.passwords.get(service)! };
+  env.dropUsers = async () => {
+    for (const t of targets) await t.call('ACL', 'DELUSER', ...set.users.map((u) => u.name)).catch(() => undefined);
+  };
+  return { ...set, prefix };
 }
 
 export function createTestEnv(url: string, label: string, settings: Record<string, string> = {}): TestEnv {
@@ -76,10 +101,13 @@ export function createTestEnv(url: string, label: string, settings: Record<strin
     handles: [],
     children: [],
     settings,
+    auth: {},
     async start(service, fn, instance, options = {}) {
+      const auth = env.auth[service];
       const h = await startService(service, fn, {
         settings: testSettings({ ...env.settings, ...options.settings }),
         redisUrl: url,
+        ...(auth ? { redisAuth: auth } : {}),
         namespace: ns,
         metricsPort: -1,
         instance: instance ?? `${service}-${randomBytes(3).toString('hex')}`,
@@ -101,6 +129,7 @@ export function createTestEnv(url: string, label: string, settings: Record<strin
     async close() {
       for (const c of env.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
       await Promise.all(env.handles.reverse().map((h) => h.stop().catch(() => undefined)));
+      await env.dropUsers?.();
       // On a cluster the test owns the whole cluster (and KEYS would ask one node only).
       const stale = cluster ? [] : await redis.keys(`${ns}*`);
       if (stale.length > 0) await redis.del(...stale);
@@ -108,6 +137,16 @@ export function createTestEnv(url: string, label: string, settings: Record<strin
     },
   };
   return env;
+}
+
+/** What Redis refused `users` (ACL LOG entries: username, reason, object = the key, channel or command), on each of `servers`. */
+export async function aclRefusals(servers: readonly RedisClient[], users: readonly string[]): Promise<Record<string, string>[]> {
+  const out: Record<string, string>[] = [];
+  for (const server of servers) {
+    const log = (await server.call('ACL', 'LOG', '1000')) as unknown[][];
+    out.push(...log.map((e) => fieldsFromArray(e.map(String))).filter((e) => users.includes(e['username'] ?? '')));
+  }
+  return out;
 }
 
 /** Poll until `check` returns a truthy value (or stops throwing); fail after `timeoutMs`. */

@@ -5,7 +5,7 @@
  *   1. reads the current state of what it changes,
  *   2. decides with the transition table (core/domain/control-state.ts):
  *      move, stay (already there: nothing written) or refused (the reason),
- *   3. applies a move atomically with lua/control-write-2.lua: the hash
+ *   3. applies a move atomically with lua/control-write-n.lua: the hash
  *      changes only if the field it was decided on still holds (else it
  *      re-reads and decides again), the kill switch's audit entry is
  *      appended in the same call, and `control.events` is published,
@@ -42,7 +42,7 @@ import type { RedisKeys } from '../redis/keys.ts';
 import { luaScript, runLua } from '../redis/lua-scripts.ts';
 import { tradingStateOf } from './read.ts';
 
-const CONTROL_WRITE = luaScript('control-write-2.lua');
+const CONTROL_WRITE = luaScript('control-write-n.lua');
 const MAX_ATTEMPTS = 10;
 
 export type WriteOutcome = { kind: 'moved'; event: ControlEvent; auditFileError?: string } | { kind: 'stayed'; why: string } | { kind: 'refused'; reason: string };
@@ -276,7 +276,8 @@ export class ControlWriter {
         keys.controlEvents,
         message,
       ];
-      const res = (await runLua(redis, CONTROL_WRITE, [c.key, keys.killSwitchAudit], args)) as [number, string | null];
+      // The audit stream is named only when it is written: a role without rights on it (the strategist) can still pause the router.
+      const res = (await runLua(redis, CONTROL_WRITE, c.audit ? [c.key, keys.killSwitchAudit] : [c.key], args)) as [number, string | null];
       if (res[0] !== 1) continue; // changed since it was read: decide again on the new state
       const line = controlLogLine(c.event);
       const fields = { event: line.event, ...c.event };

@@ -2,7 +2,7 @@
 -- still holds (compare-and-set on one hash field), and tell every instance.
 --
 -- KEYS[1]  the control hash to change (e.g. control:kill_switch, control:scoped)
--- KEYS[2]  the audit stream (appended to when ARGV says so)
+-- KEYS[2]  the audit stream (appended to when ARGV says so; absent otherwise)
 -- ARGV     1 field compared; 2 '1' if it was present, '0' if missing;
 --          3 its expected value ('' when missing);
 --          4 n, then n field/value pairs to HSET;
