@@ -194,6 +194,11 @@ export function amendUnsent(
 export class OrderStore {
   constructor(private readonly d: StoreDeps) {}
 
+  /** How many replicas hold every write this store's connection has made, waiting at most `ms` for `replicas` of them (WAIT). */
+  async replicated(replicas: number, ms: number): Promise<number> {
+    return Number(await this.d.redis.call('WAIT', replicas, ms));
+  }
+
   async get(clientOrderId: string): Promise<Order | undefined> {
     return orderFromFields(await this.d.redis.hgetall(this.d.keys.order(clientOrderId)));
   }

@@ -64,7 +64,8 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
   };
   const venue = options.venue ?? createVenue(ctx, config, instruments);
   const breaker = new VenueBreaker(venue, () => config.current, trip);
-  const store = new OrderStore({ redis: ctx.redis, keys: ctx.keys, clock: ctx.clock });
+  // The OMS writes on a connection of its own: a send WAITs on it for replicas (venue-worker.ts) without holding up the rest.
+  const store = new OrderStore({ redis: ctx.connection('orders'), keys: ctx.keys, clock: ctx.clock });
   // The send queue starts after the OMS (it sends through it); the OMS asks it whether a send is in flight.
   const sendQueue: { worker?: { inFlight(id: string): Promise<boolean> } } = {};
   const oms = new Oms({ store, venue, clock: ctx.clock, metrics, log: ctx.log, sendInFlight: (id) => sendQueue.worker?.inFlight(id) ?? Promise.resolve(false) });

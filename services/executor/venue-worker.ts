@@ -25,6 +25,7 @@ import type { ServiceContext } from '../core/context.ts';
 import { controlsChangedAt, orderGate } from '../core/domain/control-state.ts';
 import { probeFailure } from '../core/domain/breaker.ts';
 import { releaseProbe, reserveProbe } from '../core/redis/breaker-scripts.ts';
+import { replicasToAck } from '../core/redis/connect.ts';
 import type { Order } from './domain/order-lifecycle.ts';
 import type { ExecutorMetrics } from './metrics.ts';
 import type { Oms } from './oms.ts';
@@ -188,6 +189,23 @@ export async function startVenueWorker(d: VenueWorkerDeps): Promise<VenueWorker>
         ];
         await oms.apply(id, { type: 'OrderRejected', reason: `circuit breaker HALF_OPEN: ${why}`, at: at() });
         return 'rejected: probe lease';
+      }
+    }
+    // With replicas (Sentinel): the venue hears of an order only once a replica holds its records, so a failover
+    // cannot lose an order the venue has. A master cut off from its replicas (demoted, or they are down) sends nothing.
+    const replicas = replicasToAck(ctx.redisUrl, ctx.settings.replicaAck.replicas);
+    const waitMs = ctx.settings.replicaAck.ms;
+    if (replicas > 0) {
+      const acked = await store.replicated(replicas, waitMs);
+      if (acked < replicas) {
+        if (probing) void releaseProbe(ctx.redis, ctx.keys, id).catch(() => undefined);
+        const why = `${acked} of ${replicas} replica(s) held its records after ${waitMs} ms (Redis failing over, or a replica down)`;
+        if (job.attemptsMade + 1 < (job.opts.attempts ?? SEND_ATTEMPTS)) {
+          metrics.retries.inc();
+          throw new VenueError('network', `not sent yet: ${why}`);
+        }
+        await oms.apply(id, { type: 'OrderCancelled', reason: `not sent: ${why} (fail closed)`, at: at() });
+        return 'cancelled unsent: replicas';
       }
     }
     const t0 = performance.now();

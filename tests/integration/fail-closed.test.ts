@@ -6,6 +6,10 @@
  * Redis frozen (SIGSTOP) for three seconds after the first reached the venue
  * → nothing else reaches it while frozen, and the rest go, once each, when
  * Redis answers again.
+ *
+ * And an order is sent only once a replica holds its records when replicas
+ * are asked for (REDIS_WAIT_REPLICAS; Sentinel's default): on a master with
+ * no replica, it is retried, then cancelled unsent, never sent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTick } from '../../services/core/domain/market-data.ts';
@@ -65,4 +69,30 @@ describe('Redis unreachable', () => {
     // Each order reached the venue exactly once.
     expect([...venue!.arrived].sort()).toEqual(ids.map((id) => `T${id}`).sort());
   }, 40_000);
+});
+
+describe('an order no replica holds', () => {
+  it('is retried, then cancelled unsent: the venue never hears of it', async () => {
+    const root = makeProjectDir('fail-closed-wait');
+    const waitEnv = createTestEnv(redis.url, 'fail-closed-wait', { TP_ROOT: root, REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_MS: '50' });
+    let watched: WatchedVenue | undefined;
+    try {
+      await waitEnv.start('executor', (ctx) => {
+        watched = new WatchedVenue(testPaperVenue(ctx));
+        return startExecutor(ctx, { venue: watched });
+      });
+      const mid = 65_000;
+      await waitEnv.redis.hset(
+        waitEnv.keys.lastTick('BTC-USD'),
+        ...encodeTick({ symbol: 'BTC-USD', ts: Date.now(), bid: mid - 0.5, ask: mid + 0.5, bid_size: 1, ask_size: 1, last: mid, volume: 1 }),
+      );
+      const id = await sendTarget(waitEnv, { symbol: 'BTC-USD', target_usd: 10 * mid, price: mid });
+      const o = await settledOrder(waitEnv, id, 30_000);
+      expect(o).toMatchObject({ state: 'CANCELLED' });
+      expect(o?.reason).toMatch(/^not sent: 0 of 1 replica\(s\) held its records after 50 ms .*\(fail closed\)$/);
+      expect(watched!.arrived).toEqual([]);
+    } finally {
+      await waitEnv.close();
+    }
+  }, 45_000);
 });
