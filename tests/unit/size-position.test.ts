@@ -1,5 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseRiskParams } from '../../services/core/config/parse.ts';
+import type { Signal } from '../../services/core/messages.ts';
+import { assessSymbol, initialRiskState, kellyInEffect } from '../../services/risk-harmoniser/domain/assess-symbol.ts';
 import { portfolioVarPct, portfolioVarRoomPct, positionVarPct, sizePosition, Z_95, type SizingInput } from '../../services/core/domain/size-position.ts';
 
 const BASE: SizingInput = {
@@ -160,5 +165,36 @@ describe('room under the portfolio VaR limit (properties)', () => {
         expect(pv([...others, sign * (room + 1e-3 * (1 + room))], rho)).toBeGreaterThan(limit);
       }),
     );
+  });
+});
+
+describe('emergency reduce', () => {
+  it('shrinks a capped position by in-effect / configured Kelly, where lowering the bet alone would not move it', () => {
+    const parsed = parseRiskParams(readFileSync(join(import.meta.dirname, '../../conf/risk_params.yml'), 'utf8'));
+    if (!parsed.ok) throw new Error(parsed.reason);
+    const cfg = parsed.config;
+    const now = Date.now();
+    const signal: Signal = {
+      symbol: 'BTC-USD',
+      asset_class: 'crypto',
+      tick_ts: now,
+      first_tick_ts: now,
+      tick_id: '1-0',
+      price: 65_000,
+      active_model: 'obi',
+      spread_bps: 0,
+      active_since: 0,
+      ticks: 1,
+      predictions: [{ model: 'obi', edge_bps: 40, confidence: 0.9, horizon_ms: 30_000, ts: now }],
+    };
+    const normal = assessSymbol(initialRiskState(cfg), [signal], cfg, kellyInEffect(cfg, null, 0), now);
+    const reduced = assessSymbol(initialRiskState(cfg), [signal], cfg, kellyInEffect(cfg, { kellyFraction: 0.1, reason: 'VaR breach' }, 0), now);
+    const guarded = assessSymbol(initialRiskState(cfg), [signal], cfg, kellyInEffect(cfg, null, 1.9), now);
+    expect(normal.sizing.caps.length).toBeGreaterThan(0); // a cap binds, not the Kelly bet
+    expect(normal.sizing.targetUsd).toBeGreaterThan(0);
+    expect(reduced.sizing.targetUsd / normal.sizing.targetUsd).toBeCloseTo(0.1 / cfg.position_sizing.kelly_fraction, 6);
+    expect(reduced.varPct / normal.varPct).toBeCloseTo(0.4, 6);
+    expect(guarded.sizing.targetUsd).toBeCloseTo(reduced.sizing.targetUsd, 6); // the VaR guard's emergency fraction is 0.10 too
+    expect(reduced.reasons.join(' ')).toContain('caps × 0.4');
   });
 });

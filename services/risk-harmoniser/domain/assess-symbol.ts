@@ -41,6 +41,33 @@ export function kellyInEffect(cfg: RiskHarmoniserConfig, override: { kellyFracti
   return best;
 }
 
+/**
+ * The caps a position is sized under. A Kelly fraction below the configured
+ * one (an operator's emergency-reduce, the VaR guard) scales every cap by
+ * in-effect / configured as well as the bet: over the short horizons the
+ * router picks, the Kelly bet is far above the caps (an edge of 1 bp over
+ * 30 s with 3 % daily volatility asks for 80 × the portfolio), so lowering
+ * the fraction alone would leave every position where it is. Scaled caps
+ * make "reduce Kelly to 0.1" shrink the book to 0.1 / 0.25 of its size.
+ */
+export function bookLimits(
+  cfg: RiskHarmoniserConfig,
+  assetClass: string,
+  kelly: KellyInEffect,
+  varRoomPct: { long: number; short: number } | undefined,
+): { maxLeverage: number; maxPositionPct: number; varTargetPct: number; varRoomPct: { long: number; short: number } | undefined; scale: number } {
+  const limits = cfg.position_sizing.asset_classes[assetClass] ?? cfg.position_sizing.asset_classes['default']!;
+  const configured = cfg.position_sizing.kelly_fraction;
+  const scale = configured > 0 ? Math.min(1, Math.max(0, kelly.fraction / configured)) : 1;
+  return {
+    maxLeverage: limits.max_leverage * scale,
+    maxPositionPct: limits.max_position_pct * scale,
+    varTargetPct: cfg.risk_limits.var_targets.daily_95pct * scale,
+    varRoomPct: varRoomPct && { long: varRoomPct.long * scale, short: varRoomPct.short * scale },
+    scale,
+  };
+}
+
 export interface Assessment {
   blend: BlendResult;
   sizing: SizingResult;
@@ -78,7 +105,7 @@ export function assessSymbol(
     blendParamsFrom(cfg.edge_blending),
     { activeModel: latest.active_model, activeSince: latest.active_since, now },
   );
-  const limits = cfg.position_sizing.asset_classes[latest.asset_class] ?? cfg.position_sizing.asset_classes['default']!;
+  const limits = bookLimits(cfg, latest.asset_class, kelly, book.varRoomPct);
   const horizonMs = latest.predictions.find((p) => p.model === latest.active_model)?.horizon_ms ?? latest.predictions[0]?.horizon_ms ?? 0;
   const reasons: string[] = [];
   let sizing: SizingResult;
@@ -94,14 +121,14 @@ export function assessSymbol(
       price: latest.price,
       portfolioUsd: cfg.position_sizing.portfolio_value_usd,
       kellyFraction: kelly.fraction,
-      maxLeverage: limits.max_leverage,
-      maxPositionPct: limits.max_position_pct,
-      varTargetPct: cfg.risk_limits.var_targets.daily_95pct,
-      varRoomPct: book.varRoomPct,
+      maxLeverage: limits.maxLeverage,
+      maxPositionPct: limits.maxPositionPct,
+      varTargetPct: limits.varTargetPct,
+      varRoomPct: limits.varRoomPct,
     });
   }
   reasons.push(sizing.reason);
-  if (kelly.source !== 'config') reasons.push(`kelly ${kelly.fraction} (${kelly.source}: ${kelly.reason})`);
+  if (kelly.source !== 'config') reasons.push(`kelly ${kelly.fraction} (${kelly.source}: ${kelly.reason}), caps × ${+limits.scale.toFixed(4)}`);
   // Cost-aware: an edge smaller than the round trip it would take to trade on it moves nothing.
   const ex = cfg.execution;
   const spreadBps = latest.spread_bps ?? 0;
@@ -122,10 +149,10 @@ export function assessSymbol(
               price: latest.price,
               portfolioUsd: cfg.position_sizing.portfolio_value_usd,
               kellyFraction: 1,
-              maxLeverage: limits.max_leverage,
-              maxPositionPct: limits.max_position_pct,
-              varTargetPct: cfg.risk_limits.var_targets.daily_95pct,
-              varRoomPct: book.varRoomPct,
+              maxLeverage: limits.maxLeverage,
+              maxPositionPct: limits.maxPositionPct,
+              varTargetPct: limits.varTargetPct,
+              varRoomPct: limits.varRoomPct,
             }).targetUsd,
           );
     const keep = Math.sign(held) * Math.min(Math.abs(held), cap);
