@@ -104,7 +104,7 @@ export async function startService(service: ServiceName, start: (ctx: ServiceCon
     help: "p99 of PING round trips from this process over the last 512 beats, microseconds (includes this process's event-loop delay; see nodejs_eventloop_lag_p99_seconds)",
     registers: [registry],
   });
-  const serverLatency = new RedisLatencySampler(redis, registry, log);
+  const serverLatency = new RedisLatencySampler(redis, registry, log, settings.redisLatencyWindowMs);
   const up = new Gauge({ name: 'service_up', help: '1 while the service runs', registers: [registry] });
   up.set(1);
 
@@ -170,6 +170,7 @@ export async function startService(service: ServiceName, start: (ctx: ServiceCon
       started_at: startedAt,
       ts: now,
       ...(server ? { metrics_port: metricsPort } : {}),
+      ...(serverLatency.lastP99 !== undefined ? { redis_latency_p99_us: serverLatency.lastP99 } : {}),
       control: controlStatus(control.snapshot),
       ...(running.status?.() ?? {}),
     };

@@ -64,6 +64,7 @@ const envSchema = z.object({
   METRICS_PORT: int(-1, 65_535).default(-1),
   METRICS_HOST: text.default('127.0.0.1'),
   HEARTBEAT_INTERVAL_MS: ms(50, 60_000).default(1_000),
+  REDIS_LATENCY_WINDOW_MS: ms(1_000, 3_600_000).default(60_000),
   SHUTDOWN_TIMEOUT_MS: ms(100, 600_000).default(10_000),
   CONTROL_MAX_AGE_MS: ms(100, 600_000).default(5_000),
   CONTROL_REFRESH_MS: ms(20, 60_000).default(1_000),
@@ -117,6 +118,8 @@ export interface Settings {
   readonly metricsPort: number;
   readonly metricsHost: string;
   readonly heartbeatIntervalMs: number;
+  /** The window redis_latency_p99 is taken over (the runbook's alert reads it; default one minute). */
+  readonly redisLatencyWindowMs: number;
   readonly shutdownTimeoutMs: number;
   readonly controlMaxAgeMs: number;
   readonly controlRefreshMs: number;
@@ -221,6 +224,7 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     metricsPort: e.METRICS_PORT,
     metricsHost: e.METRICS_HOST,
     heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
+    redisLatencyWindowMs: e.REDIS_LATENCY_WINDOW_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     controlMaxAgeMs: e.CONTROL_MAX_AGE_MS,
     controlRefreshMs: e.CONTROL_REFRESH_MS,
@@ -395,6 +399,7 @@ export const SETTINGS_DOC: Readonly<Record<keyof z.input<typeof envSchema>, stri
   METRICS_PORT: 'port of /metrics (-1: none, 0: ephemeral)',
   METRICS_HOST: 'address /metrics listens on (default 127.0.0.1)',
   HEARTBEAT_INTERVAL_MS: 'heartbeat period (default 1000)',
+  REDIS_LATENCY_WINDOW_MS: 'the window redis_latency_p99 is taken over, sampled every 5 heartbeats (default 60000: the last minute)',
   SHUTDOWN_TIMEOUT_MS: 'bound on finishing in-flight work at stop (default 10000)',
   CONTROL_MAX_AGE_MS: 'a control snapshot older than this reads as unknown: orders refused (default 5000)',
   CONTROL_REFRESH_MS: 'periodic re-read of the control state (default 1000)',

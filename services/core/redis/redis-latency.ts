@@ -10,19 +10,20 @@ import { Gauge, type Registry } from '../metrics.ts';
 import { callsBetween, mergeCounts, parseLatencyHistogram, quantileOf, type BucketCounts, type CumulativeHistograms } from '../domain/latency-histogram.ts';
 import type { RedisClient } from './connect.ts';
 
-export const LATENCY_WINDOW_MS = 60_000;
-
 export class RedisLatencySampler {
   private previous: CumulativeHistograms | undefined;
   private readonly window: { at: number; counts: BucketCounts }[] = [];
   private readonly p99: Gauge;
   private readonly p50: Gauge;
   private unsupported = false;
+  /** The last p99 (µs), undefined until two samples or when LATENCY is refused; heartbeats carry it to /api/status. */
+  lastP99: number | undefined;
 
   constructor(
     private readonly redis: RedisClient,
     registry: Registry,
     private readonly log: Logger,
+    private readonly windowMs = 60_000,
   ) {
     this.p99 = new Gauge({
       name: 'redis_latency_p99',
@@ -52,9 +53,10 @@ export class RedisLatencySampler {
     this.previous = current;
     if (calls === undefined) return;
     this.window.push({ at: now, counts: calls });
-    while (this.window.length > 0 && now - this.window[0]!.at > LATENCY_WINDOW_MS) this.window.shift();
+    while (this.window.length > 0 && now - this.window[0]!.at > this.windowMs) this.window.shift();
     const merged = mergeCounts(this.window.map((w) => w.counts));
-    this.p99.set(quantileOf(merged, 0.99));
+    this.lastP99 = quantileOf(merged, 0.99);
+    this.p99.set(this.lastP99);
     this.p50.set(quantileOf(merged, 0.5));
   }
 }
