@@ -248,10 +248,10 @@ async function switchLog(o: { count: string; follow?: boolean }): Promise<void> 
   }
 }
 
-async function connect(name: string): Promise<{ redis: import('../core/redis/connect.ts').RedisClient; keys: import('../core/redis/keys.ts').RedisKeys }> {
+async function connect(name: string, auth = ENV.redisAuth): Promise<{ redis: import('../core/redis/connect.ts').RedisClient; keys: import('../core/redis/keys.ts').RedisKeys }> {
   const { connectRedis, redisKeysFor } = await import('../core/redis/connect.ts');
   const url = redisTarget();
-  const redis = connectRedis({ ...(url ? { url } : {}), auth: ENV.redisAuth, name: `ctl:${name}`, maxRetriesPerRequest: 1 });
+  const redis = connectRedis({ ...(url ? { url } : {}), auth, name: `ctl:${name}`, maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined); // the ping below says it, once
   try {
     await Promise.race([redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 3_000))]);
@@ -388,7 +388,7 @@ async function request(method: string, path: string, body?: Record<string, unkno
 }
 
 async function drill(name: string, o: { timeout: string; out?: string }): Promise<void> {
-  const { DRILLS } = await import('./drills.ts');
+  const { DRILLS, runDrill } = await import('./drills.ts');
   const names = name === 'all' ? Object.keys(DRILLS) : [name];
   for (const n of names) if (!DRILLS[n]) throw new CliError(`no drill ${n}: ${Object.keys(DRILLS).join(', ')} or all`, EXIT.usage);
   const { redis, keys } = await connect('drill');
@@ -401,10 +401,15 @@ async function drill(name: string, o: { timeout: string; out?: string }): Promis
     clock: { now: () => Date.now() },
     auditFile: resolve(ROOT, ENV.dataDir, 'state', 'kill_events.jsonl'),
   });
+  // The Redis latency drill needs CLIENT KILL: npm start's admin user on its embedded Redis; with
+  // REDIS_URL, the tools' own connection (refused, and said so, unless its user may).
+  const { embeddedRedisAuth } = await import('../core/settings.ts');
+  const adminAuth = process.env['REDIS_URL'] === undefined ? embeddedRedisAuth(resolve(ROOT, ENV.dataDir), 'admin') : undefined;
+  const admin = names.includes('redis-latency') ? (adminAuth ? (await connect('drill-admin', adminAuth)).redis : redis) : undefined;
   const results = [];
   try {
     for (const n of names) {
-      const r = await DRILLS[n]!({
+      const r = await runDrill(n, {
         api: request,
         redis,
         keys,
@@ -414,6 +419,8 @@ async function drill(name: string, o: { timeout: string; out?: string }): Promis
         },
         kill: (pid) => process.kill(pid, 'SIGKILL'),
         hostname: hostname(),
+        root: resolve(process.env['TP_ROOT'] ?? ROOT),
+        admin,
       });
       results.push(r);
       if (!global.json)
@@ -421,6 +428,7 @@ async function drill(name: string, o: { timeout: string; out?: string }): Promis
     }
   } finally {
     redis.disconnect();
+    if (admin !== redis) admin?.disconnect();
   }
   const report = { at: new Date().toISOString(), results };
   const out = o.out ?? (name === 'all' ? join(ROOT, 'bench', 'results', 'drills.json') : undefined);
@@ -543,7 +551,9 @@ export function program(): Command {
     .option('--reason <text>')
     .action(replay);
   p.command('drill')
-    .description('run a runbook playbook against the running system and time it: kill-switch | router-pause | reload | all')
+    .description(
+      'run a runbook playbook against the running system and time it: kill-switch | router-pause | switch-storm | reload | var-breach | breaker | redis-latency | restart | all',
+    )
     .argument('<name>')
     .option('--timeout <ms>', 'give up waiting after', '20000')
     .option('--out <file>', 'write the results as JSON (all: bench/results/drills.json)')
