@@ -19,6 +19,7 @@ export interface ExecutorMetrics {
   retries: Counter;
   workerRestarts: Counter;
   superseded: Counter;
+  staleTargets: Counter;
   amended: Counter;
   reconciliations: Counter<'outcome'>;
   adopted: Counter;
@@ -71,6 +72,7 @@ export function createExecutorMetrics(registry: Registry): ExecutorMetrics {
     retries: new Counter({ name: 'order_send_retries_total', help: 'Order sends retried after a transient venue error (backoff 1, 2, 4, 8 s)', registers: r }),
     amended: new Counter({ name: 'orders_amended_total', help: 'Orders recorded but not yet sent that a newer target amended (one queued order per symbol)', registers: r }),
     superseded: new Counter({ name: 'orders_superseded_total', help: 'Orders recorded but not yet sent that a newer target made unnecessary (cancelled unsent)', registers: r }),
+    staleTargets: new Counter({ name: 'targets_stale_total', help: 'Targets older than one a replica already acted on for their symbol: skipped', registers: r }),
     workerRestarts: new Counter({
       name: 'order_worker_restarts_total',
       help: 'Order workers replaced because they took no job while jobs waited (a wedged blocking connection)',

@@ -38,6 +38,7 @@ import { newOrder, type Order } from './domain/order-lifecycle.ts';
 import type { ExecutorMetrics } from './metrics.ts';
 import { amendUnsent, parseWorking, recordNewOrder, recordWorking, supersedeUnsent, workingTotal } from './order-store.ts';
 import { readPosition } from './position.ts';
+import { compareStreamIds } from '../core/domain/consumer-lag.ts';
 
 export interface TargetHandlerDeps {
   keys: RedisKeys;
@@ -73,7 +74,7 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
   return {
     watchKeys(entries) {
       // The order sequence stands for the working and unsent hashes: every change to them bumps it.
-      return symbolsOf(entries).flatMap((s) => [deps.keys.position(s), deps.keys.orderSeq(s), deps.keys.denied(s)]);
+      return symbolsOf(entries).flatMap((s) => [deps.keys.position(s), deps.keys.orderSeq(s), deps.keys.denied(s), deps.keys.lastTarget(s)]);
     },
     readHashes(entries) {
       return symbolsOf(entries).flatMap((s) => [deps.keys.lastTick(s), deps.keys.working(s), deps.keys.unsent(s)]);
@@ -90,6 +91,14 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
 
       for (const [symbol, entry] of latest) {
         const target = entry.value;
+        // Replicas take targets in parallel: one older than a target another replica already acted on is stale (it
+        // must not undo the newer decision, nor cancel the order that one recorded).
+        const last = state.get(deps.keys.lastTarget(symbol));
+        if (last && compareStreamIds(entry.id, last) <= 0) {
+          afterCommit(() => deps.metrics.staleTargets.inc());
+          continue;
+        }
+        tx.set(deps.keys.lastTarget(symbol), entry.id);
         if (target.action === 'hold') continue; // the edge does not pay for the round trip: no order
         const stored = readPosition(state.get(deps.keys.position(symbol)), deps.keys.position(symbol));
         if (!stored.ok) {

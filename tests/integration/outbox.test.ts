@@ -100,4 +100,77 @@ describe('the outbox', () => {
     expect(await env.redis.hgetall(env.keys.working('BTC-USD'))).toEqual({ [`T${id}`]: '0.6' });
     expect((await env.redis.xpending(env.keys.orderIntents, 'executor'))[0]).toBe(0);
   });
+
+  it('an older target delivered after a newer one (another replica) is stale: it does not cancel the newer order', async () => {
+    const staleEnv = createTestEnv(inject('redisUrl'), 'outbox-stale');
+    const loaded = await loadRiskParams('conf/risk_params.yml', ROOT);
+    if (!loaded.ok) throw new Error(loaded.reason);
+    const config = new ConfigHolder<RiskHarmoniserConfig>(loaded.config, loaded.version, 'conf/risk_params.yml', Date.now());
+    // Trading REDUCING with 10 BTC long: the older target (more BTC) is denied, the newer (less) is an order.
+    const reducing: ControlSnapshot = { ...ACTIVE, readAt: Date.now() + 60_000, trading: { ...ACTIVE.trading, state: 'REDUCING', reason: 'test' } };
+    const control: ControlView = { snapshot: reducing, onChange: () => () => undefined, refresh: async () => undefined, moveBreaker: async () => false };
+    await staleEnv.redis.set(staleEnv.keys.position('BTC-USD'), JSON.stringify({ qty: 10, avg_price: 65_000, realized_pnl: 0 }));
+    const inner = createTargetHandler({
+      keys: staleEnv.keys,
+      clock: { now: () => Date.now() },
+      config,
+      control,
+      mode: () => 'PAPER',
+      reconciled: () => true,
+      lotSize: () => 0.0001,
+      enqueue: () => undefined, // nothing is sent: the newer order stays NEW (unsent), what an older target could touch
+      unqueue: () => undefined,
+      metrics: createExecutorMetrics(createRegistry('executor')),
+      reportsMaxLen: 1_000,
+    });
+    await staleEnv.redis.hset(
+      staleEnv.keys.lastTick('BTC-USD'),
+      ...encodeTick({ symbol: 'BTC-USD', ts: Date.now(), bid: 64_999.5, ask: 65_000.5, bid_size: 1, ask_size: 1, last: 65_000, volume: 1 }),
+    );
+    // Replica X takes the older target and stalls in it (its state already read) until replica Y has committed the newer one.
+    let entered!: () => void;
+    const xEntered = new Promise<void>((r) => (entered = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let xBatches = 0;
+    const slow: StreamHandler<Target> = {
+      ...inner,
+      async handle(entries, ctx) {
+        if (xBatches++ === 0) {
+          entered();
+          await gate;
+        }
+        await inner.handle(entries, ctx);
+      },
+    };
+    const consumer = (name: string, handler: StreamHandler<Target>): StreamConsumer<Target> =>
+      new StreamConsumer<Target>({
+        redis: connectRedis({ url: staleEnv.url, name }),
+        stream: staleEnv.keys.orderIntents,
+        group: 'executor',
+        consumer: name,
+        deadLetter: staleEnv.keys.deadLetter,
+        decode: (raw) => decodeWith(targetSchema, raw),
+        handler,
+        log: createLogger('executor', name, 'fatal'),
+        registry: createRegistry('executor'),
+        blockMs: 50,
+      });
+    const x = consumer('replica-x', slow);
+    await x.start();
+    const older = await sendTarget(staleEnv, { symbol: 'BTC-USD', target_usd: 940_000, price: 65_000 });
+    await xEntered;
+    const y = consumer('replica-y', inner);
+    await y.start();
+    const newer = await sendTarget(staleEnv, { symbol: 'BTC-USD', target_usd: 390_000, price: 65_000 });
+    await eventually(() => order(staleEnv, `T${newer}`), 10_000, 'the newer order recorded');
+    release();
+    await eventually(async () => ((await staleEnv.redis.xpending(staleEnv.keys.orderIntents, 'executor'))[0] === 0 ? true : undefined), 10_000, 'both acknowledged');
+    await x.stop();
+    await y.stop();
+    expect(await order(staleEnv, `T${newer}`)).toMatchObject({ state: 'NEW', side: 'SELL', qty: 4 });
+    expect(await order(staleEnv, `T${older}`)).toBeUndefined();
+    expect(await staleEnv.redis.get(staleEnv.keys.lastTarget('BTC-USD'))).toBe(newer);
+    await staleEnv.close();
+  });
 });

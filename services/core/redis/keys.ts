@@ -122,6 +122,8 @@ export interface RedisKeys {
   unsent(symbol: string): string;
   /** string: the last denial reported for a symbol (one report per symbol per state change while halted). */
   denied(symbol: string): string;
+  /** The stream id of the newest target an executor acted on for a symbol: an older one delivered later (to another replica) is stale. */
+  lastTarget(symbol: string): string;
   /** stream: reports from a venue (fills, cancels, expiries) that arrive after the submit's answer. */
   venueReports(venue: string): string;
   /** BullMQ's key prefix (queues `orders-<venue>`, replays): carries the namespace's hash tag on Cluster. */
@@ -220,6 +222,7 @@ export function redisKeys(namespace = '', channelNamespace = namespace): RedisKe
     unsent: (symbol) => n(`exec:unsent:${symbol}`),
     orderSeq: (symbol) => n(`exec:orders_seq:${symbol}`),
     denied: (symbol) => n(`exec:denied:${symbol}`),
+    lastTarget: (symbol) => n(`exec:last_target:${symbol}`),
     venueReports: (venue) => n(`venue_reports:${venue}`),
     queuePrefix: n('bull'),
     replayCancel: (id) => n(`replay:cancel:${id}`),
