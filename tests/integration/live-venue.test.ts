@@ -169,7 +169,8 @@ describe('a live venue through ccxt (Binance spot, faked on loopback)', () => {
       time: Date.now(),
       updateTime: Date.now(),
     });
-    const o = await eventually(() => order(env, 'manual-1'), 10_000, 'adopted');
+    // Adoption records the order, then applies the venue's state: wait for the state, not only the record.
+    const o = await eventually(async () => ((await order(env, 'manual-1'))?.state === 'ACCEPTED' ? order(env, 'manual-1') : undefined), 10_000, 'adopted and ACCEPTED');
     expect(o).toMatchObject({ adopted: true, state: 'ACCEPTED', side: 'SELL', qty: 0.01, model: 'adopted' });
   });
 
