@@ -71,6 +71,8 @@ export function parseRiskState(raw: string | null | undefined, cfg: RiskHarmonis
 
 export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Signal> {
   let guardActive = false;
+  /** When each symbol's series and metric hashes were last written (after a commit): they are sampled (metrics.sample_ms). */
+  const lastSampled = new Map<string, number>();
   return {
     watchKeys(entries) {
       return [...[...new Set(entries.map((e) => e.value.symbol))].map((s) => deps.keys.riskState(s)), deps.keys.riskCorrelation];
@@ -114,6 +116,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
       for (const symbol of bySymbol.keys()) await Promise.all(METRIC_NAMES.map((m) => deps.timeseries.ensure(m, symbol)));
 
       const outputs: { symbol: string; edge: number; position: number; varPct: number; tickTs: number }[] = [];
+      const sampled: string[] = [];
       for (const [symbol, list] of bySymbol) {
         const st = parseRiskState(state.get(deps.keys.riskState(symbol)), cfg, deps.keys.riskState(symbol), deps.onBadState);
         const signals = list.map((e) => e.value);
@@ -150,7 +153,10 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
         };
         tx.set(deps.keys.edgeBlended(symbol), JSON.stringify(output), 'EX', EDGE_TTL_S);
         const values: Record<MetricName, number> = { edge_blended_bps: a.blend.edgeBps, position_size_usd: a.sizing.targetUsd, var_pct: a.varPct };
-        for (const metric of METRIC_NAMES) {
+        // The series and hashes are samples (dashboards, the runbook's HGETALL): at most one per sample_ms per symbol.
+        const sample = now - (lastSampled.get(symbol) ?? -Infinity) >= cfg.metrics.sample_ms;
+        if (sample) sampled.push(symbol);
+        for (const metric of sample ? METRIC_NAMES : []) {
           tx.hset(
             deps.keys.metricsHash(metric, symbol),
             'value',
@@ -204,6 +210,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
       tx.hset(deps.keys.riskPortfolio, 'var_pct', String(finalVar), 'kelly_fraction', String(kelly.fraction), 'kelly_source', kelly.source, 'at', String(now));
 
       afterCommit(() => {
+        for (const symbol of sampled) lastSampled.set(symbol, now);
         const done = deps.clock.now();
         for (const o of outputs) {
           deps.metrics.edge.set({ symbol: o.symbol }, o.edge);

@@ -39,6 +39,21 @@ describe('the pipeline end to end on real Redis', () => {
     expect(Object.keys(vol).sort()).toEqual(['AAPL', 'BTC-USD', 'ETH-USD']);
   });
 
+  it('samples the series and metric hashes: one point per symbol per metrics.sample_ms (250), many targets between', async () => {
+    const points = await eventually(
+      async () => {
+        const flat = await env.redis.zrange(env.keys.timeSeries('var_pct', 'BTC-USD'), '0', '-1', 'WITHSCORES');
+        const at = flat.filter((_, i) => i % 2 === 1).map(Number);
+        return at.length >= 3 ? at : undefined;
+      },
+      20_000,
+      'three var_pct points for BTC-USD',
+    );
+    for (let i = 1; i < points.length; i++) expect(points[i]! - points[i - 1]!).toBeGreaterThanOrEqual(250);
+    const targets = ((await env.redis.xrange(env.keys.orderIntents, '-', '+')) as [string, string[]][]).filter(([, f]) => fieldsFromArray(f)['symbol'] === 'BTC-USD');
+    expect(targets.length).toBeGreaterThan(points.length);
+  });
+
   it('a target becomes a paper fill with a position in Redis', async () => {
     const fill = await eventually(
       async () => {

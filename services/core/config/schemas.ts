@@ -179,6 +179,12 @@ export const riskHarmoniserSchema = z
         position_drift_pct: 0.5,
         paper: { impact_bps_per_100k_usd: 0.5, latency_ms: 2, partial_fill_ratio: 0.1, seed: 7 },
       }),
+    /** The three time series and metrics:<metric>:<symbol> hashes: written per symbol at most once per sample_ms (0: every batch). */
+    metrics: z
+      .strictObject({
+        sample_ms: nonNegative.max(60_000).default(250),
+      })
+      .default({ sample_ms: 250 }),
   })
   .superRefine((c, ctx) => {
     // The normal operating point sits under every warning level.
