@@ -62,7 +62,7 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
     if (control.snapshot.breaker.state === 'OPEN') return;
     void control.moveBreaker({ kind: 'trip', cause });
   };
-  const venue = options.venue ?? createVenue(ctx, config, instruments);
+  const venue = options.venue ?? (await createVenue(ctx, config, instruments));
   const breaker = new VenueBreaker(venue, () => config.current, trip);
   // The OMS writes on a connection of its own: a send WAITs on it for replicas (venue-worker.ts) without holding up the rest.
   const store = new OrderStore({ redis: ctx.connection('orders'), keys: ctx.keys, clock: ctx.clock });

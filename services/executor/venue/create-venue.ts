@@ -2,18 +2,20 @@
  * The venue an executor trades on, from its settings: the paper venue
  * (default), or a live exchange through ccxt when VENUE names one (the
  * settings module has already refused a live venue without credentials and
- * LIVE_TRADING_CONFIRM).
+ * LIVE_TRADING_CONFIRM). ccxt is loaded only for a live venue: it is most of
+ * an executor's memory (RSS 286 MB with it, measured idle; see
+ * docs/benchmarks.md), and the paper venue does not need it.
  */
 import type { ConfigHolder } from '../../core/config/reloader.ts';
 import type { InstrumentsConfig, RiskHarmoniserConfig } from '../../core/config/schemas.ts';
 import type { ServiceContext } from '../../core/context.ts';
-import { CcxtVenue } from './ccxt-venue.ts';
 import { PaperVenue } from './paper-venue.ts';
 import type { Venue } from './venue.ts';
 
-export function createVenue(ctx: ServiceContext, config: ConfigHolder<RiskHarmoniserConfig>, instruments: ConfigHolder<InstrumentsConfig>): Venue {
+export async function createVenue(ctx: ServiceContext, config: ConfigHolder<RiskHarmoniserConfig>, instruments: ConfigHolder<InstrumentsConfig>): Promise<Venue> {
   const v = ctx.settings.venue;
   if (v.name !== 'paper') {
+    const { CcxtVenue } = await import('./ccxt-venue.ts');
     return new CcxtVenue({
       exchange: v.name,
       apiKey: v.apiKey ?? '',
