@@ -157,6 +157,20 @@ const services = [
   { name: 'strategist', metricsPort: metricsPort(1) },
   { name: 'web', metricsPort: -1 },
 ];
+// The layout (docs/operations.md, "Layouts"): `split`, one process per service; `single`, the four pipeline services
+// in one process (services/pipeline/main.ts) and the web in its own. TP_LAYOUT chooses; by default the one the bench
+// measured faster for the machine's cores (docs/benchmarks.md): single up to 2 cores, split above.
+const cores = (await import('node:os')).availableParallelism();
+const layout = process.env.TP_LAYOUT ?? (cores <= 2 ? 'single' : 'split');
+if (layout !== 'single' && layout !== 'split') fail(`TP_LAYOUT: expected single or split, found ${layout}`);
+const pipeline = ['executor', 'risk-harmoniser', 'strategist', 'feed'];
+const units =
+  layout === 'split'
+    ? services.map((s) => ({ name: s.name, services: [s] }))
+    : [
+        { name: 'pipeline', services: pipeline.map((n) => services.find((s) => s.name === n)) },
+        { name: 'web', services: [services.find((s) => s.name === 'web')] },
+      ];
 // Log files rotate by size (rotating-file-stream, classical rotation: <name>.1 is the newest old file);
 // logs/ holds at most (1 + services) x LOG_FILE_SIZE x (LOG_FILES + 1), plus redis.log.
 const { createStream } = await import('rotating-file-stream');
@@ -169,41 +183,46 @@ const serviceLogs = new Map();
 let stopping = false;
 const running = new Map();
 
-function startChild(svc) {
-  // The embedded Redis: the service's own ACL user. REDIS_URL elsewhere: REDIS_URL_<SERVICE> when given (its own user), else REDIS_URL.
+/** A service's own settings: its ACL user (embedded Redis) or its own URL (REDIS_URL_<SERVICE>), its /metrics port. */
+function serviceSettings(svc) {
   const credentials = redisProc
     ? { REDIS_USERNAME: svc.name, REDIS_PASSWORD_FILE: join(aclDir, `${svc.name}.password`) }
     : { REDIS_URL: process.env[`REDIS_URL_${svc.name.toUpperCase().replace('-', '_')}`] ?? redisUrl };
-  const env = {
-    ...process.env,
-    REDIS_URL: redisUrl,
-    ...credentials,
-    TP_ROOT: configRoot,
-    STATE_DIR: process.env.STATE_DIR ?? join(dataDir, 'state'),
-    METRICS_PORT: String(svc.metricsPort),
-    WEB_PORT: String(webPort),
-  };
-  // The strategist carries "model_router" on its command line so the runbook's
+  return { ...credentials, METRICS_PORT: String(svc.metricsPort) };
+}
+
+function startChild(unit) {
+  const env = { ...process.env, REDIS_URL: redisUrl, TP_ROOT: configRoot, STATE_DIR: process.env.STATE_DIR ?? join(dataDir, 'state'), WEB_PORT: String(webPort) };
+  if (unit.services.length === 1) Object.assign(env, serviceSettings(unit.services[0]));
+  else for (const svc of unit.services) for (const [k, v] of Object.entries(serviceSettings(svc))) env[`${svc.name.toUpperCase().replace('-', '_')}__${k}`] = v;
+  // The strategist (alone, or in the pipeline process) carries "model_router" on its command line so the runbook's
   // `pkill -SIGHUP -f model_router` finds it.
-  const extra = svc.name === 'strategist' ? ['model_router'] : [];
+  const script = unit.name === 'pipeline' ? join('services', 'pipeline', 'main.ts') : join('services', unit.name, 'main.ts');
+  const extra = unit.services.some((s) => s.name === 'strategist') ? ['model_router'] : [];
   // The IPC channel is only there to close: a service stops when its supervisor dies.
-  const child = spawn(process.execPath, ['--import', 'tsx', join('services', svc.name, 'main.ts'), ...extra], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  if (!serviceLogs.has(svc.name)) serviceLogs.set(svc.name, logFile(`${svc.name}.log`));
-  const own = serviceLogs.get(svc.name);
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...extra], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  for (const svc of unit.services) if (!serviceLogs.has(svc.name)) serviceLogs.set(svc.name, logFile(`${svc.name}.log`));
+  // Each line to logs/<service>.log by its "service" field (one process may carry several), all to trading-system.log.
+  const ownLog = (line) => {
+    const m = unit.services.length === 1 ? undefined : /"service":"([a-z-]+)"/.exec(line);
+    return serviceLogs.get(m ? m[1] : unit.services[0].name) ?? serviceLogs.get(unit.services[0].name);
+  };
+  let lastFatal = '';
   for (const stream of [child.stdout, child.stderr]) {
+    let partial = '';
     stream.on('data', (chunk) => {
-      own.write(chunk);
       combined.write(chunk);
       if (process.env.START_QUIET !== '1') process.stdout.write(chunk);
+      const lines = (partial + String(chunk)).split('\n');
+      partial = lines.pop();
+      for (const line of lines) {
+        ownLog(line).write(`${line}\n`);
+        if (line.includes('"config_error":true')) lastFatal = line;
+      }
     });
   }
-  let lastFatal = '';
-  child.stdout.on('data', (chunk) => {
-    for (const line of String(chunk).split('\n')) if (line.includes('"config_error":true')) lastFatal = line;
-  });
   child.on('exit', (code, signal) => {
-    running.delete(svc.name);
-    own.end();
+    running.delete(unit.name);
     if (stopping) return;
     if (code === EXIT_CONFIG) {
       let msg = lastFatal;
@@ -212,17 +231,20 @@ function startChild(svc) {
       } catch {
         // keep the raw line
       }
-      process.stderr.write(`[start] ${svc.name} stopped with a configuration error: ${msg || 'see logs/' + svc.name + '.log'}\n`);
+      process.stderr.write(`[start] ${unit.name} stopped with a configuration error: ${msg || 'see logs/' + unit.name + '.log'}\n`);
       void shutdown('configuration error', 1);
       return;
     }
-    say(`${svc.name} exited (${signal ?? code}); restarting in 1 s`);
-    setTimeout(() => !stopping && startChild(svc), 1_000).unref();
+    say(`${unit.name} exited (${signal ?? code}); restarting in 1 s`);
+    setTimeout(() => !stopping && startChild(unit), 1_000).unref();
   });
-  running.set(svc.name, child);
+  running.set(unit.name, child);
 }
 
-for (const svc of services) startChild(svc);
+say(
+  `layout: ${layout === 'single' ? 'single (feed, strategist, risk-harmoniser and executor in one process; the web in its own)' : 'split (one process per service)'} on ${cores} core(s); TP_LAYOUT=${layout === 'single' ? 'split' : 'single'} for the other`,
+);
+for (const unit of units) startChild(unit);
 // The lock holds no secret (the URL is redacted) and is readable by its owner only.
 const lock = { pid: process.pid, redisPid: redisProc?.pid, redisUrl: redact(redisUrl), webPort, metricsBase, startedAt: new Date().toISOString() };
 writeFileSync(lockFile, JSON.stringify(lock), { mode: 0o600 });
@@ -247,7 +269,7 @@ async function shutdown(signal, exitCode = 0) {
   if (stopping) return;
   stopping = true;
   say(`${signal}: stopping...`);
-  for (const name of ['web', 'feed', 'strategist', 'risk-harmoniser', 'executor']) {
+  for (const name of ['web', 'pipeline', 'feed', 'strategist', 'risk-harmoniser', 'executor']) {
     const child = running.get(name);
     if (!child) continue;
     child.kill('SIGTERM');

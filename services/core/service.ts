@@ -19,6 +19,7 @@ import { controlStatus } from './control/status.ts';
 import { ControlWatcher } from './control/watch.ts';
 import { ControlWriter } from './control/write.ts';
 import { EXIT_CONFIG, isConfigurationError } from './errors.ts';
+import { pino } from 'pino';
 import { createLogger, type DestinationStream } from './log.ts';
 import { createRegistry, Gauge } from './metrics.ts';
 import { connectRedis, redisKeysFor, type RedisAuth, type RedisClient } from './redis/connect.ts';
@@ -224,42 +225,75 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | unde
 
 /** Entry point for a service process: settings from the environment, start, then stop cleanly on SIGTERM/SIGINT. */
 export function runService(service: ServiceName, start: (ctx: ServiceContext) => Promise<RunningService>): void {
-  const parsed = settingsFromEnvironment();
-  if (!parsed.ok) {
-    createLogger(service, `${service}-${process.pid}`, 'info').fatal(
-      { event: 'service.start_failed', config_error: true, errors: parsed.errors },
-      `${service} cannot start: ${parsed.errors.join('; ')}`,
-    );
-    process.exit(EXIT_CONFIG);
-  }
-  const settings = parsed.settings;
-  startService(service, start, { settings })
-    .then((handle) => {
-      const shutdown = (signal: string): void => {
-        handle.ctx.log.info({ event: 'service.stopping', signal }, `${service} stopping on ${signal}`);
-        handle.stop().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            handle.ctx.log.error({ event: 'service.stop_failed', err: String(err) }, 'stop failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
-      // Started by a supervisor with an IPC channel (npm start): stop when it dies, whatever killed it.
-      if (process.channel) {
-        process.channel.unref();
-        process.once('disconnect', () => shutdown('supervisor gone'));
-      }
-    })
-    .catch((err: unknown) => {
-      const config = isConfigurationError(err);
-      const message = err instanceof Error ? err.message : String(err);
-      createLogger(service, instanceId(service, settings), settings.logLevel).fatal(
-        { event: 'service.start_failed', config_error: config, err: config ? message : err instanceof Error ? err.stack : message },
-        `${service} ${config ? 'cannot start' : 'failed to start'}: ${message}`,
+  runServices([{ service, start }]);
+}
+
+/**
+ * Run services in this process, each as it would run alone (its own
+ * context, connections, consumer group, heartbeat and /metrics), started in
+ * the order given and stopped in the reverse order on SIGTERM or SIGINT, or
+ * when the supervisor's IPC channel closes. Each reads its settings from the
+ * environment, where `<SERVICE>__<NAME>` overrides `<NAME>` for it alone.
+ * A configuration error in any of them stops the process with EXIT_CONFIG.
+ * The single-process layout (services/pipeline/main.ts) runs several; every
+ * main.ts one.
+ */
+export function runServices(units: readonly { service: ServiceName; start: (ctx: ServiceContext) => Promise<RunningService> }[]): void {
+  const parsed = units.map((u) => ({ ...u, settings: settingsFromEnvironment(u.service) }));
+  for (const p of parsed) {
+    if (!p.settings.ok) {
+      createLogger(p.service, `${p.service}-${process.pid}`, 'info').fatal(
+        { event: 'service.start_failed', config_error: true, errors: p.settings.errors },
+        `${p.service} cannot start: ${p.settings.errors.join('; ')}`,
       );
-      process.exit(config ? EXIT_CONFIG : 1);
-    });
+      process.exit(EXIT_CONFIG);
+    }
+  }
+  // One destination for every service of the process: their lines never interleave mid-line.
+  const destination = units.length > 1 ? sharedStdout() : undefined;
+  const handles: ServiceHandle[] = [];
+  const shutdown = (signal: string): void => {
+    for (const h of handles) h.ctx.log.info({ event: 'service.stopping', signal }, `${h.ctx.service} stopping on ${signal}`);
+    (async () => {
+      for (const h of [...handles].reverse()) await h.stop();
+    })().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        handles[0]?.ctx.log.error({ event: 'service.stop_failed', err: String(err) }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  (async () => {
+    for (const p of parsed) {
+      if (!p.settings.ok) continue;
+      const settings = p.settings.settings;
+      try {
+        handles.push(await startService(p.service, p.start, { settings, ...(destination ? { logDestination: destination } : {}) }));
+      } catch (err) {
+        const config = isConfigurationError(err);
+        const message = err instanceof Error ? err.message : String(err);
+        createLogger(p.service, instanceId(p.service, settings), settings.logLevel, destination).fatal(
+          { event: 'service.start_failed', config_error: config, err: config ? message : err instanceof Error ? err.stack : message },
+          `${p.service} ${config ? 'cannot start' : 'failed to start'}: ${message}`,
+        );
+        process.exit(config ? EXIT_CONFIG : 1);
+      }
+    }
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    // Started by a supervisor with an IPC channel (npm start): stop when it dies, whatever killed it.
+    if (process.channel) {
+      process.channel.unref();
+      process.once('disconnect', () => shutdown('supervisor gone'));
+    }
+  })().catch((err: unknown) => {
+    process.stderr.write(`failed to start: ${String(err)}\n`);
+    process.exit(1);
+  });
+}
+
+/** Standard output as one pino destination, shared by the services of a process. */
+function sharedStdout(): DestinationStream {
+  return pino.destination({ dest: 1, sync: false, minLength: 0 });
 }

@@ -294,8 +294,19 @@ export function settingsFrom(overrides: Readonly<Record<string, string | undefin
 }
 
 /** The process environment, read once. Entry points call this; nothing else reads process.env. */
-export function settingsFromEnvironment(): SettingsResult {
-  return parseSettings(process.env);
+export function settingsFromEnvironment(service?: string): SettingsResult {
+  return parseSettings(service === undefined ? process.env : serviceEnvironment(service, process.env));
+}
+
+/**
+ * The environment one service reads when several share a process (the single-process layout): a variable
+ * `<SERVICE>__<NAME>` (`RISK_HARMONISER__METRICS_PORT=9103`) stands for `<NAME>` for that service alone.
+ */
+export function serviceEnvironment(service: string, env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
+  const prefix = `${service.toUpperCase().replaceAll('-', '_')}__`;
+  const out: Record<string, string | undefined> = { ...env };
+  for (const [k, v] of Object.entries(env)) if (k.startsWith(prefix) && k.length > prefix.length) out[k.slice(prefix.length)] = v;
+  return out;
 }
 
 /** What the operator CLI (services/cli/ctl.ts) reads: where web and Redis are, and its token. */

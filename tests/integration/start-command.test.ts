@@ -6,7 +6,7 @@
  * services with it, and the next start stops the redis-server it left.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -143,7 +143,15 @@ describe('npm start', () => {
     expect(events.filter((e) => e.event === 'redis.error' || e.event === 'service.stop_timeout')).toEqual([]);
     // The logs rotated by size: the runbook's file is still there, its older parts numbered.
     expect(readdirSync(join(dir, 'logs')).sort(), `${statSync(join(dir, 'logs', 'trading-system.log')).size} bytes`).toContain('trading-system.log.1');
-    expect(existsSync(join(dir, 'logs', 'executor.log'))).toBe(true);
+    // Whatever the layout (this machine's default, printed), each service's lines are in its own file.
+    expect(first.output()).toMatch(/\[start\] layout: (single|split)/);
+    for (const service of SERVICES) {
+      const files = readdirSync(join(dir, 'logs')).filter((f) => f === `${service}.log` || f.startsWith(`${service}.log.`));
+      expect(
+        files.some((f) => readFileSync(join(dir, 'logs', f), 'utf8').includes(`"service":"${service}"`)),
+        service,
+      ).toBe(true);
+    }
     const redisLog = readFileSync(join(dir, 'logs', 'redis.log'), 'utf8');
     expect(redisLog).toContain('Received SIGTERM');
     expect(redisLog).not.toContain('Received SIGINT');
@@ -232,7 +240,8 @@ describe('npm start', () => {
         'the strategist heartbeat',
       );
       process.kill(detail.pid, 'SIGKILL');
-      await eventually(() => first.output().includes('strategist exited (SIGKILL); restarting'), 10_000, 'the supervisor restarts it');
+      // Its process: the strategist's own (split layout) or the pipeline's (single).
+      await eventually(() => /(strategist|pipeline) exited \(SIGKILL\); restarting/.test(first.output()), 10_000, 'the supervisor restarts it');
       // Its replacement beats; the dead instance's heartbeat is still there.
       await eventually(async () => (await probe.zrange(keys.heartbeats, '0', '-1')).filter((m) => m.startsWith('strategist|')).length === 2, 30_000, 'two strategist heartbeats');
       process.kill(-first.child.pid!, 'SIGINT');
