@@ -28,7 +28,7 @@ import { sizePosition } from '../services/core/domain/size-position.ts';
 import { initialVol, updateVol } from '../services/core/domain/volatility.ts';
 import { fieldsFromArray } from '../services/core/messages.ts';
 import { encodeTick } from '../services/core/domain/market-data.ts';
-import { redisKeys } from '../services/core/redis/keys.ts';
+import { redisKeys, redisKeys as keysFor } from '../services/core/redis/keys.ts';
 import type { ControlView } from '../services/core/context.ts';
 import { settingsFrom } from '../services/core/settings.ts';
 import { ControlWriter } from '../services/core/control/write.ts';
@@ -43,8 +43,9 @@ import { startRedis, type TestRedis } from '../tests/support/redis-server.ts';
 import { readFileSync } from 'node:fs';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const BACKLOG = Number(process.env['BENCH_BACKLOG'] ?? 60_000);
-const RATES = (process.env['BENCH_RATES'] ?? '1000,5000').split(',').map(Number);
+const BACKLOG = Number(process.env['BENCH_BACKLOG'] ?? 200_000);
+const RATES = (process.env['BENCH_RATES'] ?? '1000,10000').split(',').map(Number);
+const RSS_TICKS = Number(process.env['BENCH_RSS_TICKS'] ?? 1_000_000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 
 function quantile(sorted: number[], q: number): number {
@@ -152,7 +153,7 @@ function micro(): Record<string, number> {
 }
 
 /** BENCH_PROFILE=<service>: run that service with --cpu-prof into bench/results/profiles/. */
-function spawnService(name: string, env: Record<string, string>): ChildProcess {
+function spawnOne(name: string, env: Record<string, string>): ChildProcess {
   const profile = process.env['BENCH_PROFILE'] === name ? ['--cpu-prof', '--cpu-prof-dir', join(ROOT, 'bench', 'results', 'profiles')] : [];
   const flags = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
   return spawn(process.execPath, [...flags, ...profile, '--import', 'tsx', `services/${name}/main.ts`], {
@@ -171,6 +172,11 @@ async function groupDrained(r: Redis, stream: string): Promise<boolean> {
   });
 }
 
+/** Wait for `n` services' heartbeats; a bench never measures services that did not start. */
+async function beating(r: Redis, keys: ReturnType<typeof redisKeys>, n: number): Promise<void> {
+  if (!(await waitFor(async () => (await r.zcard(keys.heartbeats)) >= n, 60_000))) throw new Error(`${n} services did not start (run one by hand to see why)`);
+}
+
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
@@ -180,10 +186,22 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
   return false;
 }
 
-async function endToEnd(redis: TestRedis): Promise<Record<string, unknown>> {
+/**
+ * The end-to-end figures with the services reading their config from `root`
+ * (a project copy for a variant, or the project), namespaces prefixed
+ * `label`; the RSS phase only when `rss`.
+ */
+async function endToEnd(redis: TestRedis, o: { root: string; label: string; rss: boolean; layout: 'split' | 'single' }): Promise<Record<string, unknown>> {
   const r = new Redis(redis.url);
   const result: Record<string, unknown> = {};
   const services = ['risk-harmoniser', 'executor', 'strategist'];
+  const spawnService = (name: string, env: Record<string, string>): ChildProcess =>
+    spawnOne(name, { TP_ROOT: o.root, ...env, TP_NAMESPACE: `${o.label}${env['TP_NAMESPACE'] ?? ''}` });
+  const redisKeys = (ns: string): ReturnType<typeof keysFor> => keysFor(`${o.label}${ns}`);
+  // The processors (strategist, risk-harmoniser, executor): a process each (split), or one process (single).
+  const processNames = o.layout === 'single' ? ['pipeline'] : services;
+  const processors = (env: Record<string, string>): ChildProcess[] =>
+    o.layout === 'single' ? [spawnService('pipeline', { ...env, PIPELINE_SERVICES: 'executor,risk-harmoniser,strategist' })] : services.map((s) => spawnService(s, env));
 
   // a. drain throughput
   {
@@ -197,8 +215,8 @@ async function endToEnd(redis: TestRedis): Promise<Record<string, unknown>> {
       await p.exec();
     }
     for (const s of ['BTC-USD', 'ETH-USD', 'AAPL']) await r.hset(keys.lastTick(s), ...encodeTick(market.next(Date.now())));
-    const children = services.map((s) => spawnService(s, { REDIS_URL: redis.url, TP_NAMESPACE: ns }));
-    await waitFor(async () => (await r.zcard(keys.heartbeats)) >= 3, 30_000);
+    const children = processors({ REDIS_URL: redis.url, TP_NAMESPACE: ns });
+    await beating(r, keys, 3);
     const start = performance.now();
     const ok = await waitFor(
       async () => (await groupDrained(r, keys.marketEvents)) && (await groupDrained(r, keys.strategySignals)) && (await groupDrained(r, keys.orderIntents)),
@@ -212,12 +230,45 @@ async function endToEnd(redis: TestRedis): Promise<Record<string, unknown>> {
     await Promise.all(children.map((c) => new Promise((res) => c.once('exit', res))));
   }
 
+  // c. memory over RSS_TICKS ticks: backlogs of 100,000 drained one after another; each service's RSS after each.
+  if (o.rss && RSS_TICKS > 0) {
+    const ns = 'bench-rss:';
+    const keys = redisKeys(ns);
+    const market = new SyntheticMarket({ seed: 11, secondsPerTick: 3 / 5_000 });
+    for (const s of ['BTC-USD', 'ETH-USD', 'AAPL']) await r.hset(keys.lastTick(s), ...encodeTick(market.next(Date.now())));
+    const children = processors({ REDIS_URL: redis.url, TP_NAMESPACE: ns });
+    await beating(r, keys, 3);
+    const series: Record<string, number[]> = Object.fromEntries(processNames.map((s) => [s, []]));
+    const chunk = 100_000;
+    for (let done = 0; done < RSS_TICKS; done += chunk) {
+      const t0 = Date.now();
+      for (let sent = 0; sent < chunk; sent += 1_000) {
+        const p = r.pipeline();
+        for (let i = 0; i < 1_000; i++) p.xadd(keys.marketEvents, '*', ...encodeTick(market.next(t0 + Math.floor((sent + i) / 5))));
+        await p.exec();
+      }
+      await waitFor(async () => (await groupDrained(r, keys.marketEvents)) && (await groupDrained(r, keys.strategySignals)) && (await groupDrained(r, keys.orderIntents)), 300_000);
+      processNames.forEach((s, i) => series[s]!.push(rssMb(children[i]!.pid)));
+      // Everything is acknowledged: keep Redis' memory flat too.
+      for (const stream of [keys.marketEvents, keys.strategySignals, keys.orderIntents]) await r.xtrim(stream, 'MAXLEN', 0);
+    }
+    const rss: Record<string, unknown> = { ticks: RSS_TICKS, sampled_every_ticks: chunk };
+    for (const s of processNames) {
+      const v = series[s]!;
+      // Flat: the last reading against the first (after the first 100,000 ticks, once warm).
+      rss[s] = { mb: v, max_mb: Math.max(...v), drift_pct: +((100 * (v[v.length - 1]! - v[0]!)) / v[0]!).toFixed(1) };
+    }
+    result['rss'] = rss;
+    children.forEach((c) => c.kill('SIGTERM'));
+    await Promise.all(children.map((c) => new Promise((res) => c.once('exit', res))));
+  }
+
   // b. fixed rates, tick-to-target latency
   for (const RATE of RATES) {
     const ns = `bench-rate-${RATE}:`;
     const keys = redisKeys(ns);
-    const children = services.map((s) => spawnService(s, { REDIS_URL: redis.url, TP_NAMESPACE: ns }));
-    await waitFor(async () => (await r.zcard(keys.heartbeats)) >= 3, 30_000);
+    const children = processors({ REDIS_URL: redis.url, TP_NAMESPACE: ns });
+    await beating(r, keys, 3);
     const total = RATE * SECONDS;
     const feed = spawnService('feed', { REDIS_URL: redis.url, TP_NAMESPACE: ns, FEED_RATE: String(RATE), FEED_MAX_TICKS: String(total) });
     const t0 = performance.now();
@@ -275,6 +326,7 @@ async function endToEnd(redis: TestRedis): Promise<Record<string, unknown>> {
       tick_to_target_oldest_p50_ms: quantile(oldest, 0.5),
       tick_to_target_oldest_p99_ms: quantile(oldest, 0.99),
     };
+    (result[`rate_${RATE}`] as Record<string, unknown>)['rss_mb'] = Object.fromEntries([...processNames, 'feed'].map((s, i) => [s, rssMb([...children, feed][i]!.pid)]));
     for (const c of [...children, feed]) c.kill('SIGTERM');
     await Promise.all([...children, feed].map((c) => new Promise((res) => (c.exitCode !== null ? res(null) : c.once('exit', res)))));
   }
@@ -282,8 +334,12 @@ async function endToEnd(redis: TestRedis): Promise<Record<string, unknown>> {
   return result;
 }
 
-/** From a breaker transition written by one instance to the last of N replicas whose snapshot (the order gate) shows it. */
-async function breakerPropagation(redis: TestRedis, replicas = 3, rounds = 300): Promise<Record<string, number>> {
+/**
+ * From a control change written by one instance to the last of N replicas
+ * whose snapshot (the order gate) shows it: breaker transitions and kill
+ * switch engage/reset, alternating.
+ */
+async function controlPropagation(redis: TestRedis, replicas = 3, rounds = 300): Promise<Record<string, number>> {
   const ns = 'bench-breaker:';
   const watchers: ControlView[] = [];
   const handles = [];
@@ -308,28 +364,131 @@ async function breakerPropagation(redis: TestRedis, replicas = 3, rounds = 300):
     clock: { now: () => Date.now() },
     auditFile: join(ROOT, '.data', 'bench-kill_events.jsonl'),
   });
-  const samples: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const state = i % 2 === 0 ? 'OPEN' : 'CLOSED';
-    const seen = watchers.map(
-      (w) =>
-        new Promise<number>((resolve) => {
-          const off = w.onChange((next) => {
-            if (next.breaker.state !== state) return;
-            off();
-            resolve(performance.now());
-          });
-        }),
-    );
-    const t0 = performance.now();
-    await control.moveBreaker({ kind: 'force', to: state, cause: 'bench' }, 'bench');
-    const times = await Promise.all(seen);
-    samples.push(Math.max(...times) - t0);
-  }
+  const measure = async (write: (i: number) => Promise<unknown>, seenBy: (i: number, c: ControlView['snapshot']) => boolean): Promise<number[]> => {
+    const samples: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const seen = watchers.map(
+        (w) =>
+          new Promise<number>((resolve) => {
+            const off = w.onChange((next) => {
+              if (!seenBy(i, next)) return;
+              off();
+              resolve(performance.now());
+            });
+          }),
+      );
+      const t0 = performance.now();
+      await write(i);
+      const times = await Promise.all(seen);
+      samples.push(Math.max(...times) - t0);
+    }
+    return samples.sort((a, b) => a - b);
+  };
+  const breaker = await measure(
+    (i) => control.moveBreaker({ kind: 'force', to: i % 2 === 0 ? 'OPEN' : 'CLOSED', cause: 'bench' }, 'bench'),
+    (i, c) => c.breaker.state === (i % 2 === 0 ? 'OPEN' : 'CLOSED'),
+  );
+  const kill = await measure(
+    (i) => control.killSwitch(i % 2 === 0 ? 'engage' : 'reset', { reason: 'bench', by: 'bench', trigger: 'manual' }),
+    (i, c) => c.killSwitch.engaged === (i % 2 === 0),
+  );
   writer.disconnect();
   for (const h of handles) await h.stop();
-  samples.sort((a, b) => a - b);
-  return { replicas, rounds, p50_ms: +quantile(samples, 0.5).toFixed(3), p99_ms: +quantile(samples, 0.99).toFixed(3), max_ms: +samples[samples.length - 1]!.toFixed(3) };
+  const all = [...breaker, ...kill].sort((a, b) => a - b);
+  const r3 = (x: number): number => +x.toFixed(3);
+  return {
+    replicas,
+    rounds,
+    p50_ms: r3(quantile(breaker, 0.5)),
+    p99_ms: r3(quantile(breaker, 0.99)),
+    max_ms: r3(breaker[breaker.length - 1]!),
+    kill_p50_ms: r3(quantile(kill, 0.5)),
+    kill_p99_ms: r3(quantile(kill, 0.99)),
+    kill_max_ms: r3(kill[kill.length - 1]!),
+    both_p99_ms: r3(quantile(all, 0.99)),
+  };
+}
+
+/** A copy of the project's config files in a temporary root (the benches change them there, never here). */
+async function projectCopy(label: string): Promise<string> {
+  const { mkdtempSync, cpSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const root = mkdtempSync(join(tmpdir(), `tp-bench-${label}-`));
+  cpSync(join(ROOT, 'conf'), join(root, 'conf'), { recursive: true });
+  cpSync(join(ROOT, 'models'), join(root, 'models'), { recursive: true });
+  cpSync(join(ROOT, 'model_router_rules.yml'), join(root, 'model_router_rules.yml'));
+  return root;
+}
+
+/**
+ * A valid param.reload applied on every replica: REPLICAS (4) strategists
+ * (model_router) and as many risk-harmonisers (risk_harmoniser), each its
+ * own process; ROUNDS per component alternate two valid files (they differ
+ * in a comment, so each is a new version). From the PUBLISH to the last
+ * replica's outcome on param.reload.outcomes (its stream id: when it was
+ * recorded, after the swap), ms.
+ */
+async function reloadPropagation(redis: TestRedis, replicas = 4, rounds = 50): Promise<Record<string, unknown>> {
+  const root = await projectCopy('reload');
+  const ns = 'bench-reload:';
+  const keys = redisKeys(ns);
+  const r = new Redis(redis.url);
+  const files = {
+    model_router: ['model_router_rules.yml', 'conf/bench-rules-b.yml'],
+    risk_harmoniser: ['conf/risk_params.yml', 'conf/bench-risk-b.yml'],
+  } as const;
+  writeFileSync(join(root, files.model_router[1]), `${readFileSync(join(root, files.model_router[0]), 'utf8')}\n# bench variant\n`);
+  writeFileSync(join(root, files.risk_harmoniser[1]), `${readFileSync(join(root, files.risk_harmoniser[0]), 'utf8')}\n# bench variant\n`);
+  const children = (['strategist', 'risk-harmoniser'] as const).flatMap((s) =>
+    Array.from({ length: replicas }, (_, i) => spawnOne(s, { REDIS_URL: redis.url, TP_NAMESPACE: ns, TP_ROOT: root, INSTANCE_ID: `bench-${s}-${i}` })),
+  );
+  const out: Record<string, unknown> = { replicas };
+  try {
+    await waitFor(async () => (await r.zcard(keys.heartbeats)) >= 2 * replicas, 60_000);
+    const all: number[] = [];
+    for (const component of ['model_router', 'risk_harmoniser'] as const) {
+      const samples: number[] = [];
+      for (let i = 0; i < rounds; i++) {
+        const since = ((await r.xrevrange(keys.reloadOutcomes, '+', '-', 'COUNT', 1)) as [string, string[]][])[0]?.[0] ?? '0-0';
+        const t0 = Date.now();
+        await r.publish(keys.paramReload, JSON.stringify({ component, config_path: files[component][(i + 1) % 2], force: true }));
+        const seen = new Map<string, number>();
+        let cursor = since;
+        const deadline = Date.now() + 10_000;
+        while (seen.size < replicas && Date.now() < deadline) {
+          const got = await r.xread('BLOCK', 1_000, 'STREAMS', keys.reloadOutcomes, cursor);
+          for (const [, items] of got ?? [])
+            for (const [id, fields] of items) {
+              cursor = id;
+              const f = fieldsFromArray(fields);
+              if (f['component'] === component && f['status'] === 'applied' && f['instance']) seen.set(f['instance'], Number(id.split('-')[0]));
+            }
+        }
+        if (seen.size === replicas) samples.push(Math.max(...seen.values()) - t0);
+      }
+      samples.sort((a, b) => a - b);
+      all.push(...samples);
+      out[component] = { rounds, applied_by_all: samples.length, p50_ms: quantile(samples, 0.5), p99_ms: quantile(samples, 0.99), max_ms: samples[samples.length - 1] };
+    }
+    all.sort((a, b) => a - b);
+    out['p99_ms'] = quantile(all, 0.99);
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => new Promise((res) => (c.exitCode !== null ? res(null) : c.once('exit', res)))));
+    r.disconnect();
+  }
+  return out;
+}
+
+/** Resident set size of a process, MB (Linux /proc). */
+function rssMb(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** One ONNX inference through the strategist's runner (linear_alpha.onnx), µs per call. */
@@ -513,6 +672,53 @@ async function ordersBench(redis: TestRedis): Promise<Record<string, unknown>> {
   return { paper_queue: latency, worker_limiter_off: throughput };
 }
 
+interface Goal {
+  name: string;
+  value: number | null;
+  unit: string;
+  goal: string;
+  met: boolean;
+}
+
+/** The figures issue #17 sets goals for, each against its goal; null (not met) when this run did not measure it. */
+function goalsOf(results: Record<string, unknown>): Goal[] {
+  const at = (path: string): number | null => {
+    let v: unknown = results;
+    for (const k of path.split('.')) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+    return typeof v === 'number' && Number.isFinite(v) ? v : null;
+  };
+  const rss = results['end_to_end'] && typeof results['end_to_end'] === 'object' ? (results['end_to_end'] as Record<string, unknown>) : {};
+  const rssValues: number[] = [];
+  const rssDrifts: number[] = [];
+  for (const [k, v] of Object.entries(rss)) {
+    if (k === 'rss' && v && typeof v === 'object')
+      for (const e of Object.values(v as Record<string, unknown>))
+        if (e && typeof e === 'object' && 'max_mb' in e && 'drift_pct' in e) {
+          rssValues.push(Number(e.max_mb));
+          rssDrifts.push(Math.abs(Number(e.drift_pct)));
+        }
+    if (k.startsWith('rate_') && v && typeof v === 'object' && 'rss_mb' in v) rssValues.push(...Object.values((v as { rss_mb: Record<string, number> }).rss_mb));
+  }
+  const finite = rssValues.filter(Number.isFinite);
+  const rssMax = finite.length > 0 ? Math.max(...finite) : null;
+  const drift = rssDrifts.length > 0 ? Math.max(...rssDrifts) : null;
+  const goal = (name: string, value: number | null, unit: string, text: string, ok: (v: number) => boolean): Goal => ({
+    name,
+    value,
+    unit,
+    goal: text,
+    met: value !== null && ok(value),
+  });
+  return [
+    goal('tick_to_target_p99_ms_at_10000', at('end_to_end.rate_10000.tick_to_target_newest_p99_ms'), 'ms', '<= 5', (v) => v <= 5),
+    goal('tick_to_target_p99_ms_at_1000', at('end_to_end.rate_1000.tick_to_target_newest_p99_ms'), 'ms', '<= 3', (v) => v <= 3),
+    goal('drain_ticks_per_s', at('end_to_end.drain_ticks_per_s'), 'ticks/s', '>= 50000', (v) => v >= 50_000),
+    goal('propagation_p99_ms', at('breaker_propagation.both_p99_ms'), 'ms', '<= 5', (v) => v <= 5),
+    goal('reload_p99_ms', at('reload_propagation.p99_ms'), 'ms', '<= 10', (v) => v <= 10),
+    goal('rss_max_mb', rssMax, 'MB', `<= 150, flat within 10 % (largest drift ${drift ?? 'not measured'} %)`, (v) => v <= 150 && drift !== null && drift <= 10),
+  ];
+}
+
 async function main(): Promise<void> {
   const only = process.argv[2];
   const redis = await startRedis({ appendonly: true });
@@ -521,23 +727,24 @@ async function main(): Promise<void> {
     if (!only || only === 'redis') results['redis_ceiling'] = redisBenchmark(redis.port);
     // Before the micro-benchmarks: their garbage would be collected during the breaker rounds,
     // whose three replicas share this process (in production each has its own).
-    if (!only || only === 'breaker') results['breaker_propagation'] = await breakerPropagation(redis);
+    if (!only || only === 'breaker') results['breaker_propagation'] = await controlPropagation(redis);
+    if (!only || only === 'reload') results['reload_propagation'] = await reloadPropagation(redis);
     if (!only || only === 'micro') results['micro'] = { ...micro(), ...(await onnxInference()) };
     if (!only || only === 'orders') results['orders'] = await ordersBench(redis);
-    if (!only || only === 'e2e') results['end_to_end'] = await endToEnd(redis);
+    if (!only || only === 'e2e') {
+      // Today's figures first, side by side: the series and metric hashes written on every batch (metrics.sample_ms 0).
+      const before = await projectCopy('every-batch');
+      writeFileSync(join(before, 'conf/risk_params.yml'), readFileSync(join(before, 'conf/risk_params.yml'), 'utf8').replace(/^(\s+)sample_ms: \d+/m, '$1sample_ms: 0'));
+      results['end_to_end_every_batch_metrics'] = await endToEnd(redis, { root: before, label: 'before-', rss: false, layout: 'split' });
+      results['end_to_end'] = await endToEnd(redis, { root: ROOT, label: '', rss: true, layout: 'split' });
+      // The single-process layout (services/pipeline/main.ts), same figures.
+      results['end_to_end_single'] = await endToEnd(redis, { root: ROOT, label: 'single-', rss: true, layout: 'single' });
+    }
   } finally {
     await redis.stop();
   }
-  results['goals'] = {
-    route_ns: '<= 1000',
-    blend_plus_size_ns: '<= 2000',
-    drain_ticks_per_s: '>= 5000',
-    'rate_1000.tick_to_target_newest_p99_ms': '<= 20',
-    'rate_5000.processed_ticks_per_s': '>= 5000',
-    'breaker_propagation.p99_ms': '< 10',
-    'orders.paper_queue.intent_to_accepted_p95_ms': '<= 2',
-    'orders.worker_limiter_off.orders_per_s': '>= 2000',
-  };
+  results['goals'] = goalsOf(results);
+  for (const g of results['goals'] as Goal[]) console.error(`${g.met ? 'met ' : 'MISS'} ${g.name.padEnd(32)} ${g.value} ${g.unit} (goal ${g.goal})`);
   console.log(JSON.stringify(results, null, 2));
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
