@@ -9,7 +9,6 @@
  * another for the second's.)
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { loadRiskParams } from '../../services/core/config/load.ts';
 import { ConfigHolder } from '../../services/core/config/reloader.ts';
 import type { RiskHarmoniserConfig } from '../../services/core/config/schemas.ts';
 import type { ControlView } from '../../services/core/context.ts';
@@ -25,7 +24,8 @@ import type { Order } from '../../services/executor/domain/order-lifecycle.ts';
 import { createExecutorMetrics } from '../../services/executor/metrics.ts';
 import { createTargetHandler } from '../../services/executor/on-targets.ts';
 import { order, sendTarget } from '../support/orders.ts';
-import { ROOT, createTestEnv, eventually, type TestEnv } from '../support/system.ts';
+import { projectRiskConfig } from '../support/risk.ts';
+import { createTestEnv, eventually, type TestEnv } from '../support/system.ts';
 
 let env: TestEnv;
 afterAll(async () => {
@@ -40,27 +40,29 @@ const ACTIVE: ControlSnapshot = {
   breaker: { state: 'CLOSED', cause: '', at: 1, halfOpenOrders: 0, seq: 1 },
 };
 
+/** The executor's target handler on the project's risk parameters, orders handed to `enqueue`. */
+function targetHandler(e: TestEnv, control: ControlView, enqueue: (orders: readonly Order[]) => void): StreamHandler<Target> {
+  return createTargetHandler({
+    keys: e.keys,
+    clock: { now: () => Date.now() },
+    config: new ConfigHolder<RiskHarmoniserConfig>(projectRiskConfig(), 'test', 'conf/risk_params.yml', Date.now()),
+    control,
+    mode: () => 'PAPER',
+    reconciled: () => true,
+    lotSize: () => 0.0001,
+    enqueue,
+    unqueue: () => undefined,
+    metrics: createExecutorMetrics(createRegistry('executor')),
+    reportsMaxLen: 1_000,
+  });
+}
+
 describe('the outbox', () => {
   it('a commit that conflicts while a target is handled records and enqueues one order, decided on the committed state', async () => {
     env = createTestEnv(inject('redisUrl'), 'outbox');
-    const loaded = await loadRiskParams('conf/risk_params.yml', ROOT);
-    if (!loaded.ok) throw new Error(loaded.reason);
-    const config = new ConfigHolder<RiskHarmoniserConfig>(loaded.config, loaded.version, 'conf/risk_params.yml', Date.now());
     const control: ControlView = { snapshot: { ...ACTIVE, readAt: Date.now() }, onChange: () => () => undefined, refresh: async () => undefined, moveBreaker: async () => false };
     const enqueued: Order[][] = [];
-    const inner = createTargetHandler({
-      keys: env.keys,
-      clock: { now: () => Date.now() },
-      config,
-      control,
-      mode: () => 'PAPER',
-      reconciled: () => true,
-      lotSize: () => 0.0001,
-      enqueue: (orders) => enqueued.push([...orders]),
-      unqueue: () => undefined,
-      metrics: createExecutorMetrics(createRegistry('executor')),
-      reportsMaxLen: 1_000,
-    });
+    const inner = targetHandler(env, control, (orders) => enqueued.push([...orders]));
     // The first attempt: while it decides, the position moves (another fill lands); the commit must see that.
     let attempts = 0;
     const handler: StreamHandler<Target> = {
@@ -103,26 +105,12 @@ describe('the outbox', () => {
 
   it('an older target delivered after a newer one (another replica) is stale: it does not cancel the newer order', async () => {
     const staleEnv = createTestEnv(inject('redisUrl'), 'outbox-stale');
-    const loaded = await loadRiskParams('conf/risk_params.yml', ROOT);
-    if (!loaded.ok) throw new Error(loaded.reason);
-    const config = new ConfigHolder<RiskHarmoniserConfig>(loaded.config, loaded.version, 'conf/risk_params.yml', Date.now());
     // Trading REDUCING with 10 BTC long: the older target (more BTC) is denied, the newer (less) is an order.
     const reducing: ControlSnapshot = { ...ACTIVE, readAt: Date.now() + 60_000, trading: { ...ACTIVE.trading, state: 'REDUCING', reason: 'test' } };
     const control: ControlView = { snapshot: reducing, onChange: () => () => undefined, refresh: async () => undefined, moveBreaker: async () => false };
     await staleEnv.redis.set(staleEnv.keys.position('BTC-USD'), JSON.stringify({ qty: 10, avg_price: 65_000, realized_pnl: 0 }));
-    const inner = createTargetHandler({
-      keys: staleEnv.keys,
-      clock: { now: () => Date.now() },
-      config,
-      control,
-      mode: () => 'PAPER',
-      reconciled: () => true,
-      lotSize: () => 0.0001,
-      enqueue: () => undefined, // nothing is sent: the newer order stays NEW (unsent), what an older target could touch
-      unqueue: () => undefined,
-      metrics: createExecutorMetrics(createRegistry('executor')),
-      reportsMaxLen: 1_000,
-    });
+    // Nothing is sent: the newer order stays NEW (unsent), what an older target could touch.
+    const inner = targetHandler(staleEnv, control, () => undefined);
     await staleEnv.redis.hset(
       staleEnv.keys.lastTick('BTC-USD'),
       ...encodeTick({ symbol: 'BTC-USD', ts: Date.now(), bid: 64_999.5, ask: 65_000.5, bid_size: 1, ask_size: 1, last: 65_000, volume: 1 }),

@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseRiskParams } from '../../services/core/config/parse.ts';
 import { controlFor, parseScope, parseScopedControls, type ScopedControl } from '../../services/core/domain/scopes.ts';
-import type { Signal } from '../../services/core/messages.ts';
 import { assessSymbol, initialRiskState, kellyInEffect } from '../../services/risk-harmoniser/domain/assess-symbol.ts';
+import { btcSignal, projectRiskConfig } from '../support/risk.ts';
 
 const entry = (patch: Partial<ScopedControl> = {}): ScopedControl => ({ state: 'HALTED', kind: 'kill', reason: 'r', by: 'a', at: 1, trigger: 'manual', ...patch });
 
@@ -40,26 +37,12 @@ describe('scoped controls', () => {
 
 describe('risk harmoniser under a model-scoped control', () => {
   it("drops the stopped model's edge from the blend", () => {
-    const parsed = parseRiskParams(readFileSync(join(import.meta.dirname, '../../conf/risk_params.yml'), 'utf8'));
-    if (!parsed.ok) throw new Error(parsed.reason);
-    const cfg = parsed.config;
+    const cfg = projectRiskConfig();
     const now = Date.now();
-    const signal: Signal = {
-      symbol: 'BTC-USD',
-      asset_class: 'crypto',
-      tick_ts: now,
-      first_tick_ts: now,
-      tick_id: '1-0',
-      price: 65_000,
-      active_model: 'obi',
-      spread_bps: 0,
-      active_since: 0,
-      ticks: 1,
-      predictions: [
-        { model: 'obi', edge_bps: 8, confidence: 0.9, horizon_ms: 30_000, ts: now },
-        { model: 'momentum', edge_bps: -2, confidence: 0.8, horizon_ms: 30_000, ts: now },
-      ],
-    };
+    const signal = btcSignal(now, [
+      { model: 'obi', edge_bps: 8, confidence: 0.9 },
+      { model: 'momentum', edge_bps: -2, confidence: 0.8 },
+    ]);
     const kelly = kellyInEffect(cfg, null, 0);
     const both = assessSymbol(initialRiskState(cfg), [signal], cfg, kelly, now);
     const without = assessSymbol(initialRiskState(cfg), [signal], cfg, kelly, now, { excludedModels: new Set(['obi']) });

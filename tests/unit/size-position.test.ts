@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseRiskParams } from '../../services/core/config/parse.ts';
-import type { Signal } from '../../services/core/messages.ts';
 import { assessSymbol, initialRiskState, kellyInEffect } from '../../services/risk-harmoniser/domain/assess-symbol.ts';
+import { btcSignal, projectRiskConfig } from '../support/risk.ts';
 import { portfolioVarPct, portfolioVarRoomPct, positionVarPct, sizePosition, Z_95, type SizingInput } from '../../services/core/domain/size-position.ts';
 
 const BASE: SizingInput = {
@@ -170,23 +167,9 @@ describe('room under the portfolio VaR limit (properties)', () => {
 
 describe('emergency reduce', () => {
   it('shrinks a capped position by in-effect / configured Kelly, where lowering the bet alone would not move it', () => {
-    const parsed = parseRiskParams(readFileSync(join(import.meta.dirname, '../../conf/risk_params.yml'), 'utf8'));
-    if (!parsed.ok) throw new Error(parsed.reason);
-    const cfg = parsed.config;
+    const cfg = projectRiskConfig();
     const now = Date.now();
-    const signal: Signal = {
-      symbol: 'BTC-USD',
-      asset_class: 'crypto',
-      tick_ts: now,
-      first_tick_ts: now,
-      tick_id: '1-0',
-      price: 65_000,
-      active_model: 'obi',
-      spread_bps: 0,
-      active_since: 0,
-      ticks: 1,
-      predictions: [{ model: 'obi', edge_bps: 40, confidence: 0.9, horizon_ms: 30_000, ts: now }],
-    };
+    const signal = btcSignal(now, [{ model: 'obi', edge_bps: 40, confidence: 0.9 }]);
     const normal = assessSymbol(initialRiskState(cfg), [signal], cfg, kellyInEffect(cfg, null, 0), now);
     const reduced = assessSymbol(initialRiskState(cfg), [signal], cfg, kellyInEffect(cfg, { kellyFraction: 0.1, reason: 'VaR breach' }, 0), now);
     const guarded = assessSymbol(initialRiskState(cfg), [signal], cfg, kellyInEffect(cfg, null, 1.9), now);
