@@ -235,10 +235,15 @@ function startChild(unit) {
       void shutdown('configuration error', 1);
       return;
     }
-    say(`${unit.name} exited (${signal ?? code}); restarting in 1 s`);
-    setTimeout(() => !stopping && startChild(unit), 1_000).unref();
+    // At once (200 ms) after a crash, so the executors' 3-heartbeat limit is not reached while the new process loads;
+    // a process that keeps crashing waits twice as long each time (up to 10 s), reset after a minute of running.
+    const ranFor = Date.now() - (unit.startedAt ?? 0);
+    unit.delayMs = ranFor > 60_000 || unit.delayMs === undefined ? 200 : Math.min(10_000, unit.delayMs * 2);
+    say(`${unit.name} exited (${signal ?? code}); restarting in ${unit.delayMs / 1000} s`);
+    setTimeout(() => !stopping && startChild(unit), unit.delayMs).unref();
   });
   running.set(unit.name, child);
+  unit.startedAt = Date.now();
 }
 
 say(
