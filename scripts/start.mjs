@@ -183,18 +183,21 @@ const serviceLogs = new Map();
 let stopping = false;
 const running = new Map();
 
+/** A service's name as it appears in variable names: risk-harmoniser → RISK_HARMONISER (as services/core/settings.ts spells it). */
+const envName = (service) => service.toUpperCase().replaceAll('-', '_');
+
 /** A service's own settings: its ACL user (embedded Redis) or its own URL (REDIS_URL_<SERVICE>), its /metrics port. */
 function serviceSettings(svc) {
   const credentials = redisProc
     ? { REDIS_USERNAME: svc.name, REDIS_PASSWORD_FILE: join(aclDir, `${svc.name}.password`) }
-    : { REDIS_URL: process.env[`REDIS_URL_${svc.name.toUpperCase().replace('-', '_')}`] ?? redisUrl };
+    : { REDIS_URL: process.env[`REDIS_URL_${envName(svc.name)}`] ?? redisUrl };
   return { ...credentials, METRICS_PORT: String(svc.metricsPort) };
 }
 
 function startChild(unit) {
   const env = { ...process.env, REDIS_URL: redisUrl, TP_ROOT: configRoot, STATE_DIR: process.env.STATE_DIR ?? join(dataDir, 'state'), WEB_PORT: String(webPort) };
   if (unit.services.length === 1) Object.assign(env, serviceSettings(unit.services[0]));
-  else for (const svc of unit.services) for (const [k, v] of Object.entries(serviceSettings(svc))) env[`${svc.name.toUpperCase().replace('-', '_')}__${k}`] = v;
+  else for (const svc of unit.services) for (const [k, v] of Object.entries(serviceSettings(svc))) env[`${envName(svc.name)}__${k}`] = v;
   // The strategist (alone, or in the pipeline process) carries "model_router" on its command line so the runbook's
   // `pkill -SIGHUP -f model_router` finds it.
   const script = unit.name === 'pipeline' ? join('services', 'pipeline', 'main.ts') : join('services', unit.name, 'main.ts');

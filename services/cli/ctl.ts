@@ -37,7 +37,17 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const parsedEnv = cliEnvironment(ROOT);
 const ENV: CliEnvironment = parsedEnv.ok
   ? parsedEnv.env
-  : { webUrl: undefined, webPort: undefined, webToken: undefined, redisUrl: undefined, namespace: undefined, dataDir: '.data', redisAuth: undefined };
+  : {
+      webUrl: undefined,
+      webPort: undefined,
+      webToken: undefined,
+      redisUrl: undefined,
+      namespace: undefined,
+      dataDir: '.data',
+      redisAuth: undefined,
+      adminAuth: undefined,
+      configRoot: ROOT,
+    };
 
 /** What `npm start` recorded about itself (.data/run.lock): its web port and (redacted) Redis URL. */
 function runLock(): { webPort?: number } {
@@ -51,10 +61,6 @@ function runLock(): { webPort?: number } {
 function webBase(): string {
   if (ENV.webUrl) return ENV.webUrl.replace(/\/$/, '');
   return `http://localhost:${ENV.webPort ?? runLock().webPort ?? 8080}`;
-}
-
-function redisTarget(): string | undefined {
-  return ENV.redisUrl;
 }
 
 interface Global {
@@ -250,7 +256,7 @@ async function switchLog(o: { count: string; follow?: boolean }): Promise<void> 
 
 async function connect(name: string, auth = ENV.redisAuth): Promise<{ redis: import('../core/redis/connect.ts').RedisClient; keys: import('../core/redis/keys.ts').RedisKeys }> {
   const { connectRedis, redisKeysFor } = await import('../core/redis/connect.ts');
-  const url = redisTarget();
+  const url = ENV.redisUrl;
   const redis = connectRedis({ ...(url ? { url } : {}), auth, name: `ctl:${name}`, maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined); // the ping below says it, once
   try {
@@ -403,9 +409,7 @@ async function drill(name: string, o: { timeout: string; out?: string }): Promis
   });
   // The Redis latency drill needs CLIENT KILL: npm start's admin user on its embedded Redis; with
   // REDIS_URL, the tools' own connection (refused, and said so, unless its user may).
-  const { embeddedRedisAuth } = await import('../core/settings.ts');
-  const adminAuth = process.env['REDIS_URL'] === undefined ? embeddedRedisAuth(resolve(ROOT, ENV.dataDir), 'admin') : undefined;
-  const admin = names.includes('redis-latency') ? (adminAuth ? (await connect('drill-admin', adminAuth)).redis : redis) : undefined;
+  const admin = names.includes('redis-latency') ? (ENV.adminAuth ? (await connect('drill-admin', ENV.adminAuth)).redis : redis) : undefined;
   const results = [];
   try {
     for (const n of names) {
@@ -419,7 +423,7 @@ async function drill(name: string, o: { timeout: string; out?: string }): Promis
         },
         kill: (pid) => process.kill(pid, 'SIGKILL'),
         hostname: hostname(),
-        root: resolve(process.env['TP_ROOT'] ?? ROOT),
+        root: ENV.configRoot,
         admin,
       });
       results.push(r);

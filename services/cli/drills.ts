@@ -112,14 +112,13 @@ async function reload(d: DrillDeps): Promise<DrillResult> {
     }
     return out;
   };
-  const mark = async (): Promise<string> => ((await d.redis.xrevrange(d.keys.reloadOutcomes, '+', '-', 'COUNT', 1)) as [string, string[]][])[0]?.[0] ?? '0-0';
-  let since = await mark();
+  let since = await lastId(d, d.keys.reloadOutcomes);
   await d.redis.publish(d.keys.paramReload, JSON.stringify({ component: 'risk_harmoniser', config_path: 'conf/drill-missing.yml' }));
   const detect = await until(d, async () => {
     const o = await outcomesSince(since);
     return names.every((n) => o.get(n) === 'rejected');
   });
-  since = await mark();
+  since = await lastId(d, d.keys.reloadOutcomes);
   await d.redis.publish(d.keys.paramReload, JSON.stringify({ component: 'risk_harmoniser', config_path: 'conf/risk_params.yml' }));
   const recover = await until(d, async () => {
     const o = await outcomesSince(since);
@@ -199,11 +198,22 @@ async function appliedPath(d: DrillDeps, component: ConfigComponent, fallback: s
   return fallback;
 }
 
-/** Write a drill's config file under <root>/conf (where a reload may read it) and give its config_path. */
-function drillFile(d: DrillDeps, name: string, doc: unknown): string {
+/**
+ * Write a drill's config file under <root>/conf (where a reload may read it), once `parse` has accepted its
+ * text: its config_path, or why the text is invalid (nothing written).
+ */
+function drillFile(
+  d: DrillDeps,
+  name: string,
+  doc: unknown,
+  parse: (text: string, file: string) => { ok: true } | { ok: false; reason: string },
+): { path: string } | { invalid: string } {
   const path = `conf/${name}.yml`;
-  writeFileSync(join(d.root, path), `# Written by npm run drill; removed when the drill ends.\n${dump(doc, { lineWidth: 200 })}`);
-  return path;
+  const text = `# Written by npm run drill; removed when the drill ends.\n${dump(doc, { lineWidth: 200 })}`;
+  const checked = parse(text, path);
+  if (!checked.ok) return { invalid: checked.reason };
+  writeFileSync(join(d.root, path), text);
+  return { path };
 }
 
 /** Switches logged to model.switch.log after stream id `since` (the router's own, not safety fallbacks). */
@@ -239,18 +249,17 @@ async function switchStorm(d: DrillDeps): Promise<DrillResult> {
   const variant = (model: string): unknown => ({
     model_router: {
       ...doc.model_router,
-      rules: doc.model_router.rules.map((r) => ({ ...r, model, ensemble: [], default_model: undefined })),
+      rules: doc.model_router.rules.map(({ default_model: _, ...r }) => ({ ...r, model, ensemble: [] })),
       confidence_thresholds: { min_confidence: 0, switch_hysteresis: 0 },
       switching: { ...(doc.model_router['switching'] as object), min_dwell_ms: 0, market_hours_only: false },
     },
   });
-  const files = ['momentum', 'mean_reversion'].map((m) => drillFile(d, `drill-switch-storm-${m}`, JSON.parse(JSON.stringify(variant(m)))));
-  for (const f of files) {
-    const checked = parseRouterRules(readFileSync(join(d.root, f), 'utf8'), f);
-    if (!checked.ok) {
-      for (const g of files) rmSync(join(d.root, g), { force: true });
-      return failed(name, `the drill's rules are invalid: ${checked.reason}`);
-    }
+  const written = ['momentum', 'mean_reversion'].map((m) => drillFile(d, `drill-switch-storm-${m}`, variant(m), parseRouterRules));
+  const files = written.flatMap((w) => ('path' in w ? [w.path] : []));
+  const invalid = written.flatMap((w) => ('invalid' in w ? [w.invalid] : []))[0];
+  if (invalid !== undefined) {
+    for (const f of files) rmSync(join(d.root, f), { force: true });
+    return failed(name, `the drill's rules are invalid: ${invalid}`);
   }
   let storming = true;
   const storm = (async () => {
@@ -324,10 +333,10 @@ async function varBreach(d: DrillDeps): Promise<DrillResult> {
       circuit_breaker: { ...r['circuit_breaker'], var_threshold_pct: 5.0 },
     },
   };
-  const file = drillFile(d, 'drill-var-breach', loose);
+  const written = drillFile(d, 'drill-var-breach', loose, parseRiskParams);
+  if ('invalid' in written) return failed(name, `the drill's risk file is invalid: ${written.invalid}`);
+  const file = written.path;
   try {
-    const checked = parseRiskParams(readFileSync(join(d.root, file), 'utf8'), file);
-    if (!checked.ok) return failed(name, `the drill's risk file is invalid: ${checked.reason}`);
     await d.redis.publish(d.keys.paramReload, JSON.stringify({ component: 'risk_harmoniser', config_path: file, force: true }));
     const detect = await until(d, async () => (await book(d)).varPct > 1.8);
     const peak = (await book(d)).varPct;
@@ -404,31 +413,21 @@ async function redisLatency(d: DrillDeps): Promise<DrillResult> {
   };
   const load = Promise.all([loop(), loop()]);
   try {
-    const live = (): Promise<Instance[]> => instances(d).then((l) => l.filter((i) => reporting.some((r) => r.instance === i.instance)));
+    /** Every instance that reported at the start shows its p99 on that side of the alert's 5,000 µs. */
+    const everyP99 = (over: boolean) => async (): Promise<boolean> => {
+      const l = (await instances(d)).filter((i) => reporting.some((r) => r.instance === i.instance));
+      return l.length > 0 && l.every((i) => (i.redis_latency_p99_us === undefined ? !over : i.redis_latency_p99_us > 5_000) === over);
+    };
     // The p99 is over a window (a minute by default): the slow calls must become over 1 % of the window's calls,
     // and after the remedy the window must roll past them. Both can take longer than the other drills' timeout.
     const windowWait = Math.max(d.timeoutMs, 90_000);
-    const detect = await until(
-      d,
-      async () => {
-        const l = await live();
-        return l.length > 0 && l.every((i) => (i.redis_latency_p99_us ?? 0) > 5_000);
-      },
-      windowWait,
-    );
+    const detect = await until(d, everyP99(true), windowWait);
     // The remedy: SLOWLOG names the client that runs the slow commands; CLIENT KILL ends it.
     const entries = (await admin.call('SLOWLOG', 'GET', '10')) as SlowEntry[];
     const worst = entries.filter((e) => /^EVAL/i.test(String(e[3]?.[0]))).sort((a, b) => b[2] - a[2])[0];
     let killed = 0;
     if (worst) killed = Number(await admin.call('CLIENT', 'KILL', 'ADDR', worst[4], 'SKIPME', 'yes'));
-    const recover = await until(
-      d,
-      async () => {
-        const l = await live();
-        return l.length > 0 && l.every((i) => (i.redis_latency_p99_us ?? Infinity) < 5_000);
-      },
-      windowWait,
-    );
+    const recover = await until(d, everyP99(false), windowWait);
     return {
       name,
       ok: detect !== null && worst !== undefined && killed === 1 && recover !== null,

@@ -239,16 +239,15 @@ export function runService(service: ServiceName, start: (ctx: ServiceContext) =>
  * main.ts one.
  */
 export function runServices(units: readonly { service: ServiceName; start: (ctx: ServiceContext) => Promise<RunningService> }[]): void {
-  const parsed = units.map((u) => ({ ...u, settings: settingsFromEnvironment(u.service) }));
-  for (const p of parsed) {
-    if (!p.settings.ok) {
-      createLogger(p.service, `${p.service}-${process.pid}`, 'info').fatal(
-        { event: 'service.start_failed', config_error: true, errors: p.settings.errors },
-        `${p.service} cannot start: ${p.settings.errors.join('; ')}`,
-      );
-      process.exit(EXIT_CONFIG);
-    }
-  }
+  const parsed = units.map((u) => {
+    const r = settingsFromEnvironment(u.service);
+    if (r.ok) return { ...u, settings: r.settings };
+    createLogger(u.service, `${u.service}-${process.pid}`, 'info').fatal(
+      { event: 'service.start_failed', config_error: true, errors: r.errors },
+      `${u.service} cannot start: ${r.errors.join('; ')}`,
+    );
+    return process.exit(EXIT_CONFIG);
+  });
   // One destination for every service of the process: their lines never interleave mid-line.
   const destination = units.length > 1 ? sharedStdout() : undefined;
   const handles: ServiceHandle[] = [];
@@ -266,8 +265,7 @@ export function runServices(units: readonly { service: ServiceName; start: (ctx:
   };
   (async () => {
     for (const p of parsed) {
-      if (!p.settings.ok) continue;
-      const settings = p.settings.settings;
+      const settings = p.settings;
       try {
         handles.push(await startService(p.service, p.start, { settings, ...(destination ? { logDestination: destination } : {}) }));
       } catch (err) {

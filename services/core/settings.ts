@@ -319,6 +319,10 @@ export interface CliEnvironment {
   dataDir: string;
   /** The Redis user the tools connect as: REDIS_USERNAME/REDIS_PASSWORD_FILE, else npm start's operator user when it runs the embedded Redis. */
   redisAuth: RedisAuth | undefined;
+  /** npm start's admin user on its embedded Redis (the Redis latency drill's CLIENT KILL); undefined with REDIS_URL. */
+  adminAuth: RedisAuth | undefined;
+  /** Where the services read their config files: TP_ROOT, else the project. */
+  configRoot: string;
 }
 
 /** Where npm start keeps its Redis users' ACL file and passwords, under DATA_DIR (scripts/start.mjs spells it too). */
@@ -350,6 +354,7 @@ const cliSchema = z.object({
   REDIS_USERNAME: optionalText,
   REDIS_PASSWORD_FILE: optionalText,
   TP_NAMESPACE: z.string().optional(),
+  TP_ROOT: optionalText,
   DATA_DIR: z.string().min(1).default('.data'),
 });
 
@@ -361,15 +366,25 @@ export function cliEnvironment(root: string = process.cwd()): { ok: true; env: C
   const dataDir = resolve(root, e.DATA_DIR);
   const errors: string[] = [];
   let redisAuth = readRedisAuth(e.REDIS_USERNAME, e.REDIS_PASSWORD_FILE ? resolve(root, e.REDIS_PASSWORD_FILE) : undefined, errors);
-  try {
-    redisAuth ??= e.REDIS_URL === undefined ? embeddedRedisAuth(dataDir, 'operator') : undefined;
-  } catch (err) {
-    errors.push(err instanceof SettingsError ? err.errors.join('; ') : String(err));
-  }
+  // Without REDIS_URL: the Redis `npm start` runs, with the users it made for it.
+  const embedded = (role: 'operator' | 'admin'): RedisAuth | undefined => {
+    try {
+      return e.REDIS_URL === undefined ? embeddedRedisAuth(dataDir, role) : undefined;
+    } catch (err) {
+      errors.push(err instanceof SettingsError ? err.errors.join('; ') : String(err));
+      return undefined;
+    }
+  };
+  redisAuth ??= embedded('operator');
+  const adminAuth = embedded('admin');
   if (errors.length > 0) return { ok: false, error: errors.join('; ') };
-  // Without REDIS_URL: the Redis `npm start` runs (its run.lock; the URL there has no password), else the default.
+  // Its URL is in its run.lock (without a password), else the default.
   const redisUrl = e.REDIS_URL ?? embeddedRedisUrl(dataDir);
-  return { ok: true, env: { webUrl: e.TP_WEB_URL, webPort: e.WEB_PORT, webToken: e.WEB_TOKEN, redisUrl, namespace: e.TP_NAMESPACE, dataDir: e.DATA_DIR, redisAuth } };
+  const configRoot = e.TP_ROOT ? resolve(e.TP_ROOT) : root; // relative to the working directory, as the services read it
+  return {
+    ok: true,
+    env: { webUrl: e.TP_WEB_URL, webPort: e.WEB_PORT, webToken: e.WEB_TOKEN, redisUrl, namespace: e.TP_NAMESPACE, dataDir: e.DATA_DIR, redisAuth, adminAuth, configRoot },
+  };
 }
 
 /** The Redis URL npm start recorded in <DATA_DIR>/run.lock, unless it is redacted (it carried a password) or there is none. */

@@ -91,6 +91,18 @@ export async function startVenueWorker(d: VenueWorkerDeps): Promise<VenueWorker>
   const prefix = ctx.keys.queuePrefix;
   const queue = new Queue<OrderJob>(name, { connection: ctx.connection('queue', { blocking: true }), prefix });
   const at = (): number => ctx.clock.now();
+  // With replicas (Sentinel): how many must hold an order's records before the venue hears of it.
+  const replicas = replicasToAck(ctx.redisUrl, ctx.settings.replicaAck.replicas);
+  const waitMs = ctx.settings.replicaAck.ms;
+  /** A send that cannot go yet: retried after the backoff (a transient error), and at the last attempt cancelled unsent (fail closed). */
+  const notYet = async (job: Job<OrderJob>, why: string, cancelReason: string, outcome: string): Promise<string> => {
+    if (job.attemptsMade + 1 < (job.opts.attempts ?? SEND_ATTEMPTS)) {
+      metrics.retries.inc();
+      throw new VenueError('network', why);
+    }
+    await oms.apply(job.data.clientOrderId, { type: 'OrderCancelled', reason: cancelReason, at: at() });
+    return outcome;
+  };
   const exec = d.config.current.execution;
 
   const quoteOf = async (symbol: string): Promise<MarketQuote | undefined> => {
@@ -134,12 +146,7 @@ export async function startVenueWorker(d: VenueWorkerDeps): Promise<VenueWorker>
     // Not at the venue: the controls, as they are now, decide whether it goes.
     // Not known (Redis did not answer the last reads): wait, as for a venue outage; in the end, cancel unsent.
     if (!ctx.control.snapshot.known) {
-      if (job.attemptsMade + 1 < (job.opts.attempts ?? SEND_ATTEMPTS)) {
-        metrics.retries.inc();
-        throw new VenueError('network', 'control state unknown: not sent until it is read again');
-      }
-      await oms.apply(id, { type: 'OrderCancelled', reason: 'control state unknown (fail closed, before it was sent)', at: at() });
-      return 'cancelled unsent';
+      return notYet(job, 'control state unknown: not sent until it is read again', 'control state unknown (fail closed, before it was sent)', 'cancelled unsent');
     }
     const subject = { symbol: order.symbol, model: order.model };
     const changed = controlsChangedAt(ctx.control.snapshot, subject);
@@ -191,21 +198,14 @@ export async function startVenueWorker(d: VenueWorkerDeps): Promise<VenueWorker>
         return 'rejected: probe lease';
       }
     }
-    // With replicas (Sentinel): the venue hears of an order only once a replica holds its records, so a failover
-    // cannot lose an order the venue has. A master cut off from its replicas (demoted, or they are down) sends nothing.
-    const replicas = replicasToAck(ctx.redisUrl, ctx.settings.replicaAck.replicas);
-    const waitMs = ctx.settings.replicaAck.ms;
+    // The venue hears of an order only once a replica holds its records, so a failover cannot lose an order the
+    // venue has. A master cut off from its replicas (demoted, or they are down) sends nothing.
     if (replicas > 0) {
       const acked = await store.replicated(replicas, waitMs);
       if (acked < replicas) {
         if (probing) void releaseProbe(ctx.redis, ctx.keys, id).catch(() => undefined);
         const why = `${acked} of ${replicas} replica(s) held its records after ${waitMs} ms (Redis failing over, or a replica down)`;
-        if (job.attemptsMade + 1 < (job.opts.attempts ?? SEND_ATTEMPTS)) {
-          metrics.retries.inc();
-          throw new VenueError('network', `not sent yet: ${why}`);
-        }
-        await oms.apply(id, { type: 'OrderCancelled', reason: `not sent: ${why} (fail closed)`, at: at() });
-        return 'cancelled unsent: replicas';
+        return notYet(job, `not sent yet: ${why}`, `not sent: ${why} (fail closed)`, 'cancelled unsent: replicas');
       }
     }
     const t0 = performance.now();

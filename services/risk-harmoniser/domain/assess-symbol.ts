@@ -4,7 +4,7 @@
  */
 import type { RiskHarmoniserConfig } from '../../core/config/schemas.ts';
 import { blendEdges, blendParamsFrom, type BlendResult } from '../../core/domain/blend-edges.ts';
-import { positionVarPct, sizePosition, type SizingResult } from '../../core/domain/size-position.ts';
+import { positionVarPct, sizePosition, type SizingInput, type SizingResult } from '../../core/domain/size-position.ts';
 import { dailyVolOf, initialVol, isVolStale, updateVol, type VolState } from '../../core/domain/volatility.ts';
 import { costReason, edgePays, roundTripCostBps } from '../../core/domain/trade-cost.ts';
 import type { Signal } from '../../core/messages.ts';
@@ -55,15 +55,17 @@ export function bookLimits(
   assetClass: string,
   kelly: KellyInEffect,
   varRoomPct: { long: number; short: number } | undefined,
-): { maxLeverage: number; maxPositionPct: number; varTargetPct: number; varRoomPct: { long: number; short: number } | undefined; scale: number } {
+): { caps: Pick<SizingInput, 'maxLeverage' | 'maxPositionPct' | 'varTargetPct' | 'varRoomPct'>; scale: number } {
   const limits = cfg.position_sizing.asset_classes[assetClass] ?? cfg.position_sizing.asset_classes['default']!;
   const configured = cfg.position_sizing.kelly_fraction;
   const scale = configured > 0 ? Math.min(1, Math.max(0, kelly.fraction / configured)) : 1;
   return {
-    maxLeverage: limits.max_leverage * scale,
-    maxPositionPct: limits.max_position_pct * scale,
-    varTargetPct: cfg.risk_limits.var_targets.daily_95pct * scale,
-    varRoomPct: varRoomPct && { long: varRoomPct.long * scale, short: varRoomPct.short * scale },
+    caps: {
+      maxLeverage: limits.max_leverage * scale,
+      maxPositionPct: limits.max_position_pct * scale,
+      varTargetPct: cfg.risk_limits.var_targets.daily_95pct * scale,
+      varRoomPct: varRoomPct && { long: varRoomPct.long * scale, short: varRoomPct.short * scale },
+    },
     scale,
   };
 }
@@ -121,10 +123,7 @@ export function assessSymbol(
       price: latest.price,
       portfolioUsd: cfg.position_sizing.portfolio_value_usd,
       kellyFraction: kelly.fraction,
-      maxLeverage: limits.maxLeverage,
-      maxPositionPct: limits.maxPositionPct,
-      varTargetPct: limits.varTargetPct,
-      varRoomPct: limits.varRoomPct,
+      ...limits.caps,
     });
   }
   reasons.push(sizing.reason);
@@ -149,10 +148,7 @@ export function assessSymbol(
               price: latest.price,
               portfolioUsd: cfg.position_sizing.portfolio_value_usd,
               kellyFraction: 1,
-              maxLeverage: limits.maxLeverage,
-              maxPositionPct: limits.maxPositionPct,
-              varTargetPct: limits.varTargetPct,
-              varRoomPct: limits.varRoomPct,
+              ...limits.caps,
             }).targetUsd,
           );
     const keep = Math.sign(held) * Math.min(Math.abs(held), cap);
