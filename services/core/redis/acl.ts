@@ -19,8 +19,8 @@
  *             runbook's diagnostics and PUBLISH param.reload, no writes;
  *   replica:  what a replica or a Sentinel needs of a master.
  * The embedded Redis and docker-compose also have an `admin` user (all
- * rights, a password of its own) for start/stop and the drills that need
- * DEBUG.
+ * rights, a password of its own) for changes by hand, ACL LOG and the Redis
+ * latency drill's CLIENT KILL.
  */
 import { createHash } from 'node:crypto';
 import { CONFIG_COMPONENTS, type ConfigComponent, type RedisKeys, type ServiceName } from './keys.ts';
