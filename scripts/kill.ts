@@ -19,7 +19,7 @@ import { parseScope } from '../services/core/domain/scopes.ts';
 import { EXIT_CONFIG } from '../services/core/errors.ts';
 import { ControlWriter } from '../services/core/control/write.ts';
 import { createLogger } from '../services/core/log.ts';
-import { connectRedis, redisKeysFor } from '../services/core/redis/connect.ts';
+import { connectRedis, redisKeysFor, shardsFor } from '../services/core/redis/connect.ts';
 import { unknownScopeSubject } from '../services/core/scope-subjects.ts';
 import { cliEnvironment, settingsFromEnvironment } from '../services/core/settings.ts';
 
@@ -66,7 +66,10 @@ try {
   if (!values.reset) {
     const universe = await loadInstruments(settings.configPaths.instruments, root);
     if (!universe.ok) throw new Error(universe.reason);
-    const unknown = await unknownScopeSubject({ redis, keys, universe: universe.config, root, routerRulesPath: settings.configPaths.model_router }, scope.scope);
+    const unknown = await unknownScopeSubject(
+      { redis, shards: shardsFor(redisUrl, settings.namespace, settings.shards), universe: universe.config, root, routerRulesPath: settings.configPaths.model_router },
+      scope.scope,
+    );
     if (unknown) throw new Error(unknown);
   }
   const who = { reason: values.reason, by, trigger: 'manual', requireSecondOperator: dual };

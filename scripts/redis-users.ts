@@ -14,7 +14,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeAclFiles } from '../services/core/redis/acl-setup.ts';
-import { isClusterUrl, redisKeysFor } from '../services/core/redis/connect.ts';
+import { isClusterUrl, shardsFor } from '../services/core/redis/connect.ts';
 import { EXIT_CONFIG } from '../services/core/errors.ts';
 import { EMBEDDED_ACL_DIR, cliEnvironment } from '../services/core/settings.ts';
 
@@ -33,5 +33,5 @@ if (!cli.ok) {
 const cluster = values.cluster === true || isClusterUrl(cli.env.redisUrl ?? '');
 const url = cluster ? 'redis-cluster://127.0.0.1:6379' : cli.env.redisUrl;
 const dir = resolve(values.dir ?? resolve(cli.env.dataDir, EMBEDDED_ACL_DIR));
-const set = writeAclFiles(dir, redisKeysFor(url, cli.env.namespace), { cluster });
+const set = writeAclFiles(dir, shardsFor(url, cli.env.namespace, cli.env.shards), { cluster });
 console.log(`[redis-users] ${dir}/users.acl: ${set.users.map((u) => u.name).join(', ')} (passwords in ${dir}/<role>.password, mode 0600)`);

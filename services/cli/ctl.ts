@@ -43,6 +43,7 @@ const ENV: CliEnvironment = parsedEnv.ok
       webToken: undefined,
       redisUrl: undefined,
       namespace: undefined,
+      shards: 1,
       dataDir: '.data',
       redisAuth: undefined,
       adminAuth: undefined,
@@ -235,27 +236,37 @@ async function switchLog(o: { count: string; follow?: boolean }): Promise<void> 
   else printTable(entries.map(switchRow), SWITCH_COLUMNS);
   if (!o.follow) return;
   // Follow on Redis itself (XREAD BLOCK), as the runbook does, from the last entry shown.
-  const { redis, keys } = await connect('switch-log');
-  let last = entries.at(-1)?.['id'] ?? '$';
+  const { redis, shards } = await connect('switch-log');
+  const from = entries.at(-1)?.['id'] ?? '$';
   process.on('SIGINT', () => {
     redis.disconnect();
     process.exit(EXIT.ok);
   });
   const { fieldsFromArray } = await import('../core/messages.ts');
-  for (;;) {
-    const got = await redis.xread('BLOCK', 30_000, 'STREAMS', keys.modelSwitchLog, last);
-    for (const [, items] of got ?? [])
-      for (const [id, fields] of items) {
-        last = id;
-        const e: Record<string, string> = { id, ...fieldsFromArray(fields) };
-        if (global.json) console.log(JSON.stringify(e));
-        else console.log([switchRow(e)['time'], e['symbol'], e['old_model'], '->', e['new_model'], e['reason'], e['confidence']].map(str).join('  '));
+  // One blocking read per write shard (its model.switch.log is in its own slot), each on a connection of its own.
+  await Promise.all(
+    shards.keys.map(async (keys, i) => {
+      const conn = i === 0 ? redis : (await connect(`switch-log-s${i}`)).redis;
+      let last = from;
+      for (;;) {
+        const got = await conn.xread('BLOCK', 30_000, 'STREAMS', keys.modelSwitchLog, last);
+        for (const [, items] of got ?? [])
+          for (const [id, fields] of items) {
+            last = id;
+            const e: Record<string, string> = { id, ...fieldsFromArray(fields) };
+            if (global.json) console.log(JSON.stringify(e));
+            else console.log([switchRow(e)['time'], e['symbol'], e['old_model'], '->', e['new_model'], e['reason'], e['confidence']].map(str).join('  '));
+          }
       }
-  }
+    }),
+  );
 }
 
-async function connect(name: string, auth = ENV.redisAuth): Promise<{ redis: import('../core/redis/connect.ts').RedisClient; keys: import('../core/redis/keys.ts').RedisKeys }> {
-  const { connectRedis, redisKeysFor } = await import('../core/redis/connect.ts');
+async function connect(
+  name: string,
+  auth = ENV.redisAuth,
+): Promise<{ redis: import('../core/redis/connect.ts').RedisClient; keys: import('../core/redis/keys.ts').RedisKeys; shards: import('../core/redis/keys.ts').Shards }> {
+  const { connectRedis, shardsFor } = await import('../core/redis/connect.ts');
   const url = ENV.redisUrl;
   const redis = connectRedis({ ...(url ? { url } : {}), auth, name: `ctl:${name}`, maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined); // the ping below says it, once
@@ -268,7 +279,8 @@ async function connect(name: string, auth = ENV.redisAuth): Promise<{ redis: imp
       EXIT.unreachable,
     );
   }
-  return { redis, keys: redisKeysFor(url, ENV.namespace) };
+  const shards = shardsFor(url, ENV.namespace, ENV.shards);
+  return { redis, keys: shards.keys[0]!, shards };
 }
 
 async function reload(component: string, configPath: string, o: { force?: boolean; timeout: string }): Promise<void> {
@@ -397,7 +409,7 @@ async function drill(name: string, o: { timeout: string; out?: string }): Promis
   const { DRILLS, runDrill } = await import('./drills.ts');
   const names = name === 'all' ? Object.keys(DRILLS) : [name];
   for (const n of names) if (!DRILLS[n]) throw new CliError(`no drill ${n}: ${Object.keys(DRILLS).join(', ')} or all`, EXIT.usage);
-  const { redis, keys } = await connect('drill');
+  const { redis, keys, shards } = await connect('drill');
   const { ControlWriter } = await import('../core/control/write.ts');
   const { createLogger } = await import('../core/log.ts');
   const writer = new ControlWriter({
@@ -417,6 +429,7 @@ async function drill(name: string, o: { timeout: string; out?: string }): Promis
         api: request,
         redis,
         keys,
+        shards,
         timeoutMs: Number(o.timeout),
         tripBreaker: async (cause) => {
           await writer.moveBreaker({ kind: 'trip', cause }, `drill:${userInfo().username}`);
@@ -443,6 +456,26 @@ async function drill(name: string, o: { timeout: string; out?: string }): Promis
   }
   if (global.json) console.log(JSON.stringify(report, null, 2));
   if (results.some((r) => !r.ok)) process.exitCode = EXIT.refused;
+}
+
+/** Each write shard (TP_SHARDS): its namespace, its hash slot, its market_events key and the universe's symbols in it. */
+async function shardsTable(o: { instruments: string }): Promise<void> {
+  const { shardsFor } = await import('../core/redis/connect.ts');
+  const { loadInstruments } = await import('../core/config/load.ts');
+  const { default: calculateSlot } = await import('cluster-key-slot');
+  const shards = shardsFor(ENV.redisUrl, ENV.namespace, ENV.shards);
+  const universe = await loadInstruments(o.instruments, ENV.configRoot);
+  if (!universe.ok) throw new CliError(universe.reason, EXIT.usage);
+  const symbols = Object.keys(universe.config.symbols).sort();
+  const rows = shards.keys.map((k, shard) => ({
+    shard,
+    namespace: k.dataNamespace,
+    slot: calculateSlot(k.marketEvents),
+    market_events: k.marketEvents,
+    symbols: symbols.filter((s) => shards.of(s) === shard).join(','),
+  }));
+  if (global.json) console.log(JSON.stringify(rows, null, 2));
+  else printTable(rows, [{ key: 'shard', right: true }, { key: 'namespace' }, { key: 'slot', right: true }, { key: 'market_events' }, { key: 'symbols' }]);
 }
 
 /** The existing tools, run in this process with their own arguments and exit codes. */
@@ -543,6 +576,10 @@ export function program(): Command {
     .option('--count <n>', 'how many', '20')
     .option('--follow', 'keep printing new switches (Ctrl-C to stop)')
     .action(switchLog);
+  p.command('shards')
+    .description('write shards (TP_SHARDS): each one\'s key namespace, hash slot and symbols')
+    .option('--instruments <path>', 'the universe', 'conf/instruments.yml')
+    .action(shardsTable);
   p.command('replay')
     .description('smoke replay: the last N minutes of market data through the pipeline in a namespace of its own (paper venue); waits and prints the report')
     .option('--minutes <n>', 'how much market data', '15')

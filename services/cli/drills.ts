@@ -11,12 +11,14 @@ import { Redis } from 'ioredis';
 import { dump, load } from 'js-yaml';
 import { parseRiskParams, parseRouterRules } from '../core/config/parse.ts';
 import type { RedisClient } from '../core/redis/connect.ts';
-import type { ConfigComponent, RedisKeys } from '../core/redis/keys.ts';
+import type { ConfigComponent, RedisKeys, Shards } from '../core/redis/keys.ts';
 
 export interface DrillDeps {
   api(method: string, path: string, body?: Record<string, unknown>): Promise<{ status: number; json: Record<string, unknown> }>;
   redis: RedisClient;
   keys: RedisKeys;
+  /** Every write shard's names: model.switch.log and the portfolio hash are per shard. */
+  shards: Shards;
   /** Give up waiting for a condition after this long. */
   timeoutMs: number;
   /** Trip the shared breaker as a failing venue would (the drill's cause). */
@@ -216,13 +218,23 @@ function drillFile(
   return { path };
 }
 
-/** Switches logged to model.switch.log after stream id `since` (the router's own, not safety fallbacks). */
+/** Switches logged to model.switch.log (every shard's) after stream id `since` (the router's own, not safety fallbacks). */
 async function switchesSince(d: DrillDeps, since: string): Promise<number> {
-  const rows = (await d.redis.xrange(d.keys.modelSwitchLog, `(${since}`, '+', 'COUNT', 10_000)) as [string, string[]][];
+  const rows = (await Promise.all(d.shards.keys.map((k) => d.redis.xrange(k.modelSwitchLog, `(${since}`, '+', 'COUNT', 10_000) as Promise<[string, string[]][]>))).flat();
   return rows.filter(([, f]) => {
     const at = f.indexOf('reason');
     return !(at >= 0 && String(f[at + 1]).startsWith('fallback'));
   }).length;
+}
+
+/** The newest model.switch.log entry id across shards, or a time-based id when there is none. */
+async function lastSwitchId(d: DrillDeps): Promise<string> {
+  const ids = await Promise.all(d.shards.keys.map((k) => lastId(d, k.modelSwitchLog)));
+  return ids.reduce((a, b) => {
+    const [am, as] = a.split('-').map(Number);
+    const [bm, bs] = b.split('-').map(Number);
+    return am! > bm! || (am === bm && as! >= bs!) ? a : b;
+  });
 }
 
 /** The last entry id of a stream, or a time-based id when it is empty. */
@@ -269,7 +281,7 @@ async function switchStorm(d: DrillDeps): Promise<DrillResult> {
     }
   })();
   try {
-    const since = await lastId(d, d.keys.modelSwitchLog);
+    const since = await lastSwitchId(d);
     const detect = await until(d, async () => (await switchesSince(d, since)) > 20);
     const stormed = await switchesSince(d, since);
     const paused = await d.api('POST', '/api/router/pause', { reason: 'drill: switch storm' });
@@ -278,7 +290,7 @@ async function switchStorm(d: DrillDeps): Promise<DrillResult> {
       everyInstance(d, (i) => i.router_paused === true, 'strategist'),
     );
     // The storm goes on for a second more: a paused router must not switch.
-    const quietFrom = await lastId(d, d.keys.modelSwitchLog);
+    const quietFrom = await lastSwitchId(d);
     await sleep(1_000);
     const whilePaused = await switchesSince(d, quietFrom);
     return {
@@ -300,7 +312,9 @@ async function switchStorm(d: DrillDeps): Promise<DrillResult> {
 
 /** Portfolio VaR (percent) and the Kelly source the risk harmoniser last wrote. */
 async function book(d: DrillDeps): Promise<{ varPct: number; kellySource: string }> {
-  const h = await d.redis.hgetall(d.keys.riskPortfolio);
+  // Each shard's risk harmoniser writes the whole book's VaR as it saw it: the newest.
+  const all = await Promise.all(d.shards.keys.map((k) => d.redis.hgetall(k.riskPortfolio)));
+  const h = all.reduce((a, b) => (Number(b['at'] ?? 0) > Number(a['at'] ?? 0) ? b : a));
   return { varPct: Number(h['var_pct'] ?? 0), kellySource: h['kelly_source'] ?? '' };
 }
 

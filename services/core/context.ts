@@ -11,7 +11,7 @@ import type { ControlSnapshot } from './domain/control-state.ts';
 import type { Logger } from './log.ts';
 import type { Registry } from './metrics.ts';
 import type { RedisAuth, RedisClient } from './redis/connect.ts';
-import type { RedisKeys, ServiceName } from './redis/keys.ts';
+import type { RedisKeys, ServiceName, Shards } from './redis/keys.ts';
 import type { Settings } from './settings.ts';
 
 export interface BaseContext {
@@ -21,7 +21,12 @@ export interface BaseContext {
   readonly settings: Settings;
   readonly log: Logger;
   readonly registry: Registry;
+  /** The key names of the shard this context serves; the control plane's are the same in every shard. */
   readonly keys: RedisKeys;
+  /** Every write shard's key names (one without TP_SHARDS): what the feed routes by and the readers of the whole book read. */
+  readonly shards: Shards;
+  /** The shard `keys` belongs to. */
+  readonly shard: number;
   readonly clock: Clock;
   readonly root: string;
   /** The Redis this instance talks to (undefined: the default, redis://127.0.0.1:6379). */

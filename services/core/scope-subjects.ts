@@ -10,11 +10,11 @@ import type { RedisClient } from './redis/connect.ts';
 import { loadRouterRules } from './config/load.ts';
 import type { InstrumentsConfig } from './config/schemas.ts';
 import type { Scope } from './domain/scopes.ts';
-import type { RedisKeys } from './redis/keys.ts';
+import type { Shards } from './redis/keys.ts';
 
 export interface SubjectSources {
   redis: RedisClient;
-  keys: RedisKeys;
+  shards: Shards;
   universe: InstrumentsConfig;
   root: string;
   routerRulesPath: string;
@@ -24,11 +24,12 @@ export interface SubjectSources {
 export async function unknownScopeSubject(s: SubjectSources, scope: Scope): Promise<string | undefined> {
   if (scope.kind === 'symbol') {
     if (Object.hasOwn(s.universe.symbols, scope.symbol)) return undefined;
+    const keys = s.shards.keysOf(scope.symbol);
     const [position, seen, varContribution, strategist] = await Promise.all([
-      s.redis.exists(s.keys.position(scope.symbol)),
-      s.redis.hexists(s.keys.marketDataSeen, scope.symbol),
-      s.redis.hexists(s.keys.varContributions, scope.symbol),
-      s.redis.exists(s.keys.strategistState(scope.symbol)),
+      s.redis.exists(keys.position(scope.symbol)),
+      s.redis.hexists(keys.marketDataSeen, scope.symbol),
+      s.redis.hexists(keys.varContributions, scope.symbol),
+      s.redis.exists(keys.strategistState(scope.symbol)),
     ]);
     if (position + seen + varContribution + strategist > 0) return undefined;
     return `unknown symbol ${scope.symbol}: not in the tradable universe (${Object.keys(s.universe.symbols).sort().join(', ')}) and no state in Redis`;

@@ -21,9 +21,9 @@ import { ControlWriter } from './control/write.ts';
 import { EXIT_CONFIG, isConfigurationError } from './errors.ts';
 import { pino } from 'pino';
 import { createLogger, type DestinationStream } from './log.ts';
-import { createRegistry, Gauge } from './metrics.ts';
-import { connectRedis, redisKeysFor, type RedisAuth, type RedisClient } from './redis/connect.ts';
-import { CONFIG_COMPONENTS, type ServiceName } from './redis/keys.ts';
+import { AggregatorRegistry, createRegistry, Gauge } from './metrics.ts';
+import { connectRedis, shardsFor, type RedisAuth, type RedisClient } from './redis/connect.ts';
+import { CONFIG_COMPONENTS, type ServiceName, type Shards } from './redis/keys.ts';
 import { join } from 'node:path';
 import { heartbeatMember } from './heartbeats.ts';
 import { LatencyWindow } from './latency-window.ts';
@@ -38,7 +38,10 @@ export const HEARTBEAT_EXPIRY_MS = 30_000;
 export type { BaseContext, RunningService, ServiceContext };
 
 export interface ServiceHandle {
+  /** The context of the first (or only) shard served. */
   readonly ctx: ServiceContext;
+  /** One context per shard served (one element without write shards). */
+  readonly contexts: readonly ServiceContext[];
   stop(): Promise<void>;
   /** Port /metrics is served on (0 when disabled). */
   readonly metricsPort: number;
@@ -52,6 +55,8 @@ export interface StartOptions {
   /** The ACL user to connect as, instead of settings.redisAuth (tests). */
   redisAuth?: RedisAuth;
   namespace?: string;
+  /** Overrides settings.shards (TP_SHARDS). */
+  shards?: number;
   /** 0 → an ephemeral port; -1 → no metrics server. */
   metricsPort?: number;
   clock?: Clock;
@@ -64,15 +69,110 @@ export function instanceId(service: string, settings?: Settings): string {
   return settings?.instanceId ?? `${service}-${hostname()}-${process.pid}`;
 }
 
-/** Start a service in this process (tests call this directly; main.ts goes through runService). */
+/** The services whose work is split by write shard: one unit per shard served (decision 0012). */
+const SHARDED: ReadonlySet<ServiceName> = new Set(['strategist', 'risk-harmoniser', 'executor']);
+
+/**
+ * Start a service in this process (tests call this directly; main.ts goes
+ * through runService). With write shards (TP_SHARDS > 1) a strategist, risk
+ * harmoniser or executor runs one unit per shard it serves (TP_SHARD, else
+ * all): each as it would run alone on that shard's keys, instance
+ * `<instance>.s<shard>`, and one /metrics for all of them with a `shard` label.
+ */
 export async function startService(service: ServiceName, start: (ctx: ServiceContext) => Promise<RunningService>, options: StartOptions = {}): Promise<ServiceHandle> {
   const settings = options.settings ?? settingsFrom({});
+  const url = options.redisUrl ?? settings.redisUrl;
+  const shards = shardsFor(url, options.namespace ?? settings.namespace, options.shards ?? settings.shards);
+  const served = SHARDED.has(service) && shards.count > 1 ? (settings.shard !== undefined ? [settings.shard] : shards.keys.map((_, i) => i)) : [0];
   const instance = options.instance ?? instanceId(service, settings);
+  const units: Unit[] = [];
+  try {
+    for (const shard of served) {
+      units.push(await startUnit(service, start, options, settings, shards, shard, shards.count > 1 && SHARDED.has(service) ? `${instance}.s${shard}` : instance));
+    }
+  } catch (err) {
+    for (const u of units.reverse()) await u.stop();
+    throw err;
+  }
+  const log = units[0]!.ctx.log;
+  let server: Server | undefined;
+  let metricsPort = 0;
+  const wantPort = options.metricsPort ?? settings.metricsPort;
+  if (wantPort >= 0) {
+    const registries = units.map((u) => u.ctx.registry);
+    const exposition = async (): Promise<{ body: string; contentType: string }> => {
+      if (registries.length === 1) return { body: await registries[0]!.metrics(), contentType: registries[0]!.contentType };
+      // One exposition for every shard's registry: the same metric names, told apart by the `shard` label.
+      const merged = AggregatorRegistry.aggregate(await Promise.all(registries.map((r) => r.getMetricsAsJSON())));
+      return { body: await merged.metrics(), contentType: merged.contentType };
+    };
+    server = createServer((req, res) => {
+      if (req.url === '/metrics') {
+        exposition()
+          .then(({ body, contentType }) => {
+            res.writeHead(200, { 'content-type': contentType });
+            res.end(body);
+          })
+          .catch(() => {
+            res.writeHead(500);
+            res.end();
+          });
+      } else if (req.url === '/health') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: 'healthy', service, instance, ...(units.length > 1 ? { shards: served } : {}) }));
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    const srv = server;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot serve /metrics on ${settings.metricsHost}:${wantPort}: ${err.code ?? err.message}`)));
+        srv.listen(wantPort, settings.metricsHost, resolve);
+      });
+    } catch (err) {
+      for (const u of units.reverse()) await u.stop();
+      throw err;
+    }
+    const addr = server.address();
+    metricsPort = typeof addr === 'object' && addr ? addr.port : 0;
+    for (const u of units) u.setMetricsPort(metricsPort);
+  }
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      for (const u of [...units].reverse()) await u.stop();
+      server?.closeAllConnections();
+      await withTimeout(new Promise<void>((r) => (server ? server.close(() => r()) : r())), 1_000);
+      log.info({ event: 'service.stopped' }, `${service} stopped`);
+    })();
+    return stopping;
+  };
+  return { ctx: units[0]!.ctx, contexts: units.map((u) => u.ctx), stop, metricsPort };
+}
+
+interface Unit {
+  readonly ctx: ServiceContext;
+  stop(): Promise<void>;
+  setMetricsPort(port: number): void;
+}
+
+/** One service on one shard: its context, connections, control view, heartbeat and stop. */
+async function startUnit(
+  service: ServiceName,
+  start: (ctx: ServiceContext) => Promise<RunningService>,
+  options: StartOptions,
+  settings: Settings,
+  shards: Shards,
+  shard: number,
+  instance: string,
+): Promise<Unit> {
   const log = createLogger(service, instance, settings.logLevel, options.logDestination, settings.logBudget);
-  const registry = createRegistry(service);
+  const registry = createRegistry(service, shards.count > 1 && SHARDED.has(service) ? { shard } : undefined);
   const url = options.redisUrl ?? settings.redisUrl;
   const auth = options.redisAuth ?? settings.redisAuth;
-  const keys = redisKeysFor(url, options.namespace ?? settings.namespace);
+  const keys = shards.keys[shard]!;
   const connections: RedisClient[] = [];
   const connection = (purpose: string, options: { blocking?: boolean } = {}): RedisClient => {
     const c = connectRedis({ ...(url ? { url } : {}), auth, name: `${service}:${purpose}`, log, ...(options.blocking ? { maxRetriesPerRequest: null } : {}) });
@@ -87,6 +187,8 @@ export async function startService(service: ServiceName, start: (ctx: ServiceCon
     log,
     registry,
     keys,
+    shards,
+    shard,
     clock: options.clock ?? systemClock,
     root: settings.root,
     redisUrl: url,
@@ -112,38 +214,7 @@ export async function startService(service: ServiceName, start: (ctx: ServiceCon
   const running = await start(ctx);
   log.info({ event: 'service.started' }, `${service} started`);
 
-  let server: Server | undefined;
   let metricsPort = 0;
-  const wantPort = options.metricsPort ?? settings.metricsPort;
-  if (wantPort >= 0) {
-    server = createServer((req, res) => {
-      if (req.url === '/metrics') {
-        registry
-          .metrics()
-          .then((body) => {
-            res.writeHead(200, { 'content-type': registry.contentType });
-            res.end(body);
-          })
-          .catch(() => {
-            res.writeHead(500);
-            res.end();
-          });
-      } else if (req.url === '/health') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: 'healthy', service, instance }));
-      } else {
-        res.writeHead(404);
-        res.end();
-      }
-    });
-    const srv = server;
-    await new Promise<void>((resolve, reject) => {
-      srv.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot serve /metrics on ${settings.metricsHost}:${wantPort}: ${err.code ?? err.message}`)));
-      srv.listen(wantPort, settings.metricsHost, resolve);
-    });
-    const addr = server.address();
-    metricsPort = typeof addr === 'object' && addr ? addr.port : 0;
-  }
 
   const member = heartbeatMember(service, instance);
   const startedAt = ctx.clock.now();
@@ -170,7 +241,7 @@ export async function startService(service: ServiceName, start: (ctx: ServiceCon
       host: hostname(),
       started_at: startedAt,
       ts: now,
-      ...(server ? { metrics_port: metricsPort } : {}),
+      ...(metricsPort > 0 ? { metrics_port: metricsPort } : {}),
       ...(serverLatency.lastP99 !== undefined ? { redis_latency_p99_us: serverLatency.lastP99 } : {}),
       control: controlStatus(control.snapshot),
       ...(running.status?.() ?? {}),
@@ -199,14 +270,17 @@ export async function startService(service: ServiceName, start: (ctx: ServiceCon
       if (result === 'timeout') log.warn({ event: 'service.stop_timeout', timeout_ms: timeoutMs }, 'in-flight work did not finish in time');
       // Each step below is bounded: with Redis gone, shutdown must still finish.
       await withTimeout(redis.multi().zrem(ctx.keys.heartbeats, member).hdel(ctx.keys.heartbeatDetail, member).exec(), 1_000);
-      server?.closeAllConnections();
-      await withTimeout(new Promise<void>((r) => (server ? server.close(() => r()) : r())), 1_000);
       await Promise.all(connections.map((c) => withTimeout(c.quit(), 1_000).then((done) => done === undefined && c.disconnect())));
-      log.info({ event: 'service.stopped' }, `${service} stopped`);
     })();
     return stopping;
   };
-  return { ctx, stop, metricsPort };
+  return {
+    ctx,
+    stop,
+    setMetricsPort: (port) => {
+      metricsPort = port;
+    },
+  };
 }
 
 /** Resolve with the promise's value, or with undefined after `ms` (the promise is left to settle on its own). */

@@ -14,7 +14,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigurationError } from './errors.ts';
 import type { RedisAuth } from './redis/connect.ts';
-import { SERVICE_NAMES, type ServiceName } from './redis/keys.ts';
+import { MAX_SHARDS, SERVICE_NAMES, type ServiceName } from './redis/keys.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const ms = (min: number, max: number) => int(min, max);
@@ -57,6 +57,13 @@ const envSchema = z.object({
   REDIS_USERNAME: optionalText,
   REDIS_PASSWORD_FILE: optionalText,
   TP_NAMESPACE: z.string().optional(),
+  TP_SHARDS: z.coerce.number().int().min(1).max(MAX_SHARDS).default(1),
+  TP_SHARD: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_SHARDS - 1)
+    .optional(),
   INSTANCE_ID: optionalText,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_EVENT_BURST: int(0, 100_000).default(20),
@@ -110,6 +117,10 @@ export interface Settings {
   /** The ACL user this process connects as (REDIS_USERNAME, REDIS_PASSWORD_FILE); undefined: the URL's own. */
   readonly redisAuth: RedisAuth | undefined;
   readonly namespace: string | undefined;
+  /** Write shards (TP_SHARDS, default 1: today's key names; decision 0012). */
+  readonly shards: number;
+  /** The one shard this instance serves (TP_SHARD); undefined: every shard. */
+  readonly shard: number | undefined;
   readonly instanceId: string | undefined;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Lines per event per window logged whole before the rest are counted into one summary (0: no limit). */
@@ -197,9 +208,12 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
   }
   if ((e.REDIS_WAIT_REPLICAS ?? 0) > 0 && e.REDIS_URL?.startsWith('redis-cluster://'))
     errors.push(`REDIS_WAIT_REPLICAS: not supported on Redis Cluster (WAIT has no key to route by), found ${e.REDIS_WAIT_REPLICAS}`);
+  if (e.TP_SHARD !== undefined && e.TP_SHARD >= e.TP_SHARDS) errors.push(`TP_SHARD: expected a shard from 0 to ${e.TP_SHARDS - 1} (TP_SHARDS=${e.TP_SHARDS}), found ${e.TP_SHARD}`);
   if (e.CONTROL_MAX_AGE_MS <= e.CONTROL_REFRESH_MS)
     errors.push(`CONTROL_MAX_AGE_MS: expected more than CONTROL_REFRESH_MS (${e.CONTROL_REFRESH_MS}), found ${e.CONTROL_MAX_AGE_MS}`);
   if (e.VENUE !== 'paper') {
+    // One account's balances cannot be reconciled against one shard's positions (decision 0012).
+    if (e.TP_SHARDS > 1) errors.push(`TP_SHARDS: a live venue (${e.VENUE}) runs with one write shard (its balances are one account), found ${e.TP_SHARDS}`);
     // A live venue sends real orders: never by accident.
     if (!e.VENUE_API_KEY || !e.VENUE_API_SECRET)
       errors.push(
@@ -218,6 +232,8 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     redisUrl: e.REDIS_URL,
     redisAuth,
     namespace: e.TP_NAMESPACE,
+    shards: e.TP_SHARDS,
+    shard: e.TP_SHARD,
     instanceId: e.INSTANCE_ID,
     logLevel: e.LOG_LEVEL,
     logBudget: { burst: e.LOG_EVENT_BURST, windowMs: e.LOG_EVENT_WINDOW_MS },
@@ -316,6 +332,8 @@ export interface CliEnvironment {
   webToken: string | undefined;
   redisUrl: string | undefined;
   namespace: string | undefined;
+  /** TP_SHARDS: how many write shards the deployment has (what the tools read across). */
+  shards: number;
   dataDir: string;
   /** The Redis user the tools connect as: REDIS_USERNAME/REDIS_PASSWORD_FILE, else npm start's operator user when it runs the embedded Redis. */
   redisAuth: RedisAuth | undefined;
@@ -354,6 +372,7 @@ const cliSchema = z.object({
   REDIS_USERNAME: optionalText,
   REDIS_PASSWORD_FILE: optionalText,
   TP_NAMESPACE: z.string().optional(),
+  TP_SHARDS: z.coerce.number().int().min(1).max(MAX_SHARDS).default(1),
   TP_ROOT: optionalText,
   DATA_DIR: z.string().min(1).default('.data'),
 });
@@ -383,7 +402,18 @@ export function cliEnvironment(root: string = process.cwd()): { ok: true; env: C
   const configRoot = e.TP_ROOT ? resolve(e.TP_ROOT) : root; // relative to the working directory, as the services read it
   return {
     ok: true,
-    env: { webUrl: e.TP_WEB_URL, webPort: e.WEB_PORT, webToken: e.WEB_TOKEN, redisUrl, namespace: e.TP_NAMESPACE, dataDir: e.DATA_DIR, redisAuth, adminAuth, configRoot },
+    env: {
+      webUrl: e.TP_WEB_URL,
+      webPort: e.WEB_PORT,
+      webToken: e.WEB_TOKEN,
+      redisUrl,
+      namespace: e.TP_NAMESPACE,
+      shards: e.TP_SHARDS,
+      dataDir: e.DATA_DIR,
+      redisAuth,
+      adminAuth,
+      configRoot,
+    },
   };
 }
 
@@ -418,6 +448,8 @@ export const SETTINGS_DOC: Readonly<Record<keyof z.input<typeof envSchema>, stri
   REDIS_USERNAME: 'the Redis ACL user to connect as (npm start and docker-compose give each service its own; docs/operations.md, "Redis users")',
   REDIS_PASSWORD_FILE: "file holding that user's password, mode 0600 (npm start: .data/redis-acl/<user>.password)",
   TP_NAMESPACE: 'prefix of every key (default empty: the contract names); on Cluster it must carry a hash tag',
+  TP_SHARDS: 'write shards: symbols split over this many streams and hash tags (default 1: the contract names; decision 0012)',
+  TP_SHARD: 'serve only this shard (0 to TP_SHARDS-1); default every shard',
   INSTANCE_ID: "this instance's name in heartbeats and consumer groups (default <service>-<host>-<pid>)",
   LOG_LEVEL: 'fatal, error, warn, info (default), debug, trace, silent',
   LOG_EVENT_BURST: 'lines of one event logged whole per window before the rest are summed up in one log.suppressed line (default 20; 0: no limit)',

@@ -55,31 +55,47 @@ export function startSafetyMonitor(
   async function check(): Promise<KillDecision> {
     const cfg = config.current;
     const now = ctx.clock.now();
-    const dailyKey = keys.dailyStats(tradingDay(now));
-    const seen = await conn.hgetall(keys.marketDataSeen);
-    const symbols = Object.keys(seen);
-    const pipe = conn.pipeline();
-    for (const s of symbols) pipe.get(keys.position(s)).hmget(keys.lastTick(s), 'bid', 'ask');
+    const day0 = tradingDay(now);
+    // The whole book, across write shards (one pipeline per shard: its keys share a slot); the book's day
+    // marks live in the first shard's daily hash, next to its realized PnL, with the other shards' added.
+    const dailyKey = keys.dailyStats(day0);
+    const shards = ctx.shards.keys;
+    const seenByShard = await Promise.all(shards.map((k) => conn.hgetall(k.marketDataSeen)));
+    const seen: Record<string, string> = Object.fromEntries(seenByShard.flatMap((h) => Object.entries(h)));
+    const reads = await Promise.all(
+      shards.map((k, i) => {
+        const pipe = conn.pipeline();
+        for (const s of Object.keys(seenByShard[i]!)) pipe.get(k.position(s)).hmget(k.lastTick(s), 'bid', 'ask');
+        if (i > 0) pipe.hget(k.dailyStats(day0), 'realized_pnl');
+        return pipe.exec();
+      }),
+    );
     const minute = Math.floor(now / 60_000);
-    pipe.get(keys.venueErrors(minute)).get(keys.venueErrors(minute - 1));
-    pipe.zrange(keys.heartbeats, '0', '-1', 'WITHSCORES');
-    const res = (await pipe.exec()) ?? [];
+    const controlReads = await conn
+      .pipeline()
+      .get(keys.venueErrors(minute))
+      .get(keys.venueErrors(minute - 1))
+      .zrange(keys.heartbeats, '0', '-1', 'WITHSCORES')
+      .exec();
     // Decide on a whole picture or not at all: a position that cannot be read
     // is not a flat one (it would mark a drawdown that is not there).
-    const unreadable = res.find(([err]) => err);
-    if (unreadable) throw new Error(`safety read failed: ${unreadable[0]!.message}`);
-    const v = (i: number): unknown => res[i]?.[1];
-    const marks = symbols.map((_, i) => {
-      const raw = v(i * 2) as string | null;
-      const [bid, ask] = ((v(i * 2 + 1) as (string | null)[] | undefined) ?? []).map(Number);
-      const stored = readPosition(raw, keys.position(symbols[i]!));
-      if (!stored.ok) throw new Error(`safety read failed: ${stored.reason}`);
-      return { position: stored.position, mid: bid! > 0 && ask! > 0 ? (bid! + ask!) / 2 : undefined };
+    const unreadable = [...reads, controlReads].flatMap((r): (Error | null)[] => (r ? r.map(([err]) => err) : [new Error('pipeline aborted')])).find((err) => err);
+    if (unreadable) throw new Error(`safety read failed: ${unreadable.message}`);
+    const marks = shards.flatMap((k, shard) => {
+      const res = reads[shard] ?? [];
+      return Object.keys(seenByShard[shard]!).map((symbol, i) => {
+        const raw = res[i * 2]?.[1] as string | null;
+        const [bid, ask] = ((res[i * 2 + 1]?.[1] as (string | null)[] | undefined) ?? []).map(Number);
+        const stored = readPosition(raw, k.position(symbol));
+        if (!stored.ok) throw new Error(`safety read failed: ${stored.reason}`);
+        return { position: stored.position, mid: bid! > 0 && ask! > 0 ? (bid! + ask!) / 2 : undefined };
+      });
     });
-    const base = symbols.length * 2;
+    const otherRealized = shards.reduce((sum, _, shard) => sum + (shard > 0 ? Number(reads[shard]?.at(-1)?.[1] ?? 0) || 0 : 0), 0);
+    const c = (i: number): unknown => controlReads?.[i]?.[1];
     const elapsed = (now % 60_000) / 60_000;
-    const venueErrors = Number(v(base) ?? 0) + Number(v(base + 1) ?? 0) * (1 - elapsed);
-    const newestHeartbeat = newestHeartbeatByService(parseHeartbeats((v(base + 2) as string[]) ?? []));
+    const venueErrors = Number(c(0) ?? 0) + Number(c(1) ?? 0) * (1 - elapsed);
+    const newestHeartbeat = newestHeartbeatByService(parseHeartbeats((c(2) as string[]) ?? []));
 
     const unrealized = unrealizedPnl(marks);
     // Day rollover: the first instance to see a new UTC day fixes its starting point.
@@ -95,7 +111,7 @@ export function startSafetyMonitor(
     const day = (rolled?.[3]?.[1] ?? {}) as Record<string, string>;
     const mark = markDay(
       cfg.position_sizing.portfolio_value_usd,
-      Number(day['realized_pnl'] ?? 0),
+      Number(day['realized_pnl'] ?? 0) + otherRealized,
       unrealized,
       Number(day['unrealized_start'] ?? 0),
       day['peak_equity'] ? Number(day['peak_equity']) : undefined,

@@ -226,7 +226,8 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
   });
 
   const reloader = await startReloader(ctx, [riskReloadTarget(ctx, config), instrumentsReloadTarget(ctx, instruments)]);
-  const safety = startSafetyMonitor(ctx, config, control);
+  // The safety monitor reads the whole book (every shard): the executors serving the first shard run it.
+  const safety = ctx.shard === 0 ? startSafetyMonitor(ctx, config, control) : undefined;
 
   await venue.start?.();
   await reports.start();
@@ -258,7 +259,7 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
       clearInterval(probation);
       clearInterval(housekeeping);
       clearInterval(reconcileTimer);
-      await safety.stop();
+      await safety?.stop();
       await consumer.stop();
       await reports.stop();
       await worker.stop();

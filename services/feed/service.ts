@@ -1,5 +1,6 @@
 /**
- * The market-data feed: publishes ticks to `market_events` (MAXLEN-capped),
+ * The market-data feed: publishes ticks to `market_events` (MAXLEN-capped; with
+ * write shards, the `market_events` of each symbol's shard),
  * keeps the latest tick per symbol for the executor's paper fills, and the
  * last-seen time per symbol for staleness checks.
  *
@@ -55,7 +56,7 @@ export function syntheticSpecs(cfg: InstrumentsConfig): InstrumentSpec[] {
 }
 
 export async function startFeed(ctx: ServiceContext, options: FeedOptions = feedOptionsFrom(ctx.settings)): Promise<RunningService> {
-  const { redis, keys, log } = ctx;
+  const { redis, shards, log } = ctx;
   const published = new Counter({ name: 'feed_ticks_published_total', help: 'Ticks written to market_events', labelNames: ['symbol'], registers: [ctx.registry] });
   const publishErrors = new Counter({
     name: 'feed_publish_errors_total',
@@ -66,7 +67,7 @@ export async function startFeed(ctx: ServiceContext, options: FeedOptions = feed
   /** Mid of the last tick in Redis per symbol: where a restarted walk resumes. */
   const lastPrices = async (symbols: readonly string[]): Promise<Record<string, number>> => {
     const out: Record<string, number> = {};
-    const quotes = await Promise.all(symbols.map((s) => redis.hmget(keys.lastTick(s), 'bid', 'ask')));
+    const quotes = await Promise.all(symbols.map((s) => redis.hmget(shards.keysOf(s).lastTick(s), 'bid', 'ask')));
     symbols.forEach((s, i) => {
       const [bid, ask] = (quotes[i] ?? []).map(Number);
       if (bid! > 0 && ask! > 0) out[s] = (bid! + ask!) / 2;
@@ -132,9 +133,10 @@ export async function startFeed(ctx: ServiceContext, options: FeedOptions = feed
     const limit = options.maxTicks !== undefined ? Math.min(due, options.maxTicks - sent) : due;
     if (limit <= 0) return;
     if (!options.csvPath && market.instruments.length === 0) return; // no synthetic instrument (yet): nothing to make
-    const pipe = redis.pipeline();
+    // One pipeline per write shard (its stream and keys share a slot; with one shard, one pipeline as before).
+    const pipes = shards.keys.map(() => redis.pipeline());
     const latest = new Map<string, MarketTick>();
-    const symbols: string[] = [];
+    const symbols: string[][] = shards.keys.map(() => []);
     let n = 0;
     for (; n < limit; n++) {
       const tick = source();
@@ -142,29 +144,36 @@ export async function startFeed(ctx: ServiceContext, options: FeedOptions = feed
         running = false;
         break;
       }
-      pipe.xadd(keys.marketEvents, 'MAXLEN', '~', options.streamMaxLen, '*', ...encodeTick(tick));
+      const shard = shards.of(tick.symbol);
+      pipes[shard]!.xadd(shards.keys[shard]!.marketEvents, 'MAXLEN', '~', options.streamMaxLen, '*', ...encodeTick(tick));
       latest.set(tick.symbol, tick);
-      symbols.push(tick.symbol);
+      symbols[shard]!.push(tick.symbol);
     }
     const seenAt = ctx.clock.now();
     for (const [symbol, tick] of latest) {
-      pipe.hset(keys.lastTick(symbol), ...encodeTick(tick));
-      pipe.hset(keys.marketDataSeen, symbol, seenAt);
+      const shard = shards.of(symbol);
+      pipes[shard]!.hset(shards.keys[shard]!.lastTick(symbol), ...encodeTick(tick));
+      pipes[shard]!.hset(shards.keys[shard]!.marketDataSeen, symbol, seenAt);
     }
     sent += n;
     // A pipeline reports errors per command (READONLY during a failover, OOM):
     // count what was written and say what was not. Market data is not retried.
-    const res = (await pipe.exec()) ?? [];
+    const results = await Promise.all(
+      pipes.map((p, i) => (symbols[i]!.length > 0 ? p.exec().catch((err: unknown) => symbols[i]!.map(() => [err as Error, null] as [Error, null])) : Promise.resolve([]))),
+    );
     const errors: Error[] = [];
-    for (let i = 0; i < symbols.length; i++) {
-      const err = res[i]?.[0];
-      if (err) {
-        errors.push(err);
-      } else {
-        written++;
-        published.inc({ symbol: symbols[i]! });
+    results.forEach((res, shard) => {
+      const sent = symbols[shard]!;
+      for (let i = 0; i < sent.length; i++) {
+        const err = res?.[i]?.[0];
+        if (err) {
+          errors.push(err);
+        } else {
+          written++;
+          published.inc({ symbol: sent[i]! });
+        }
       }
-    }
+    });
     if (errors.length > 0) {
       failed += errors.length;
       publishErrors.inc();

@@ -18,6 +18,7 @@ import { readPositions } from '../web/book.ts';
 import { startExecutor } from '../executor/service.ts';
 import { fieldsFromArray } from '../core/messages.ts';
 import { isClusterUrl, redisKeysFor } from '../core/redis/connect.ts';
+import { oneShard } from '../core/redis/keys.ts';
 import { startService, type ServiceHandle } from '../core/service.ts';
 import type { Settings } from '../core/settings.ts';
 import { startRiskHarmoniser } from '../risk-harmoniser/service.ts';
@@ -55,8 +56,11 @@ export async function replayTicks(ctx: ServiceContext, req: ReplayRequest): Prom
     });
   }
   const from = ctx.clock.now() - req.minutes * 60_000;
-  const rows = (await ctx.redis.xrange(ctx.keys.marketEvents, `${from}-0`, '+', 'COUNT', MAX_REPLAY_TICKS)) as [string, string[]][];
-  return rows.map(([id, fields]) => ({ at: Number(id.split('-')[0]), fields }));
+  // Every shard's market_events, merged in time order (stream ids are ms timestamps).
+  const perShard = await Promise.all(ctx.shards.keys.map((k) => ctx.redis.xrange(k.marketEvents, `${from}-0`, '+', 'COUNT', MAX_REPLAY_TICKS) as Promise<[string, string[]][]>));
+  const rows = perShard.flat().map(([id, fields]) => ({ at: Number(id.split('-')[0]), seq: Number(id.split('-')[1]), fields }));
+  if (perShard.length > 1) rows.sort((a, b) => a.at - b.at || a.seq - b.seq);
+  return rows.slice(0, MAX_REPLAY_TICKS).map(({ at, fields }) => ({ at, fields }));
 }
 
 export async function runReplay(
@@ -76,6 +80,9 @@ export async function runReplay(
     executionMode: 'PAPER' as const,
     logLevel: 'warn' as const,
     namespace,
+    // A replay is one small pipeline of its own: one shard, whatever the deployment's.
+    shards: 1,
+    shard: undefined,
   });
   const handles: ServiceHandle[] = [];
   const varPath: { at: number; varPct: number }[] = [];
@@ -193,7 +200,7 @@ async function collect(ctx: ServiceContext, keys: ReturnType<typeof redisKeysFor
   }
   const symbols = await redis.hkeys(keys.marketDataSeen);
   // Marked to the last mid, as GET /api/positions shows them.
-  const positions = (await readPositions(redis, keys, symbols)).positions.map((p) => ({
+  const positions = (await readPositions(redis, oneShard(keys), symbols)).positions.map((p) => ({
     symbol: p.symbol,
     qty: p.qty,
     avgPrice: p.avg_price,

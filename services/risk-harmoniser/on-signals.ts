@@ -44,6 +44,14 @@ export interface SignalHandlerDeps {
   onVarGuard(kellyFraction: number, reason: string): void;
   /** A stored state that did not decode and was rebuilt. */
   onBadState: OnBadState;
+  /** With write shards: the rest of the book, the other shards' VaR contributions and prices as last read (book-view.ts). */
+  otherShards?: () => BookOutside;
+}
+
+/** What the other write shards hold of the book: symbol → signed VaR contribution, symbol → price. */
+export interface BookOutside {
+  readonly contributions: Readonly<Record<string, string>>;
+  readonly prices: Readonly<Record<string, string>>;
 }
 
 const EDGE_TTL_S = 300;
@@ -89,7 +97,9 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
         if (!list) bySymbol.set(e.value.symbol, (list = []));
         list.push(e);
       }
-      const contributions = hashes.get(deps.keys.varContributions) ?? {};
+      // The whole book: this shard's contributions as committed (WATCHed), the other shards' as last read.
+      const outside = deps.otherShards?.();
+      const contributions = { ...outside?.contributions, ...hashes.get(deps.keys.varContributions) };
       const varBySymbol = new Map<string, number>(Object.entries(contributions).map(([k, v]) => [k, Number(v) || 0]));
       const correlation = parseCorrelation(state.get(deps.keys.riskCorrelation), deps.keys.riskCorrelation, deps.onBadState);
       const minSamples = cfg.volatility.correlation_min_samples;
@@ -200,7 +210,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
         outputs.push({ symbol, edge: a.blend.edgeBps, position: a.sizing.targetUsd, varPct: a.varPct, tickTs: latest.tick_ts });
       }
       const prices: Record<string, number> = {};
-      for (const [sym, p] of Object.entries(hashes.get(deps.keys.riskPrices) ?? {})) prices[sym] = Number(p);
+      for (const [sym, p] of Object.entries({ ...outside?.prices, ...hashes.get(deps.keys.riskPrices) })) prices[sym] = Number(p);
       for (const [sym, list] of bySymbol) prices[sym] = list[list.length - 1]!.value.price;
       if (updateCorrelation(correlation, prices, now, cfg.volatility.correlation_lambda, cfg.volatility.correlation_sample_ms)) {
         tx.set(deps.keys.riskCorrelation, JSON.stringify(correlation));

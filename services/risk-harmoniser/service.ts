@@ -16,6 +16,10 @@ import { TimeSeriesWriter } from '../core/redis/timeseries.ts';
 import type { RunningService, ServiceContext } from '../core/service.ts';
 import { createSignalHandler, type RiskMetrics } from './on-signals.ts';
 import { refreshVolatility } from './refresh-volatility.ts';
+import { startBookView } from './book-view.ts';
+
+/** How often a shard re-reads the other shards' VaR contributions and prices (the staleness bound of its whole-book VaR). */
+export const BOOK_REFRESH_MS = 100;
 
 export async function startRiskHarmoniser(ctx: ServiceContext): Promise<RunningService> {
   const path = ctx.settings.configPaths.risk_harmoniser;
@@ -43,6 +47,8 @@ export async function startRiskHarmoniser(ctx: ServiceContext): Promise<RunningS
     varGuard: new Counter({ name: 'var_guard_activations_total', help: 'Times the VaR guard lowered the Kelly fraction', registers: [r] }),
   };
 
+  // With write shards, the rest of the book from the other shards (book-view.ts).
+  const book = ctx.shards.count > 1 ? await startBookView(ctx.redis, ctx.shards, ctx.shard, BOOK_REFRESH_MS, ctx.log, () => ctx.clock.now()) : undefined;
   let lastTrip = 0;
   const consumer = new StreamConsumer({
     redis: ctx.connection('consumer'),
@@ -65,6 +71,7 @@ export async function startRiskHarmoniser(ctx: ServiceContext): Promise<RunningS
       timeseries,
       metrics,
       intentsMaxLen: 200_000,
+      ...(book ? { otherShards: () => book.current() } : {}),
       onBadState: (key, reason) => ctx.log.error({ event: 'state.unreadable', key, reason }, `${reason}: rebuilt from scratch`),
       onVarGuard: (kellyFraction, reason) => {
         ctx.log.warn({ event: 'risk.var_guard', kelly_fraction: kellyFraction, reason }, `VaR guard: Kelly fraction lowered to ${kellyFraction} (${reason})`);
@@ -107,8 +114,13 @@ export async function startRiskHarmoniser(ctx: ServiceContext): Promise<RunningS
 
   await consumer.start();
   return {
-    status: () => ({ config_version: { risk_harmoniser: config.version, instruments: instruments.version }, timeseries: timeseries.mode }),
+    status: () => ({
+      config_version: { risk_harmoniser: config.version, instruments: instruments.version },
+      timeseries: timeseries.mode,
+      ...(book ? { shard: ctx.shard, book_read_age_ms: ctx.clock.now() - book.readAt } : {}),
+    }),
     stop: async () => {
+      book?.stop();
       await commands.unsubscribe().catch(() => undefined);
       await refreshing;
       await consumer.stop();

@@ -9,7 +9,7 @@ import { orderFromFields, type Order, type OrderState } from '../executor/domain
 import { readPosition } from '../executor/position.ts';
 import { fieldsFromArray } from '../core/messages.ts';
 import type { RedisClient } from '../core/redis/connect.ts';
-import type { RedisKeys } from '../core/redis/keys.ts';
+import type { RedisKeys, Shards } from '../core/redis/keys.ts';
 
 export interface PositionView {
   symbol: string;
@@ -26,11 +26,12 @@ export interface PositionView {
 
 export async function readPositions(
   redis: RedisClient,
-  keys: RedisKeys,
+  shards: Shards,
   symbols: readonly string[],
 ): Promise<{ positions: PositionView[]; totals: { unrealized_pnl: number; realized_pnl: number; fees_usd: number; gross_usd: number } }> {
   const positions = await Promise.all(
     symbols.map(async (symbol): Promise<PositionView> => {
+      const keys = shards.keysOf(symbol);
       const [raw, quote, working] = await Promise.all([redis.get(keys.position(symbol)), redis.hmget(keys.lastTick(symbol), 'bid', 'ask'), redis.hvals(keys.working(symbol))]);
       const p = readPosition(raw, keys.position(symbol));
       const pos = p.ok ? p.position : { qty: 0, avgPrice: 0, realizedPnl: 0, feesUsd: 0 };
@@ -103,7 +104,19 @@ export function orderView(o: Order): Record<string, unknown> {
  * carries the last order's score and id, so orders created in the same
  * millisecond are neither skipped nor repeated across pages.
  */
-export async function listOrders(redis: RedisClient, keys: RedisKeys, q: OrderQuery): Promise<{ orders: Record<string, unknown>[]; next: string | null }> {
+export async function listOrders(redis: RedisClient, shards: Shards, q: OrderQuery): Promise<{ orders: Record<string, unknown>[]; next: string | null }> {
+  // With write shards: a symbol's own shard, else every shard's newest merged by the index's score (the cursor is the same score and id in each).
+  const lists = await Promise.all((q.symbol ? [shards.keysOf(q.symbol)] : shards.keys).map((keys) => listShardOrders(redis, keys, q)));
+  const merged = lists
+    .flat()
+    .sort((a, b) => b.score - a.score || (b.order.clientOrderId < a.order.clientOrderId ? -1 : b.order.clientOrderId > a.order.clientOrderId ? 1 : 0))
+    .slice(0, q.limit);
+  const last = merged.at(-1);
+  const more = merged.length >= q.limit && last !== undefined;
+  return { orders: merged.map((o) => orderView(o.order)), next: more ? `${last.score}_${last.order.clientOrderId}` : null };
+}
+
+async function listShardOrders(redis: RedisClient, keys: RedisKeys, q: OrderQuery): Promise<{ order: Order; score: number }[]> {
   const index = q.state ? keys.ordersByState(q.state) : q.symbol ? keys.ordersBySymbol(q.symbol) : q.model ? keys.ordersByModel(q.model) : keys.orderIndex;
   let cursor = q.before === undefined ? undefined : parseCursor(q.before);
   const out: { order: Order; score: number }[] = [];
@@ -127,9 +140,7 @@ export async function listOrders(redis: RedisClient, keys: RedisKeys, q: OrderQu
       if (out.length >= q.limit) break;
     }
   }
-  const last = out.at(-1);
-  const more = out.length >= q.limit && last !== undefined;
-  return { orders: out.map((o) => orderView(o.order)), next: more ? `${last.score}_${last.order.clientOrderId}` : null };
+  return out;
 }
 
 function parseCursor(s: string): { score: number; id: string } | undefined {
@@ -140,19 +151,24 @@ function parseCursor(s: string): { score: number; id: string } | undefined {
 }
 
 /** One order and its transitions (from order_events, newest 1,000 scanned). */
-export async function readOrder(redis: RedisClient, keys: RedisKeys, id: string): Promise<{ order: Record<string, unknown>; events: Record<string, string>[] } | undefined> {
-  const o = orderFromFields(await redis.hgetall(keys.order(id)));
-  if (!o) return undefined;
+export async function readOrder(redis: RedisClient, shards: Shards, id: string): Promise<{ order: Record<string, unknown>; events: Record<string, string>[] } | undefined> {
+  for (const keys of shards.keys) {
+    const o = orderFromFields(await redis.hgetall(keys.order(id)));
+    if (o) return { order: orderView(o), events: await orderEventsOf(redis, keys, id) };
+  }
+  return undefined;
+}
+
+async function orderEventsOf(redis: RedisClient, keys: RedisKeys, id: string): Promise<Record<string, string>[]> {
   const recent = (await redis.xrevrange(keys.orderEvents, '+', '-', 'COUNT', 1_000)) as [string, string[]][];
-  const events = recent
+  return recent
     .map(([eid, f]): Record<string, string> => ({ id: eid, ...fieldsFromArray(f) }))
     .filter((e) => e['client_order_id'] === id)
     .reverse();
-  return { order: orderView(o), events };
 }
 
-export async function readBlend(redis: RedisClient, keys: RedisKeys, symbol: string): Promise<unknown> {
-  const raw = await redis.get(keys.edgeBlended(symbol));
+export async function readBlend(redis: RedisClient, shards: Shards, symbol: string): Promise<unknown> {
+  const raw = await redis.get(shards.keysOf(symbol).edgeBlended(symbol));
   if (!raw) return undefined;
   try {
     return JSON.parse(raw) as unknown;
@@ -161,12 +177,31 @@ export async function readBlend(redis: RedisClient, keys: RedisKeys, symbol: str
   }
 }
 
-export async function readDailyStats(redis: RedisClient, keys: RedisKeys, day: string): Promise<Record<string, string | number>> {
-  const h = await redis.hgetall(keys.dailyStats(day));
+/** Fields each shard's fills add to (summed across write shards); the book's marks (equity, drawdown) are the first shard's. */
+const SUMMED_DAILY = ['trades', 'winning_trades', 'losing_trades', 'realized_pnl'];
+
+export async function readDailyStats(redis: RedisClient, shards: Shards, day: string): Promise<Record<string, string | number>> {
+  const [first, ...rest] = await Promise.all(shards.keys.map((k) => redis.hgetall(k.dailyStats(day))));
+  const h: Record<string, string> = { ...first };
+  for (const other of rest) for (const f of SUMMED_DAILY) if (other[f] !== undefined) h[f] = String(Number(h[f] ?? 0) + Number(other[f]));
   return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number.isFinite(Number(v)) && v.trim() !== '' ? Number(v) : v]));
 }
 
-export async function readSwitchLog(redis: RedisClient, keys: RedisKeys, count: number): Promise<Record<string, string>[]> {
-  const rows = (await redis.xrevrange(keys.modelSwitchLog, '+', '-', 'COUNT', count)) as [string, string[]][];
+export async function readSwitchLog(redis: RedisClient, shards: Shards, count: number): Promise<Record<string, string>[]> {
+  const perShard = await Promise.all(shards.keys.map((k) => redis.xrevrange(k.modelSwitchLog, '+', '-', 'COUNT', count) as Promise<[string, string[]][]>));
+  const rows =
+    perShard.length === 1
+      ? perShard[0]!
+      : perShard
+          .flat()
+          .sort(([a], [b]) => compareStreamIds(b, a))
+          .slice(0, count);
   return rows.map(([id, f]) => ({ id, ...fieldsFromArray(f) }));
+}
+
+/** Stream ids in time order ("<ms>-<seq>"). */
+function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return am! - bm! || as! - bs!;
 }

@@ -13,7 +13,7 @@ const BREAKER = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 } as const;
 const TRADING = { ACTIVE: 0, REDUCING: 1, HALTED: 2 } as const;
 
 export function registerControlMetrics(ctx: ServiceContext, requiredServices: readonly string[]): void {
-  const { redis, keys, registry } = ctx;
+  const { redis, keys, shards, registry } = ctx;
   const now = (): number => ctx.clock.now();
   new Gauge({
     name: 'circuit_breaker_state',
@@ -62,7 +62,8 @@ export function registerControlMetrics(ctx: ServiceContext, requiredServices: re
     labelNames: ['symbol'],
     registers: [registry],
     async collect() {
-      const seen = await redis.hgetall(keys.marketDataSeen).catch(() => ({}));
+      const perShard = await Promise.all(shards.keys.map((k) => redis.hgetall(k.marketDataSeen).catch((): Record<string, string> => ({}))));
+      const seen: Record<string, string> = Object.fromEntries(perShard.flatMap((h) => Object.entries(h)));
       for (const [symbol, ts] of Object.entries(seen)) this.set({ symbol }, (now() - Number(ts)) / 1000);
     },
   });

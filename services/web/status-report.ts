@@ -67,28 +67,34 @@ export function scopedList(scoped: Readonly<Record<string, ScopedControl>>): (Sc
 
 /** The universe plus every symbol the system has seen ticks for (a scope or a report may name either). */
 export async function knownSymbols(d: StatusDeps): Promise<string[]> {
-  const seen = await d.ctx.redis.hkeys(d.ctx.keys.marketDataSeen);
-  return [...new Set([...Object.keys(d.instruments.current.symbols), ...seen])].sort();
+  const seen = await Promise.all(d.ctx.shards.keys.map((k) => d.ctx.redis.hkeys(k.marketDataSeen)));
+  return [...new Set([...Object.keys(d.instruments.current.symbols), ...seen.flat()])].sort();
 }
 
 export async function buildStatus(d: StatusDeps, inputs: HealthInputs, heartbeats: readonly Heartbeat[]): Promise<Record<string, unknown>> {
-  const { redis, keys } = d.ctx;
+  const { redis, keys, shards } = d.ctx;
   const c = inputs.control;
   const symbols = await knownSymbols(d);
   const perSymbol = await Promise.all(
     symbols.map(async (s) => {
-      const [strategist, position, edge] = await Promise.all([redis.get(keys.strategistState(s)), redis.get(keys.position(s)), redis.get(keys.edgeBlended(s))]);
+      const k = shards.keysOf(s);
+      const [strategist, position, edge] = await Promise.all([redis.get(k.strategistState(s)), redis.get(k.position(s)), redis.get(k.edgeBlended(s))]);
       return { symbol: s, strategist: parseJson(strategist), position: parseJson(position), edge: parseJson(edge) };
     }),
   );
-  const [riskApplied, routerApplied, instrumentsApplied, outcomes, portfolio, lastReset] = await Promise.all([
+  const [riskApplied, routerApplied, instrumentsApplied, outcomes, portfolios, lastReset] = await Promise.all([
     redis.hgetall(keys.configApplied('risk_harmoniser')),
     redis.hgetall(keys.configApplied('model_router')),
     redis.hgetall(keys.configApplied('instruments')),
     redis.xrevrange(keys.reloadOutcomes, '+', '-', 'COUNT', 20) as Promise<[string, string[]][]>,
-    redis.hgetall(keys.riskPortfolio),
+    Promise.all(shards.keys.map((k) => redis.hgetall(k.riskPortfolio))),
     redis.hmget(keys.killSwitch, 'reset_by', 'reset_reason', 'reset_at'),
   ]);
+  // With write shards each shard's risk harmoniser writes the whole book's VaR as it saw it: the newest stands, each shard's is listed.
+  const portfolio: Record<string, unknown> =
+    portfolios.length === 1
+      ? portfolios[0]!
+      : { ...portfolios.reduce((a, b) => (Number(b['at'] ?? 0) > Number(a['at'] ?? 0) ? b : a)), shards: portfolios.map((p, shard) => ({ shard, ...p })) };
 
   const activeModels: Record<string, unknown> = {};
   const positions: Record<string, unknown> = {};
@@ -173,21 +179,30 @@ const ORDER_STATES = ['NEW', 'SUBMITTED', 'ACCEPTED', 'PARTIALLY_FILLED', 'FILLE
  * each venue's last reconciliation.
  */
 async function executionView(d: StatusDeps, heartbeats: readonly Heartbeat[]): Promise<Record<string, unknown>> {
-  const { redis, keys } = d.ctx;
+  const { redis, shards } = d.ctx;
   const executors = heartbeats
     .filter((h) => h.service === 'executor')
     .map((h) => ({ instance: h.instance, venue: h.detail['venue'], venue_kind: h.detail['venue_kind'], mode: h.detail['mode'], reconciled: h.detail['reconciled'] }));
   const venues = [...new Set(executors.map((e) => (typeof e.venue === 'string' ? e.venue : '')).filter(Boolean))];
+  // Summed over write shards; a shard's reconciliation is listed as `<venue>/s<shard>`.
   const [counts, rejectedIds, reconciliations] = await Promise.all([
-    Promise.all(ORDER_STATES.map((st) => redis.zcard(keys.ordersByState(st)))),
-    redis.zrevrange(keys.ordersByState('REJECTED'), 0, 9),
-    Promise.all(venues.map(async (v) => [v, await redis.hgetall(keys.reconciliation(v))] as const)),
+    Promise.all(ORDER_STATES.map(async (st) => (await Promise.all(shards.keys.map((k) => redis.zcard(k.ordersByState(st))))).reduce((a, b) => a + b, 0))),
+    Promise.all(
+      shards.keys.map(async (k) =>
+        (await redis.zrevrange(k.ordersByState('REJECTED'), 0, 9, 'WITHSCORES')).flatMap((v, i, a) => (i % 2 === 0 ? [{ k, id: v, score: Number(a[i + 1]) }] : [])),
+      ),
+    ),
+    Promise.all(shards.keys.flatMap((k, shard) => venues.map(async (v) => [shards.count > 1 ? `${v}/s${shard}` : v, await redis.hgetall(k.reconciliation(v))] as const))),
   ]);
   const rejected = await Promise.all(
-    rejectedIds.map(async (id) => {
-      const [symbol, reason, at] = await redis.hmget(keys.order(id), 'symbol', 'reason', 'updated_at');
-      return { client_order_id: id, symbol, reason, at: Number(at) };
-    }),
+    rejectedIds
+      .flat()
+      .sort((a, b) => b.score - a.score)
+      .slice(0, 10)
+      .map(async ({ k, id }) => {
+        const [symbol, reason, at] = await redis.hmget(k.order(id), 'symbol', 'reason', 'updated_at');
+        return { client_order_id: id, symbol, reason, at: Number(at) };
+      }),
   );
   return {
     executors,

@@ -126,6 +126,17 @@ describe('npm run ctl', () => {
     expect(redis.stderr).toContain('Redis unreachable');
   });
 
+  it("shards prints each write shard's namespace, slot and symbols; one shard is the contract's names", async () => {
+    const one = await ctlAt(['--json', 'shards'], { TP_NAMESPACE: '' });
+    expect(one.code).toBe(0);
+    expect(JSON.parse(one.stdout)).toEqual([expect.objectContaining({ shard: 0, namespace: '', market_events: 'market_events', symbols: 'AAPL,BTC-USD,ETH-USD' })]);
+    const three = await ctlAt(['--json', 'shards'], { TP_SHARDS: '3', TP_NAMESPACE: '', REDIS_URL: 'redis-cluster://127.0.0.1:7000' });
+    const rows = JSON.parse(three.stdout) as { shard: number; namespace: string; slot: number; symbols: string }[];
+    expect(rows.map((r) => r.symbols)).toEqual(['BTC-USD,ETH-USD', '', 'AAPL']);
+    expect(rows.every((r, i) => r.namespace.startsWith(`{tp.s${i}`) && r.slot >= (i * 16_384) / 3 && r.slot < ((i + 1) * 16_384) / 3)).toBe(true);
+    expect((await ctlAt(['shards'], { TP_SHARDS: '0' })).code).toBe(2);
+  });
+
   it('validate-rules, route-preview and risk-preview run the same tools with their exit codes', async () => {
     const valid = await ctlAt(['validate-rules', 'model_router_rules.yml', '--root', ROOT]);
     expect(valid.code).toBe(0);

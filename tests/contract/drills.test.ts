@@ -39,6 +39,7 @@ beforeAll(async () => {
     },
     redis: env.redis,
     keys: env.keys,
+    shards: env.shards,
     timeoutMs: 15_000,
     tripBreaker: async (cause) => {
       await env.handles[0]!.ctx.writer.moveBreaker({ kind: 'trip', cause }, 'drill');

@@ -88,7 +88,9 @@ describe('the system on a 3-master Redis Cluster', () => {
     );
     let ticks = 0;
     for (const s of ['BTC-USD', 'ETH-USD', 'AAPL']) ticks += (JSON.parse((await env.redis.get(env.keys.strategistState(s))) ?? '{}') as { ticks: number }).ticks;
-    expect(ticks).toBe(TICKS);
+    // A tick not counted must have been dead-lettered with its reason (say which, should this ever fail).
+    const dead = ((await env.redis.xrange(env.keys.deadLetter, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+    expect({ ticks, dead: dead.map((d) => d['reason']) }).toEqual({ ticks: TICKS, dead: [] });
     const switches = (await env.redis.xrange(env.keys.modelSwitchLog, '-', '+')) as [string, string[]][];
     expect(switches.map(([, f]) => fieldsFromArray(f)['symbol']).sort()).toEqual(expect.arrayContaining(['AAPL', 'BTC-USD', 'ETH-USD']));
   });

@@ -8,7 +8,7 @@ import { fieldsFromArray, type Target } from '../../services/core/messages.ts';
 import { Cluster } from 'ioredis';
 import { aclUserName, aclUserSet, applyAclUsers, newPassword, type AclUserSet } from '../../services/core/redis/acl-setup.ts';
 import { connectRedis, isClusterUrl, type RedisAuth, type RedisClient } from '../../services/core/redis/connect.ts';
-import { redisKeys, SERVICE_NAMES, type RedisKeys, type ServiceName } from '../../services/core/redis/keys.ts';
+import { redisKeys, SERVICE_NAMES, shardedKeys, type RedisKeys, type ServiceName, type Shards } from '../../services/core/redis/keys.ts';
 import { startService, type RunningService, type ServiceContext, type ServiceHandle } from '../../services/core/service.ts';
 import { settingsFrom, type Settings } from '../../services/core/settings.ts';
 import type { DestinationStream } from '../../services/core/log.ts';
@@ -55,6 +55,8 @@ export interface TestEnv {
   url: string;
   ns: string;
   keys: RedisKeys;
+  /** Every write shard's key names (TP_SHARDS in the env's settings; one shard: `keys`). */
+  shards: Shards;
   redis: RedisClient;
   handles: ServiceHandle[];
   children: ChildProcess[];
@@ -78,7 +80,7 @@ export interface TestEnv {
  */
 export async function useAclUsers(env: TestEnv, servers?: readonly RedisClient[]): Promise<AclUserSet & { prefix: string }> {
   const prefix = `${env.ns.replace(/[{}:]/g, '')}-`;
-  const set = aclUserSet(env.keys, newPassword, { prefix, cluster: isClusterUrl(env.url), admin: false });
+  const set = aclUserSet(env.shards, newPassword, { prefix, cluster: isClusterUrl(env.url), admin: false });
   const targets = servers ?? (env.redis instanceof Cluster ? env.redis.nodes('all') : [env.redis]);
   for (const t of targets) await applyAclUsers(t, set.users);
   for (const service of SERVICE_NAMES) env.auth[service] = { username: aclUserName(service, prefix), password: set.passwords.get(service)! };
@@ -92,11 +94,13 @@ export function createTestEnv(url: string, label: string, settings: Record<strin
   const cluster = isClusterUrl(url);
   const ns = uniqueNamespace(label, cluster);
   const keys = redisKeys(ns);
+  const shards = shardedKeys(ns, ns, Number(settings['TP_SHARDS'] ?? 1));
   const redis = connectRedis({ url, name: `test:${label}` });
   const env: TestEnv = {
     url,
     ns,
     keys,
+    shards,
     redis,
     handles: [],
     children: [],
@@ -200,7 +204,7 @@ export async function startAllServices(env: TestEnv, feed: FeedOptions): Promise
 /** Ticks the strategist has counted into its per-symbol state. */
 export async function ticksCounted(env: TestEnv, symbols: readonly string[] = ['BTC-USD', 'ETH-USD', 'AAPL']): Promise<number> {
   let n = 0;
-  for (const s of symbols) n += (JSON.parse((await env.redis.get(env.keys.strategistState(s))) ?? '{}') as { ticks?: number }).ticks ?? 0;
+  for (const s of symbols) n += (JSON.parse((await env.redis.get(env.shards.keysOf(s).strategistState(s))) ?? '{}') as { ticks?: number }).ticks ?? 0;
   return n;
 }
 
@@ -215,15 +219,16 @@ export async function feedStatus(env: TestEnv, instance: string): Promise<{ publ
  * Wait until market_events is drained (nothing pending or unread for the
  * strategist) and every tick in it is counted exactly once; returns its length.
  */
-export async function drainedExactlyOnce(env: TestEnv, timeoutMs = 30_000): Promise<number> {
+export async function drainedExactlyOnce(env: TestEnv, timeoutMs = 30_000, shard?: { keys: RedisKeys; symbols: readonly string[] }): Promise<number> {
+  const keys = shard?.keys ?? env.keys;
   return eventually(
     async () => {
-      const groups = ((await env.redis.xinfo('GROUPS', env.keys.marketEvents)) as unknown[][]).map((g) => fieldsFromArray(g.map(String)));
+      const groups = ((await env.redis.xinfo('GROUPS', keys.marketEvents)) as unknown[][]).map((g) => fieldsFromArray(g.map(String)));
       const g = groups.find((x) => x['name'] === 'strategist');
-      const [len, seen] = [await env.redis.xlen(env.keys.marketEvents), await ticksCounted(env)];
+      const [len, seen] = [await env.redis.xlen(keys.marketEvents), await ticksCounted(env, shard?.symbols)];
       // Read to the end: lag 0, or (after a Redis restart XINFO's lag can stay wrong for minutes, MACHINE-NOTES)
       // the group's last-delivered-id is the stream's last entry.
-      const last = ((await env.redis.xrevrange(env.keys.marketEvents, '+', '-', 'COUNT', 1)) as [string, string[]][])[0]?.[0];
+      const last = ((await env.redis.xrevrange(keys.marketEvents, '+', '-', 'COUNT', 1)) as [string, string[]][])[0]?.[0];
       const readToEnd = g?.['lag'] === '0' || (last !== undefined && g?.['last-delivered-id'] === last);
       if (g?.['pending'] === '0' && readToEnd && len === seen) return len;
       throw new Error(`pending ${g?.['pending']}, lag ${g?.['lag']}, length ${len}, counted ${seen}`);
@@ -240,13 +245,14 @@ export async function drainedExactlyOnce(env: TestEnv, timeoutMs = 30_000): Prom
  * (state or audit). Throws when the venue's fills (the paper venue's trade
  * log) and the positions disagree: a fill lost or applied twice.
  */
-export async function ordersAndKills(env: TestEnv): Promise<{ orderIds: string[]; filled: number; killEngaged: boolean; killAudit: number }> {
+export async function ordersAndKills(env: TestEnv, shardKeys?: RedisKeys): Promise<{ orderIds: string[]; filled: number; killEngaged: boolean; killAudit: number }> {
+  const keys = shardKeys ?? env.keys;
   const openStates = ['NEW', 'SUBMITTED', 'ACCEPTED', 'PARTIALLY_FILLED'];
   await eventually(
     async () => {
-      const open = (await Promise.all(openStates.map(async (st) => (await env.redis.zrange(env.keys.ordersByState(st), '0', '4')).map((id) => `${id} ${st}`)))).flat();
+      const open = (await Promise.all(openStates.map(async (st) => (await env.redis.zrange(keys.ordersByState(st), '0', '4')).map((id) => `${id} ${st}`)))).flat();
       if (open.length === 0) return true;
-      const q = `${env.keys.queuePrefix}:orders-paper`;
+      const q = `${keys.queuePrefix}:orders-paper`;
       const dbg = await Promise.all(
         ['wait', 'active', 'delayed', 'completed', 'failed', 'paused', 'marker', 'meta', 'prioritized'].map(
           async (k) =>
@@ -259,12 +265,12 @@ export async function ordersAndKills(env: TestEnv): Promise<{ orderIds: string[]
     20_000,
     'no open order',
   );
-  const events = ((await env.redis.xrange(env.keys.orderEvents, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
-  const trades = ((await env.redis.xrange(env.keys.venueReports('paper-trades'), '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+  const events = ((await env.redis.xrange(keys.orderEvents, '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
+  const trades = ((await env.redis.xrange(keys.venueReports('paper-trades'), '-', '+')) as [string, string[]][]).map(([, f]) => fieldsFromArray(f));
   const net = new Map<string, number>();
   for (const t of trades) net.set(t['symbol'] ?? '', (net.get(t['symbol'] ?? '') ?? 0) + (t['side'] === 'BUY' ? 1 : -1) * Number(t['qty']));
   for (const [symbol, qty] of net) {
-    const position = (JSON.parse((await env.redis.get(env.keys.position(symbol))) ?? '{"qty":0}') as { qty: number }).qty;
+    const position = (JSON.parse((await env.redis.get(keys.position(symbol))) ?? '{"qty":0}') as { qty: number }).qty;
     if (Math.abs(position - qty) > 1e-6 * Math.max(1, Math.abs(qty))) {
       // What the next reader needs to find the lost transition: each venue fill of the symbol, its order as the OMS
       // has it, and that order's events.
@@ -273,7 +279,7 @@ export async function ordersAndKills(env: TestEnv): Promise<{ orderIds: string[]
           .filter((t) => t['symbol'] === symbol)
           .map(async (t) => {
             const id = t['client_order_id'] ?? '';
-            const o = await env.redis.hmget(env.keys.order(id), 'state', 'filled_qty', 'reason');
+            const o = await env.redis.hmget(keys.order(id), 'state', 'filled_qty', 'reason');
             const evs = events.filter((e) => e['client_order_id'] === id).map((e) => e['event']);
             return `${id} ${t['side']} ${t['qty']} -> OMS ${o[0] ?? 'none'} filled ${o[1] ?? '-'} (${o[2] ?? ''}) events ${evs.join(',')}`;
           }),
@@ -283,9 +289,9 @@ export async function ordersAndKills(env: TestEnv): Promise<{ orderIds: string[]
   }
   return {
     orderIds: events.filter((e) => e['event'] === 'OrderCreated').map((e) => e['client_order_id'] ?? ''),
-    filled: await env.redis.zcard(env.keys.ordersByState('FILLED')),
-    killEngaged: ((await env.redis.hgetall(env.keys.killSwitch))['engaged'] ?? '0') === '1',
-    killAudit: await env.redis.xlen(env.keys.killSwitchAudit),
+    filled: await env.redis.zcard(keys.ordersByState('FILLED')),
+    killEngaged: ((await env.redis.hgetall(keys.killSwitch))['engaged'] ?? '0') === '1',
+    killAudit: await env.redis.xlen(keys.killSwitchAudit),
   };
 }
 

@@ -7,9 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ACL_ROLES, aclFileLine, aclRules, roleRights, type AclRole, type AclUser } from './acl.ts';
+import { ACL_ROLES, aclFileLine, aclRules, shardedRoleRights, type AclRole, type AclUser } from './acl.ts';
 import type { RedisClient } from './connect.ts';
-import type { RedisKeys } from './keys.ts';
+import type { RedisKeys, Shards } from './keys.ts';
 
 /** The user name of a role: the role itself, with `prefix` before it (tests give each namespace its own users). The runbook's role is Redis' `default` user. */
 export function aclUserName(role: AclRole | 'admin', prefix = ''): string {
@@ -34,15 +34,20 @@ export function newPassword(): string {
  * or new ones); the runbook's user has none (nopass) when it is Redis'
  * default user.
  */
-export function aclUserSet(keys: RedisKeys, passwordOf: (role: AclRole | 'admin') => string, options: { prefix?: string; cluster?: boolean; admin?: boolean } = {}): AclUserSet {
+export function aclUserSet(
+  keys: RedisKeys | Shards,
+  passwordOf: (role: AclRole | 'admin') => string,
+  options: { prefix?: string; cluster?: boolean; admin?: boolean } = {},
+): AclUserSet {
   const prefix = options.prefix ?? '';
+  const shards = 'count' in keys ? keys.keys : [keys];
   const passwords = new Map<AclRole | 'admin', string>();
   const users: AclUser[] = [];
   for (const role of ['runbook', ...ACL_ROLES.filter((r) => r !== 'runbook')] as AclRole[]) {
     const name = aclUserName(role, prefix);
     const password = name === 'default' ? undefined : passwordOf(role);
     if (password !== undefined) passwords.set(role, password);
-    users.push({ name, password, rules: aclRules(roleRights(role, keys, { cluster: options.cluster ?? false })) });
+    users.push({ name, password, rules: aclRules(shardedRoleRights(role, shards, { cluster: options.cluster ?? false })) });
   }
   if (options.admin !== false) {
     const password = passwordOf('admin');
@@ -57,7 +62,7 @@ export function aclUserSet(keys: RedisKeys, passwordOf: (role: AclRole | 'admin'
  * (mode 0600) for the users of `keys`. Passwords already in `dir` are kept, so
  * running it again (every `npm start`) only refreshes the rules.
  */
-export function writeAclFiles(dir: string, keys: RedisKeys, options: { cluster?: boolean } = {}): AclUserSet {
+export function writeAclFiles(dir: string, keys: RedisKeys | Shards, options: { cluster?: boolean } = {}): AclUserSet {
   // The folder and users.acl stay readable (redis-server may run as another user, as in docker-compose): the file
   // holds SHA-256 hashes of 256-bit random passwords only. Each password file is its owner's alone.
   mkdirSync(dir, { recursive: true });

@@ -119,6 +119,7 @@ export function roleRights(role: AclRole, keys: RedisKeys, options: { cluster?: 
   const k = keys;
   const replayNamespace = options.cluster ? '{replay-*' : `${globLiteral(k.namespace)}replay-*`;
   const all = `${globLiteral(k.namespace)}*`;
+  const allData = `${globLiteral(k.dataNamespace)}*`;
   const channels = [k.paramReload, k.controlEvents];
   // The liveness registry every service keeps: its heartbeat, the reload outcomes it reports, and the
   // config versions it applied; each also prunes instances that stopped beating long ago from all of them.
@@ -128,7 +129,7 @@ export function roleRights(role: AclRole, keys: RedisKeys, options: { cluster?: 
   const control = [...breaker, ...killSwitch, k.tradingState, k.routerControl, k.kellyOverride, k.scopedControls];
   const service = (name: ServiceName, write: string[], extraChannels: string[] = []): RoleRights => ({
     write: [...registry, ...write].map(pattern),
-    read: [all],
+    read: [...new Set([all, allData])],
     channels: [...channels, ...extraChannels].map(pattern),
     commands: SERVICE_COMMANDS,
   });
@@ -171,10 +172,10 @@ export function roleRights(role: AclRole, keys: RedisKeys, options: { cluster?: 
         k.execReports,
         k.deadLetter,
         k.orderEvents,
-        `${k.namespace}exec:*`,
+        `${k.dataNamespace}exec:*`,
         k.venueReports('*'),
         `${k.queuePrefix}:orders-*`,
-        `${k.namespace}paper:*`,
+        `${k.dataNamespace}paper:*`,
         k.dailyStats('*'),
         ...breaker,
         ...killSwitch,
@@ -185,12 +186,19 @@ export function roleRights(role: AclRole, keys: RedisKeys, options: { cluster?: 
       // A replay runs a strategist, a risk harmoniser and an executor in the web's process, on a namespace of its own.
       return withReplay(service('web', [...control, k.rateLimit('*'), k.volRefresh, k.replayCancel('*'), `${k.queuePrefix}:replay*`], [k.controlCommands]), replayNamespace);
     case 'operator':
-      return { write: control.map(pattern), read: [all], channels: channels.map(pattern), commands: SERVICE_COMMANDS };
+      return { write: control.map(pattern), read: [...new Set([all, allData])], channels: channels.map(pattern), commands: SERVICE_COMMANDS };
     case 'runbook':
-      return { write: [], read: [all], channels: [pattern(k.paramReload)], commands: RUNBOOK_COMMANDS };
+      return { write: [], read: [...new Set([all, allData])], channels: [pattern(k.paramReload)], commands: RUNBOOK_COMMANDS };
     case 'replica':
       return { write: [], read: [], channels: ['__sentinel__:*'], commands: REPLICA_COMMANDS };
   }
+}
+
+/** The rights of a role over every write shard's keys (decision 0012): each shard's patterns, once each. */
+export function shardedRoleRights(role: AclRole, shards: readonly RedisKeys[], options: { cluster?: boolean } = {}): RoleRights {
+  const each = shards.map((k) => roleRights(role, k, options));
+  const union = (pick: (r: RoleRights) => readonly string[]): string[] => [...new Set(each.flatMap(pick))];
+  return { write: union((r) => r.write), read: union((r) => r.read), channels: union((r) => r.channels), commands: each[0]!.commands };
 }
 
 function withReplay(r: RoleRights, replayNamespace: string): RoleRights {

@@ -12,7 +12,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { Logger } from '../log.ts';
 import { commandKeys } from './acl.ts';
 import { redisErrorCode } from './errors.ts';
-import { namespaceFor, redisKeys, type RedisKeys } from './keys.ts';
+import { namespaceFor, redisKeys, shardedKeys, type RedisKeys, type Shards } from './keys.ts';
 
 /** A standalone/Sentinel client or a Cluster client: the commands the services use behave alike on both. */
 export type RedisClient = Redis | Cluster;
@@ -79,6 +79,11 @@ export function redisUrl(url?: string): string {
  */
 export function redisKeysFor(url: string | undefined, namespace: string | undefined): RedisKeys {
   return redisKeys(namespaceFor(isClusterUrl(redisUrl(url)), namespace), namespace ?? '');
+}
+
+/** The key names of each of `count` write shards (keys.ts, shardedKeys), on the same rules as redisKeysFor. */
+export function shardsFor(url: string | undefined, namespace: string | undefined, count: number): Shards {
+  return shardedKeys(namespaceFor(isClusterUrl(redisUrl(url)), namespace), namespace ?? '', count);
 }
 
 export function parseClusterUrl(url: string): { nodes: { host: string; port: number }[]; username?: string; password?: string } | undefined {

@@ -11,6 +11,7 @@
  * and they do because every name starts with the namespace, which then must
  * carry a hash tag (namespaceFor; decision 0007).
  */
+import calculateSlot from 'cluster-key-slot';
 
 /** The namespace on Redis Cluster when TP_NAMESPACE is not set: one hash tag for every key. */
 export const CLUSTER_NAMESPACE = '{tp}';
@@ -54,7 +55,10 @@ export type ConfigComponent = 'risk_harmoniser' | 'model_router' | 'instruments'
 export const CONFIG_COMPONENTS: readonly ConfigComponent[] = ['risk_harmoniser', 'model_router', 'instruments'];
 
 export interface RedisKeys {
+  /** The prefix of the control plane's keys (the one namespace every shard shares). */
   readonly namespace: string;
+  /** The prefix of this shard's data-plane keys: the namespace itself with one shard (shards.ts). */
+  readonly dataNamespace: string;
   // --- contract names -------------------------------------------------------
   /** pub/sub channel: hot-reload trigger. */
   readonly paramReload: string;
@@ -184,52 +188,54 @@ export interface RedisKeys {
  * keys). Channels belong to no hash slot, so on Cluster they keep the contract
  * names when TP_NAMESPACE is unset, while the keys get CLUSTER_NAMESPACE.
  */
-export function redisKeys(namespace = '', channelNamespace = namespace): RedisKeys {
+export function redisKeys(namespace = '', channelNamespace = namespace, dataNamespace = namespace): RedisKeys {
   const n = (name: string): string => `${namespace}${name}`;
+  const d = (name: string): string => `${dataNamespace}${name}`;
   const c = (name: string): string => `${channelNamespace}${name}`;
   return {
     namespace,
+    dataNamespace,
     paramReload: c('param.reload'),
-    edgeBlended: (symbol) => n(`risk.edge_blended.${symbol}`),
-    modelSwitchLog: n('model.switch.log'),
-    timeSeries: (metric, symbol) => n(`${metric}:${symbol}`),
-    metricsHash: (metric, symbol) => n(`metrics:${metric}:${symbol}`),
-    volatilityEstimates: n('volatility_estimates'),
-    marketEvents: n('market_events'),
-    orderIntents: n('order_intents'),
-    execReports: n('exec_reports'),
-    strategySignals: n('strategy_signals'),
-    deadLetter: n('dead_letter'),
-    lastTick: (symbol) => n(`tick:last:${symbol}`),
-    marketDataSeen: n('tick:seen'),
-    strategistState: (symbol) => n(`strategist:state:${symbol}`),
-    riskState: (symbol) => n(`risk:state:${symbol}`),
-    varContributions: n('risk:var_contrib'),
-    riskPortfolio: n('risk:portfolio'),
-    riskCorrelation: n('risk:correlation'),
-    riskPrices: n('risk:prices'),
-    dailyStats: (day) => n(`risk:daily:${day}`),
+    edgeBlended: (symbol) => d(`risk.edge_blended.${symbol}`),
+    modelSwitchLog: d('model.switch.log'),
+    timeSeries: (metric, symbol) => d(`${metric}:${symbol}`),
+    metricsHash: (metric, symbol) => d(`metrics:${metric}:${symbol}`),
+    volatilityEstimates: d('volatility_estimates'),
+    marketEvents: d('market_events'),
+    orderIntents: d('order_intents'),
+    execReports: d('exec_reports'),
+    strategySignals: d('strategy_signals'),
+    deadLetter: d('dead_letter'),
+    lastTick: (symbol) => d(`tick:last:${symbol}`),
+    marketDataSeen: d('tick:seen'),
+    strategistState: (symbol) => d(`strategist:state:${symbol}`),
+    riskState: (symbol) => d(`risk:state:${symbol}`),
+    varContributions: d('risk:var_contrib'),
+    riskPortfolio: d('risk:portfolio'),
+    riskCorrelation: d('risk:correlation'),
+    riskPrices: d('risk:prices'),
+    dailyStats: (day) => d(`risk:daily:${day}`),
     venueErrors: (minute) => n(`exec:venue_errors:${minute}`),
-    position: (symbol) => n(`exec:position:${symbol}`),
-    order: (clientOrderId) => n(`exec:order:${clientOrderId}`),
-    orderIndex: n('exec:orders'),
-    ordersByState: (state) => n(`exec:orders:state:${state}`),
-    ordersBySymbol: (symbol) => n(`exec:orders:symbol:${symbol}`),
-    ordersByModel: (model) => n(`exec:orders:model:${model}`),
-    orderFills: (clientOrderId) => n(`exec:order:${clientOrderId}:fills`),
-    orderEvents: n('order_events'),
-    working: (symbol) => n(`exec:working:${symbol}`),
-    unsent: (symbol) => n(`exec:unsent:${symbol}`),
-    orderSeq: (symbol) => n(`exec:orders_seq:${symbol}`),
-    denied: (symbol) => n(`exec:denied:${symbol}`),
-    lastTarget: (symbol) => n(`exec:last_target:${symbol}`),
-    venueReports: (venue) => n(`venue_reports:${venue}`),
-    queuePrefix: n('bull'),
+    position: (symbol) => d(`exec:position:${symbol}`),
+    order: (clientOrderId) => d(`exec:order:${clientOrderId}`),
+    orderIndex: d('exec:orders'),
+    ordersByState: (state) => d(`exec:orders:state:${state}`),
+    ordersBySymbol: (symbol) => d(`exec:orders:symbol:${symbol}`),
+    ordersByModel: (model) => d(`exec:orders:model:${model}`),
+    orderFills: (clientOrderId) => d(`exec:order:${clientOrderId}:fills`),
+    orderEvents: d('order_events'),
+    working: (symbol) => d(`exec:working:${symbol}`),
+    unsent: (symbol) => d(`exec:unsent:${symbol}`),
+    orderSeq: (symbol) => d(`exec:orders_seq:${symbol}`),
+    denied: (symbol) => d(`exec:denied:${symbol}`),
+    lastTarget: (symbol) => d(`exec:last_target:${symbol}`),
+    venueReports: (venue) => d(`venue_reports:${venue}`),
+    queuePrefix: d('bull'),
     replayCancel: (id) => n(`replay:cancel:${id}`),
-    reconciliation: (venue) => n(`exec:reconciliation:${venue}`),
-    paperOrder: (venueOrderId) => n(`paper:order:${venueOrderId}`),
-    paperOpen: (symbol) => n(`paper:open:${symbol}`),
-    paperBalances: n('paper:balances'),
+    reconciliation: (venue) => d(`exec:reconciliation:${venue}`),
+    paperOrder: (venueOrderId) => d(`paper:order:${venueOrderId}`),
+    paperOpen: (symbol) => d(`paper:open:${symbol}`),
+    paperBalances: d('paper:balances'),
     heartbeats: n('svc:heartbeats'),
     heartbeatDetail: n('svc:heartbeat_detail'),
     configApplied: (component) => n(`config:applied:${component}`),
@@ -247,8 +253,79 @@ export function redisKeys(namespace = '', channelNamespace = namespace): RedisKe
     controlEvents: c('control.events'),
     controlCommands: c('control.commands'),
     rateLimit: (suffix) => n(`ratelimit:${suffix}`),
-    volRefresh: n('risk:vol_refresh'),
-    volRefreshWorker: n('risk:vol_refresh:worker'),
-    volRefreshLast: n('risk:vol_refresh:last'),
+    volRefresh: d('risk:vol_refresh'),
+    volRefreshWorker: d('risk:vol_refresh:worker'),
+    volRefreshLast: d('risk:vol_refresh:last'),
   };
+}
+
+/** Redis Cluster's number of hash slots. */
+export const CLUSTER_SLOTS = 16_384;
+/** The most shards TP_SHARDS may ask for. */
+export const MAX_SHARDS = 64;
+
+/**
+ * Write shards (decision 0012): the data plane split by symbol into
+ * `count` parts, each with its own streams, consumer groups, state and hash
+ * tag, so one shard's batch commit stays in one slot while the shards spread
+ * over a Cluster's masters. The control plane (trading state, kill switch,
+ * breaker, config versions, heartbeats) stays under the namespace itself:
+ * one slot every shard reads. With one shard (the default) every name is
+ * today's: `keys[0]` is `redisKeys(namespace)`.
+ */
+export interface Shards {
+  readonly count: number;
+  /** Key names per shard; the control-plane names are the same in all of them. */
+  readonly keys: readonly RedisKeys[];
+  /** The shard a symbol's ticks, signals, targets and orders live in. */
+  of(symbol: string): number;
+  keysOf(symbol: string): RedisKeys;
+}
+
+/**
+ * A symbol's shard: Redis Cluster's own hash of the name (CRC16, as for a
+ * key's slot) modulo the count. Stable across processes, versions and restarts.
+ */
+export function shardOf(symbol: string, count: number): number {
+  return count <= 1 ? 0 : calculateSlot(symbol) % count;
+}
+
+/**
+ * The hash tag of shard `index` of `count`: `<tag>.s<index>`, or the first
+ * `<tag>.s<index>.<j>` whose slot lies in the index-th of `count` equal
+ * ranges of the slot space, which is the master `redis-cli --cluster create`
+ * gives it on a cluster of `count` masters (and an even spread on others).
+ */
+export function shardTag(baseTag: string, index: number, count: number): string {
+  // Clear of the range's edges by 1 %: redis-cli rounds where one master's slots end and the next one's begin.
+  const margin = Math.max(1, Math.floor(CLUSTER_SLOTS / count / 100));
+  const lo = Math.floor((index * CLUSTER_SLOTS) / count) + margin;
+  const hi = Math.floor(((index + 1) * CLUSTER_SLOTS) / count) - margin;
+  for (let j = 0; j < 100_000; j++) {
+    const tag = j === 0 ? `${baseTag}.s${index}` : `${baseTag}.s${index}.${j}`;
+    const slot = calculateSlot(tag);
+    if (slot >= lo && slot < hi) return tag;
+  }
+  return `${baseTag}.s${index}`;
+}
+
+/** The data-plane namespace of each shard: the namespace itself for one shard; else the namespace with its hash tag (or `{tp}` appended) made the shard's own. */
+export function shardNamespaces(namespace: string, count: number): string[] {
+  if (count <= 1) return [namespace];
+  const tag = namespaceHashTag(namespace);
+  return Array.from({ length: count }, (_, i) => {
+    const own = shardTag(tag ?? 'tp', i, count);
+    return tag === undefined ? `${namespace}{${own}}` : namespace.replace(`{${tag}}`, `{${own}}`);
+  });
+}
+
+export function shardedKeys(namespace: string, channelNamespace: string, count: number): Shards {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_SHARDS) throw new Error(`TP_SHARDS must be a whole number from 1 to ${MAX_SHARDS}, not ${count}`);
+  const keys = shardNamespaces(namespace, count).map((data) => redisKeys(namespace, channelNamespace, data));
+  return { count, keys, of: (symbol) => shardOf(symbol, count), keysOf: (symbol) => keys[shardOf(symbol, count)]! };
+}
+
+/** One shard of the given names (a replay's own namespace, a one-shard deployment). */
+export function oneShard(keys: RedisKeys): Shards {
+  return { count: 1, keys: [keys], of: () => 0, keysOf: () => keys };
 }

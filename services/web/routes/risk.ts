@@ -46,11 +46,14 @@ export function riskRoutes(router: Router, d: StatusDeps): void {
     if (!r) return;
     const id = randomUUID();
     const request = { id, by: r.by, requested_at: ctx.clock.now() };
-    const taken = await redis.set(keys.volRefresh, JSON.stringify(request), 'PX', VOL_REFRESH_LOCK_MS, 'NX');
+    // The first shard's request is the lock; with write shards every other shard gets the request too (each refreshes its symbols).
+    const [first, ...others] = ctx.shards.keys;
+    const taken = await redis.set(first!.volRefresh, JSON.stringify(request), 'PX', VOL_REFRESH_LOCK_MS, 'NX');
     if (taken === null) {
-      const running = parseJson(await redis.get(keys.volRefresh));
+      const running = parseJson(await redis.get(first!.volRefresh));
       return sendError(res, 409, 'a volatility refresh is already running; wait for it (GET /api/status shows the last one)', running ?? null);
     }
+    await Promise.all(others.map((k) => redis.set(k.volRefresh, JSON.stringify(request), 'PX', VOL_REFRESH_LOCK_MS)));
     let receivers = await redis.publish(keys.controlCommands, `refresh-volatility:${id}`);
     if (receivers === 0) {
       // On Redis Cluster PUBLISH counts only the subscribers of the node it went
@@ -59,7 +62,7 @@ export function riskRoutes(router: Router, d: StatusDeps): void {
       receivers = parseHeartbeats(await redis.zrangebyscore(keys.heartbeats, since, '+inf', 'WITHSCORES')).filter((h) => h.service === 'risk-harmoniser').length;
     }
     if (receivers === 0) {
-      await redis.del(keys.volRefresh);
+      await Promise.all(ctx.shards.keys.map((k) => redis.del(k.volRefresh)));
       return sendError(res, 503, 'no risk-harmoniser is listening');
     }
     res.status(202).json({ requested: true, id, receivers });

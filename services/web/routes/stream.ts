@@ -20,17 +20,17 @@ export function streamRoutes(router: Router, d: StatusDeps): { stop(): void } {
   let building = false;
 
   const picture = async (): Promise<Record<string, unknown>> => {
-    const { redis, keys } = d.ctx;
+    const { redis, shards } = d.ctx;
     const { inputs, heartbeats } = await gatherHealth(d);
     const health = evaluateHealth(inputs);
     if (!inputs.redisOk) return { at: inputs.now, health: { status: health.status, redis: inputs.redisError } };
     const symbols = await knownSymbols(d);
     const [status, book, orders, switches, blends] = await Promise.all([
       buildStatus(d, inputs, heartbeats),
-      readPositions(redis, keys, symbols),
-      listOrders(redis, keys, { limit: 25 }),
-      readSwitchLog(redis, keys, 20),
-      Promise.all(symbols.map(async (s) => [s, await readBlend(redis, keys, s)] as const)),
+      readPositions(redis, shards, symbols),
+      listOrders(redis, shards, { limit: 25 }),
+      readSwitchLog(redis, shards, 20),
+      Promise.all(symbols.map(async (s) => [s, await readBlend(redis, shards, s)] as const)),
     ]);
     const l = d.risk.current.risk_limits;
     const limits = { reload_block: l.reload_block_var_pct, guard: l.var_limit_pct * l.var_warning_ratio, limit: l.var_limit_pct };

@@ -15,7 +15,7 @@ export async function scopeOf(d: StatusDeps, text: string | undefined, res: Resp
   if (!parsed.ok) return void sendError(res, 400, parsed.reason);
   const { ctx } = d;
   const unknown = await unknownScopeSubject(
-    { redis: ctx.redis, keys: ctx.keys, universe: d.instruments.current, root: ctx.root, routerRulesPath: ctx.settings.configPaths.model_router },
+    { redis: ctx.redis, shards: ctx.shards, universe: d.instruments.current, root: ctx.root, routerRulesPath: ctx.settings.configPaths.model_router },
     parsed.scope,
   );
   if (unknown) return void sendError(res, 400, unknown);
