@@ -577,7 +577,7 @@ export function program(): Command {
     .option('--follow', 'keep printing new switches (Ctrl-C to stop)')
     .action(switchLog);
   p.command('shards')
-    .description('write shards (TP_SHARDS): each one\'s key namespace, hash slot and symbols')
+    .description("write shards (TP_SHARDS): each one's key namespace, hash slot and symbols")
     .option('--instruments <path>', 'the universe', 'conf/instruments.yml')
     .action(shardsTable);
   p.command('replay')
