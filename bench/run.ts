@@ -163,7 +163,7 @@ function spawnOne(name: string, env: Record<string, string>): ChildProcess {
   });
 }
 
-async function groupDrained(r: Redis, stream: string): Promise<boolean> {
+async function groupDrained(r: Redis | import('ioredis').Cluster, stream: string): Promise<boolean> {
   const groups = (await r.xinfo('GROUPS', stream).catch(() => [])) as unknown[][];
   if (groups.length === 0) return false;
   return groups.every((g) => {
@@ -480,6 +480,185 @@ async function reloadPropagation(redis: TestRedis, replicas = 4, rounds = 50): P
   return out;
 }
 
+/**
+ * Symbols whose shards (CRC16 of the name) split evenly: 6 + 6 over two shards and 4 + 4 + 4 over three,
+ * so the 1-, 2- and 3-shard runs carry the same book and only the split differs.
+ */
+const SHARD_BENCH_SYMBOLS = ['BTC-USD', 'DOGE-USD', 'ETC-USD', 'HBAR-USD', 'XRP-USD', 'LTC-USD', 'ETH-USD', 'SOL-USD', 'ADA-USD', 'DOT-USD', 'UNI-USD', 'APT-USD'];
+
+async function entriesLength(r: import('ioredis').Cluster, streams: readonly string[]): Promise<number> {
+  let n = 0;
+  for (const st of streams) n += await r.xlen(st);
+  return n;
+}
+
+/** CPU seconds a process has used (utime + stime from /proc/<pid>/stat, at 100 ticks/s). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU seconds a Redis server has used (INFO cpu: used_cpu_user + used_cpu_sys). */
+async function redisCpuSeconds(port: number): Promise<number> {
+  const r = new Redis(port, '127.0.0.1');
+  try {
+    const info = await r.info('cpu');
+    const v = (k: string): number => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? Number.NaN);
+    return v('used_cpu_user') + v('used_cpu_sys');
+  } finally {
+    r.disconnect();
+  }
+}
+
+/**
+ * Item 5 of issue #17: the drain of one backlog through 1, 2 and 3 write shards on a local 3-master
+ * Cluster, one pipeline process per shard (TP_SHARD=i: strategist, risk harmoniser and executor of
+ * that shard), with each master's and each process's CPU over the drain. On this 2-core machine the
+ * shards share two cores; the per-tick costs measured here feed the scale model (docs/benchmarks.md).
+ */
+async function shardScale(backlog = Number(process.env['BENCH_SHARD_BACKLOG'] ?? 120_000)): Promise<Record<string, unknown>> {
+  const { startRedisCluster } = await import('../tests/support/redis-server.ts');
+  const { Cluster } = await import('ioredis');
+  const { shardedKeys } = await import('../services/core/redis/keys.ts');
+  const cluster = await startRedisCluster(3);
+  const root = await projectCopy('shards');
+  const universe = SHARD_BENCH_SYMBOLS.map(
+    (s, i) =>
+      `    ${s}:\n      asset_class: crypto\n      exchange: PAPER\n      tick_size: 0.0001\n      lot_size: 0.0001\n      market_hours: "24x7"\n      synthetic: { price: ${(10 + 7 * i).toFixed(2)}, daily_vol_pct: 3.0, spread_bps: 1.0 }`,
+  );
+  const instruments = readFileSync(join(root, 'conf/instruments.yml'), 'utf8');
+  writeFileSync(join(root, 'conf/instruments.yml'), instruments.replace(/ {2}symbols:\n[\s\S]*?\n\n/, `  symbols:\n${universe.join('\n')}\n\n`));
+  const specs = SHARD_BENCH_SYMBOLS.map((symbol, i) => ({
+    symbol,
+    assetClass: 'crypto',
+    exchange: 'PAPER',
+    price: 10 + 7 * i,
+    dailyVol: 0.03,
+    tickSize: 0.0001,
+    lotSize: 0.0001,
+    spreadBps: 1,
+    marketHours: '24x7',
+  }));
+  const out: Record<string, unknown> = { backlog, symbols: SHARD_BENCH_SYMBOLS.length, masters: 3, cpus: (await import('node:os')).cpus().length };
+  const masters = cluster.nodes().filter((n) => n.role === 'master');
+  try {
+    for (const count of [1, 2, 3]) {
+      const ns = `{bench-sh${count}}`;
+      const shards = shardedKeys(ns, ns, count);
+      const r = new Cluster([{ host: '127.0.0.1', port: cluster.ports[0]! }]);
+      const market = new SyntheticMarket({ seed: 13, instruments: specs, secondsPerTick: SHARD_BENCH_SYMBOLS.length / 5_000 });
+      const t0 = Date.now();
+      const perShard = shards.keys.map(() => 0);
+      for (let sent = 0; sent < backlog; sent += 1_000) {
+        const pipes = shards.keys.map(() => r.pipeline());
+        for (let i = 0; i < 1_000; i++) {
+          const tick = market.next(t0 + Math.floor((sent + i) / 5));
+          const shard = shards.of(tick.symbol);
+          perShard[shard]!++;
+          pipes[shard]!.xadd(shards.keys[shard]!.marketEvents, '*', ...encodeTick(tick));
+        }
+        await Promise.all(pipes.map((p) => p.exec()));
+      }
+      for (const s of SHARD_BENCH_SYMBOLS) await r.hset(shards.keysOf(s).lastTick(s), ...encodeTick(market.next(Date.now())));
+      const children = shards.keys.map((_, i) =>
+        spawnOne('pipeline', {
+          TP_ROOT: root,
+          REDIS_URL: cluster.url,
+          TP_NAMESPACE: ns,
+          TP_SHARDS: String(count),
+          TP_SHARD: String(i),
+          PIPELINE_SERVICES: 'executor,risk-harmoniser,strategist',
+        }),
+      );
+      if (!(await waitFor(async () => (await r.zcard(shards.keys[0]!.heartbeats)) >= 3 * count, 60_000))) throw new Error(`${3 * count} shard units did not start`);
+      // Ticks the strategist units have counted into their symbols' state (what entries-read says, when Redis knows it).
+      const entriesRead = async (): Promise<number> => {
+        let n = 0;
+        for (const s of SHARD_BENCH_SYMBOLS) n += (JSON.parse((await r.get(shards.keysOf(s).strategistState(s))) ?? '{}') as { ticks?: number }).ticks ?? 0;
+        return n;
+      };
+      const cpu0 = await Promise.all(masters.map((m) => redisCpuSeconds(m.port)));
+      const node0 = children.map((c) => cpuSeconds(c.pid));
+      const read0 = await entriesRead();
+      const start = performance.now();
+      const drained = async (): Promise<boolean> => {
+        for (const k of shards.keys) for (const stream of [k.marketEvents, k.strategySignals, k.orderIntents]) if (!(await groupDrained(r, stream))) return false;
+        return true;
+      };
+      const ok = await waitFor(drained, 300_000);
+      const secs = (performance.now() - start) / 1000;
+      const cpu1 = await Promise.all(masters.map((m) => redisCpuSeconds(m.port)));
+      const node1 = children.map((c) => cpuSeconds(c.pid));
+      const ticks = backlog - read0;
+      const slotOwner = async (key: string): Promise<number> => {
+        const slot = Number(await r.cluster('KEYSLOT', key));
+        return masters.findIndex((m) => m.slots.some(([a, b]) => slot >= a && slot <= b));
+      };
+      const redisCpu = masters.map((m, i) => +(cpu1[i]! - cpu0[i]!).toFixed(2));
+      const nodeCpu = children.map((_, i) => +(node1[i]! - node0[i]!).toFixed(2));
+      out[`shards_${count}`] = {
+        ticks_timed: ticks,
+        ticks_per_shard: perShard,
+        seconds: +secs.toFixed(2),
+        ticks_per_s: ok ? Math.round(ticks / secs) : 'timeout',
+        master_of_shard: await Promise.all(shards.keys.map((k) => slotOwner(k.marketEvents))),
+        master_of_control: await slotOwner(shards.keys[0]!.killSwitch),
+        master_cpu_seconds: redisCpu,
+        master_cpu_pct_of_core: redisCpu.map((c) => Math.round((100 * c) / secs)),
+        pipeline_cpu_seconds: nodeCpu,
+        redis_cpu_us_per_tick: +((1e6 * redisCpu.reduce((a, b) => a + b, 0)) / ticks).toFixed(1),
+        node_cpu_us_per_tick: +((1e6 * nodeCpu.reduce((a, b) => a + b, 0)) / ticks).toFixed(1),
+      };
+      console.error(`shards ${count}: ${JSON.stringify(out[`shards_${count}`])}`);
+      children.forEach((c) => c.kill('SIGTERM'));
+      await Promise.all(children.map((c) => new Promise((res) => (c.exitCode !== null ? res(null) : c.once('exit', res)))));
+      if (count === 3) {
+        // The feed alone, writing every shard: what one feed process costs per tick (its ceiling in the scale model).
+        const feedTicks = 100_000;
+        const before = await entriesLength(
+          r,
+          shards.keys.map((k) => k.marketEvents),
+        );
+        const feed = spawnOne('feed', {
+          TP_ROOT: root,
+          REDIS_URL: cluster.url,
+          TP_NAMESPACE: ns,
+          TP_SHARDS: String(count),
+          FEED_RATE: '50000',
+          FEED_MAX_TICKS: String(feedTicks),
+          FEED_STREAM_MAXLEN: '1000000',
+        });
+        // Timed from its first tick (not its start-up): ticks written and CPU used from then on.
+        const length = (): Promise<number> =>
+          entriesLength(
+            r,
+            shards.keys.map((k) => k.marketEvents),
+          );
+        await waitFor(async () => (await length()) > before, 60_000);
+        const f0 = performance.now();
+        const cpu0 = cpuSeconds(feed.pid);
+        const n0 = await length();
+        await waitFor(async () => (await length()) >= before + feedTicks, 120_000);
+        const feedSecs = (performance.now() - f0) / 1000;
+        const feedCpu = cpuSeconds(feed.pid) - cpu0;
+        const timed = before + feedTicks - n0;
+        out['feed'] = { ticks: timed, offered_rate: 50_000, ticks_per_s: Math.round(timed / feedSecs), cpu_us_per_tick: +((1e6 * feedCpu) / timed).toFixed(1) };
+        feed.kill('SIGTERM');
+        await new Promise((res) => (feed.exitCode !== null ? res(null) : feed.once('exit', res)));
+      }
+      r.disconnect();
+    }
+  } finally {
+    await cluster.stop();
+  }
+  return out;
+}
+
 /** Resident set size of a process, MB (Linux /proc). */
 function rssMb(pid: number | undefined): number {
   if (pid === undefined) return Number.NaN;
@@ -731,6 +910,7 @@ async function main(): Promise<void> {
     if (!only || only === 'reload') results['reload_propagation'] = await reloadPropagation(redis);
     if (!only || only === 'micro') results['micro'] = { ...micro(), ...(await onnxInference()) };
     if (!only || only === 'orders') results['orders'] = await ordersBench(redis);
+    if (!only || only === 'shards') results['shard_scale'] = await shardScale();
     if (!only || only === 'e2e') {
       // Today's figures first, side by side: the series and metric hashes written on every batch (metrics.sample_ms 0).
       const before = await projectCopy('every-batch');

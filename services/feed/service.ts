@@ -4,6 +4,8 @@
  * keeps the latest tick per symbol for the executor's paper fills, and the
  * last-seen time per symbol for staleness checks.
  *
+ * With TP_SHARD set, only the symbols of that write shard.
+ *
  * FEED_RATE ticks/s (default 200) from the seeded synthetic market for the
  * instruments of conf/instruments.yml that carry a `synthetic` block
  * (FEED_SEED, default 42), each walk resuming from the last price in Redis,
@@ -74,7 +76,9 @@ export async function startFeed(ctx: ServiceContext, options: FeedOptions = feed
     });
     return out;
   };
-  const specs = syntheticSpecs(instruments.current);
+  // TP_SHARD: a feed per write shard, each making only its shard's symbols (one feed process is the first ceiling, docs/benchmarks.md).
+  const mine = (list: InstrumentSpec[]): InstrumentSpec[] => (ctx.settings.shard === undefined ? list : list.filter((x) => shards.of(x.symbol) === ctx.settings.shard));
+  const specs = mine(syntheticSpecs(instruments.current));
   const resumed = await lastPrices(specs.map((s) => s.symbol));
   // One tick per symbol every (symbols / rate) seconds of wall time: scale volatility to that.
   const market = new SyntheticMarket({ seed: options.seed, instruments: specs, startPrices: resumed, secondsPerTick: Math.max(1, specs.length) / Math.max(1, options.rate) });
@@ -82,7 +86,7 @@ export async function startFeed(ctx: ServiceContext, options: FeedOptions = feed
     log.info({ event: 'feed.resumed', prices: resumed }, `synthetic market resumes from the last prices in Redis (${Object.keys(resumed).join(', ')})`);
   const reloader = await startReloader(ctx, [
     instrumentsReloadTarget(ctx, instruments, (next) => {
-      const nextSpecs = syntheticSpecs(next);
+      const nextSpecs = mine(syntheticSpecs(next));
       void lastPrices(nextSpecs.map((s) => s.symbol)).then((prices) => {
         market.setInstruments(nextSpecs, prices);
         log.info(
@@ -100,6 +104,7 @@ export async function startFeed(ctx: ServiceContext, options: FeedOptions = feed
     const outside = new Set<string>();
     const rows = parsed.rows.filter((r) => {
       if (!r.ok) log.warn({ event: 'feed.csv_row_rejected', line: r.line, reason: r.reason }, `CSV line ${r.line} rejected: ${r.reason}`);
+      else if (ctx.settings.shard !== undefined && shards.of(r.tick.symbol) !== ctx.settings.shard) return false;
       else if (!Object.hasOwn(instruments.current.symbols, r.tick.symbol)) {
         if (!outside.has(r.tick.symbol))
           log.warn(

@@ -213,6 +213,15 @@ describe('write shards on a 3-master Redis Cluster', () => {
       ),
     ).toEqual([]);
   });
+
+  it("a feed pinned to a shard (TP_SHARD) makes only that shard's symbols", async () => {
+    const lengths = async (): Promise<number[]> => Promise.all(env.shards.keys.map((k) => env.redis.xlen(k.marketEvents)));
+    const before = await lengths();
+    await env.start('feed', (ctx) => startFeed(ctx, { rate: 1_000, seed: 43, maxTicks: 300, streamMaxLen: 100_000 }), 'feed-s1', { settings: { TP_SHARD: '1' } });
+    await eventually(async () => (await feedStatus(env, 'feed-s1')).done, 20_000, 'feed-s1 done');
+    const after = await lengths();
+    expect(after.map((n, i) => n - before[i]!)).toEqual([0, 300, 0]);
+  });
 });
 
 /** The instance name of the first feed the env started. */
