@@ -85,7 +85,7 @@ const domainRule = (extraPatterns = []) => [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.data/**', 'logs/**', '.scratch/**', 'coverage/**', 'grafana/dashboards/**', 'dist/**'] },
+  { ignores: ['node_modules/**', '.data/**', 'logs/**', '.scratch/**', 'coverage/**', 'grafana/dashboards/**', 'dist/**', '.build/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -156,7 +156,9 @@ function micro(): Record<string, number> {
 function spawnOne(name: string, env: Record<string, string>): ChildProcess {
   const profile = process.env['BENCH_PROFILE'] === name ? ['--cpu-prof', '--cpu-prof-dir', join(ROOT, 'bench', 'results', 'profiles')] : [];
   const flags = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
-  return spawn(process.execPath, [...flags, ...profile, '--import', 'tsx', `services/${name}/main.ts`], {
+  // As npm start runs them: compiled (.build/, scripts/build.mjs); BENCH_RUNTIME=tsx for the sources through the loader.
+  const entry = process.env['BENCH_RUNTIME'] === 'tsx' ? ['--import', 'tsx', `services/${name}/main.ts`] : [`.build/services/${name}/main.js`];
+  return spawn(process.execPath, [...flags, ...profile, ...entry], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', METRICS_PORT: '-1', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -900,6 +902,7 @@ function goalsOf(results: Record<string, unknown>): Goal[] {
 
 async function main(): Promise<void> {
   const only = process.argv[2];
+  if (process.env['BENCH_RUNTIME'] !== 'tsx') execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit' });
   const redis = await startRedis({ appendonly: true });
   const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length };
   try {

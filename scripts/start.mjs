@@ -22,13 +22,16 @@
 // e.g. REDIS_URL_RISK_HARMONISER, a service's own URL there), WEB_PORT (8080),
 // EMBEDDED_REDIS_PORT (6379), METRICS_PORT_BASE (9101; 0 = ephemeral ports),
 // DATA_DIR (.data), LOGS_DIR (logs), START_QUIET=1 (no service logs on
-// stdout), and every service setting (services/core/settings.ts).
+// stdout), TP_RUNTIME (js: the services compiled to .build/ by
+// scripts/build.mjs, the default; tsx: the TypeScript sources through the
+// loader), and every service setting (services/core/settings.ts).
 // Plain JavaScript on purpose: it must run before `npm ci` has installed tsx.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildServices, builtEntry } from './build.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // Where the services read their config files (conf/, model_router_rules.yml): the project unless TP_ROOT names another copy.
@@ -90,6 +93,20 @@ const preflight = spawnSync(process.execPath, ['--import', 'tsx', join('scripts'
 if (preflight.status !== 0) {
   process.stderr.write(`[start] configuration error; nothing was started:\n${preflight.stderr}`);
   process.exit(preflight.status === EXIT_CONFIG ? EXIT_CONFIG : 1);
+}
+
+// 2c. The services as plain JavaScript (.build/), compiled when the sources changed.
+const runtime = process.env.TP_RUNTIME ?? 'js';
+if (runtime !== 'js' && runtime !== 'tsx') {
+  process.stderr.write(`[start] TP_RUNTIME: expected js or tsx, found ${JSON.stringify(runtime)}\n`);
+  process.exit(EXIT_CONFIG);
+}
+if (runtime === 'js') {
+  try {
+    buildServices(say);
+  } catch (err) {
+    fail(`cannot compile the services: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 // 3. Redis.
@@ -203,7 +220,8 @@ function startChild(unit) {
   const script = unit.name === 'pipeline' ? join('services', 'pipeline', 'main.ts') : join('services', unit.name, 'main.ts');
   const extra = unit.services.some((s) => s.name === 'strategist') ? ['model_router'] : [];
   // The IPC channel is only there to close: a service stops when its supervisor dies.
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...extra], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const command = runtime === 'js' ? [builtEntry(script)] : ['--import', 'tsx', script];
+  const child = spawn(process.execPath, [...command, ...extra], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   for (const svc of unit.services) if (!serviceLogs.has(svc.name)) serviceLogs.set(svc.name, logFile(`${svc.name}.log`));
   // Each line to logs/<service>.log by its "service" field (one process may carry several), all to trading-system.log.
   const ownLog = (line) => {

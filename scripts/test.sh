@@ -31,6 +31,8 @@ fi
 command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install -y redis-server redis-tools"; exit 1; }
 
 step "type check" npx tsc --noEmit -p .
+# npm start runs the services compiled to .build/: built here, so its tests find it fresh.
+step "build (scripts/build.mjs)" node scripts/build.mjs
 step "lint" npx eslint .
 step "format (prettier --check)" npx prettier --check .
 if [ -f prometheus/alerts.yml ]; then

@@ -4,7 +4,7 @@
  * and docker-compose.yml validates with the runbook's service names.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
@@ -146,6 +146,18 @@ describe('observability', () => {
     d.panels.forEach(check);
     const titles = d.panels.map((p) => p.title);
     expect(titles).toEqual(expect.arrayContaining(['Active model', 'Blended edge (bps)', 'Position size (USD)', 'VaR (%)', 'model.switch.log (latest 20)', 'Kill switch']));
+  });
+
+  it('the image and the compose file run the compiled services, which the build makes', () => {
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { encoding: 'utf8' });
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/exec node \.build\/services\/\$\{SERVICE\}\/main\.js/);
+    for (const s of ['feed', 'strategist', 'risk-harmoniser', 'executor', 'web', 'pipeline']) expect(existsSync(join(ROOT, '.build', 'services', s, 'main.js'))).toBe(true);
+    // What the compiled code reads next to itself.
+    expect(readdirSync(join(ROOT, '.build', 'services', 'core', 'redis', 'lua')).sort()).toEqual(readdirSync(join(ROOT, 'services', 'core', 'redis', 'lua')).sort());
+    expect(existsSync(join(ROOT, '.build', 'services', 'web', 'public', 'dashboard.css'))).toBe(true);
+    const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+    expect(compose).toContain('command: ["node", ".build/services/strategist/main.js", "model_router"]');
   });
 
   it('docker-compose.yml validates and uses the runbook service names', () => {
