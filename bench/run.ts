@@ -26,7 +26,7 @@ import { blendEdges, blendParamsFrom } from '../services/core/domain/blend-edges
 import { matchRoute } from '../services/core/domain/route-rules.ts';
 import { sizePosition } from '../services/core/domain/size-position.ts';
 import { initialVol, updateVol } from '../services/core/domain/volatility.ts';
-import { fieldsFromArray } from '../services/core/messages.ts';
+import { decodeSignal, decodeTarget, decodeWith, encodeSignal, encodeTarget, fieldsFromArray, signalSchema, targetSchema } from '../services/core/messages.ts';
 import { encodeTick } from '../services/core/domain/market-data.ts';
 import { redisKeys, redisKeys as keysFor } from '../services/core/redis/keys.ts';
 import type { ControlView } from '../services/core/context.ts';
@@ -149,7 +149,45 @@ function micro(): Record<string, number> {
   }, 1_000_000);
   const vol = initialVol(3, 86_400);
   const varUpdate = nsPerCall((i) => updateVol(vol, 100 + (i & 7) * 0.01, i * 10, 0.94).variancePerSec, 2_000_000);
-  return { route_ns: route, mux_step_ns: mux, blend_plus_size_ns: blendSize, var_update_ns: varUpdate };
+  // One strategy_signals entry and one order_intents entry decoded: through the zod schema (before) and the hot-path check (after).
+  const signalFields = encodeSignal({
+    symbol: 'BTC-USD',
+    asset_class: 'crypto',
+    tick_ts: 1_764_000_000_000,
+    first_tick_ts: 1_764_000_000_000,
+    tick_id: '1764000000000-0',
+    price: 65_000.5,
+    active_model: 'obi',
+    spread_bps: 1.2,
+    active_since: 1_763_999_000_000,
+    ticks: 3,
+    predictions: ['obi', 'momentum', 'mean_reversion'].map((model) => ({ model, edge_bps: 1.5, confidence: 0.7, horizon_ms: 30_000, ts: 1_764_000_000_000 })),
+  });
+  const targetFields = encodeTarget({
+    symbol: 'BTC-USD',
+    asset_class: 'crypto',
+    target_usd: -1_250.75,
+    price: 65_000,
+    tick_ts: 1_764_000_000_000,
+    first_tick_ts: 1_763_999_999_000,
+    edge_bps: 2.1,
+    var_pct: 0.12,
+    model: 'obi',
+    signal_id: '1764000000001-0',
+    ts: 1_764_000_000_005,
+    action: 'target',
+    cost_bps: 11,
+  });
+  return {
+    route_ns: route,
+    mux_step_ns: mux,
+    blend_plus_size_ns: blendSize,
+    var_update_ns: varUpdate,
+    decode_signal_zod_ns: nsPerCall(() => decodeWith(signalSchema, signalFields), 200_000),
+    decode_signal_ns: nsPerCall(() => decodeSignal(signalFields), 200_000),
+    decode_target_zod_ns: nsPerCall(() => decodeWith(targetSchema, targetFields), 200_000),
+    decode_target_ns: nsPerCall(() => decodeTarget(targetFields), 200_000),
+  };
 }
 
 /** BENCH_PROFILE=<service>: run that service with --cpu-prof into bench/results/profiles/. */

@@ -22,7 +22,7 @@ import { systemHalted, UNKNOWN_CONTROL, type BreakerState, type ControlSnapshot 
 import { parseScope } from '../core/domain/scopes.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { LatencyWindow } from '../core/latency-window.ts';
-import { decodeWith, fieldsFromArray, targetSchema, type Decoded } from '../core/messages.ts';
+import { decodeTarget, fieldsFromArray, type Decoded } from '../core/messages.ts';
 import { Counter } from '../core/metrics.ts';
 import { StreamConsumer } from '../core/redis/streams.ts';
 import type { RunningService, ServiceContext } from '../core/service.ts';
@@ -155,7 +155,7 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
     consumer: ctx.instance,
     deadLetter: ctx.keys.deadLetter,
     decode: (raw) => {
-      const d = decodeWith(targetSchema, raw);
+      const d = decodeTarget(raw);
       // Defense in depth: the harmoniser already drops symbols outside the universe.
       return d.ok && !universe.has(d.value.symbol) ? { ok: false, reason: `unknown_symbol: ${d.value.symbol} is not in the tradable universe`, check: 'unknown_symbol' } : d;
     },

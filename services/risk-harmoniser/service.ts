@@ -9,7 +9,7 @@ import { ConfigHolder, startReloader } from '../core/config/reloader.ts';
 import { riskReloadTarget } from '../core/config/risk-reload.ts';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
 import { ConfigurationError } from '../core/errors.ts';
-import { decodeWith, signalSchema } from '../core/messages.ts';
+import { decodeSignal } from '../core/messages.ts';
 import { Counter, Gauge, Histogram } from '../core/metrics.ts';
 import { StreamConsumer } from '../core/redis/streams.ts';
 import { TimeSeriesWriter } from '../core/redis/timeseries.ts';
@@ -57,7 +57,7 @@ export async function startRiskHarmoniser(ctx: ServiceContext): Promise<RunningS
     consumer: ctx.instance,
     deadLetter: ctx.keys.deadLetter,
     decode: (raw) => {
-      const d = decodeWith(signalSchema, raw);
+      const d = decodeSignal(raw);
       // Defense in depth: the strategist already dead-letters ticks outside the universe.
       return d.ok && !universe.has(d.value.symbol) ? { ok: false, reason: `unknown_symbol: ${d.value.symbol} is not in the tradable universe`, check: 'unknown_symbol' } : d;
     },
