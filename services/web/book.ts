@@ -7,6 +7,7 @@
  */
 import { orderFromFields, type Order, type OrderState } from '../executor/domain/order-lifecycle.ts';
 import { readPosition } from '../executor/position.ts';
+import { compareStreamIds } from '../core/domain/consumer-lag.ts';
 import { fieldsFromArray } from '../core/messages.ts';
 import type { RedisClient } from '../core/redis/connect.ts';
 import type { RedisKeys, Shards } from '../core/redis/keys.ts';
@@ -197,11 +198,4 @@ export async function readSwitchLog(redis: RedisClient, shards: Shards, count: n
           .sort(([a], [b]) => compareStreamIds(b, a))
           .slice(0, count);
   return rows.map(([id, f]) => ({ id, ...fieldsFromArray(f) }));
-}
-
-/** Stream ids in time order ("<ms>-<seq>"). */
-function compareStreamIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map(Number);
-  const [bm, bs] = b.split('-').map(Number);
-  return am! - bm! || as! - bs!;
 }

@@ -1,6 +1,6 @@
 /** Redis' own latency from LATENCY HISTOGRAM replies, and a consumer group's lag that stays right after a restart. */
 import { describe, expect, it } from 'vitest';
-import { consumerLag } from '../../services/core/domain/consumer-lag.ts';
+import { compareStreamIds, consumerLag } from '../../services/core/domain/consumer-lag.ts';
 import { callsBetween, mergeCounts, parseLatencyHistogram, quantileOf } from '../../services/core/domain/latency-histogram.ts';
 
 /** A LATENCY HISTOGRAM reply: command → cumulative [bound, count] pairs. */
@@ -71,6 +71,42 @@ describe('consumer group lag', () => {
     expect(consumerLag({ ...base, lastDeliveredId: '1-0', lastGeneratedId: '9-0', counted: 1_001, reported: 40_000 })).toBe(40_000);
     expect(consumerLag({ ...base, lastDeliveredId: '1-0', lastGeneratedId: '9-0', counted: 1_001, reported: 90_000 })).toBe(50_000);
     expect(consumerLag({ ...base, lastDeliveredId: '1-0', lastGeneratedId: '9-0', counted: 1_001, reported: null })).toBe(1_001);
+  });
+});
+
+describe('stream id order', () => {
+  // The reference: BigInt on both parts (ids past 2^53 included), a missing sequence 0.
+  const reference = (a: string, b: string): number => {
+    const [am = '0', as = '0'] = a.split('-');
+    const [bm = '0', bs = '0'] = b.split('-');
+    const d = BigInt(am) - BigInt(bm) || BigInt(as) - BigInt(bs);
+    return d < 0n ? -1 : d > 0n ? 1 : 0;
+  };
+
+  it('orders by milliseconds, then sequence, as numbers not text', () => {
+    expect(compareStreamIds('9-0', '10-0')).toBe(-1);
+    expect(compareStreamIds('10-2', '10-10')).toBe(-1);
+    expect(compareStreamIds('10-10', '10-2')).toBe(1);
+    expect(compareStreamIds('1700000000000-5', '1700000000000-5')).toBe(0);
+    expect(compareStreamIds('5', '5-0')).toBe(0);
+    expect(compareStreamIds('0-0', '0-1')).toBe(-1);
+    expect(compareStreamIds('007-1', '7-1')).toBe(0);
+  });
+
+  it('agrees with a BigInt reference on 20,000 random pairs', () => {
+    let seed = 7;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const part = (): string => (rand(4) === 0 ? String(rand(3)) : String(rand(2 ** 30) * 2 ** rand(24)));
+    for (let i = 0; i < 20_000; i++) {
+      const a = rand(5) === 0 ? part() : `${part()}-${part()}`;
+      const b = rand(3) === 0 ? a : rand(5) === 0 ? part() : `${part()}-${part()}`;
+      expect(compareStreamIds(a, b), `${a} vs ${b}`).toBe(reference(a, b));
+    }
+  });
+
+  it('sorts a shuffled batch into stream order', () => {
+    const ids = ['1-0', '1-1', '1-10', '2-0', '10-0', '10-2', '100-0'];
+    expect([...ids].reverse().sort(compareStreamIds)).toEqual(ids);
   });
 });
 

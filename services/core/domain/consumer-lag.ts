@@ -19,11 +19,35 @@ export interface LagInputs {
   length: number;
 }
 
-/** Order of stream ids ("<ms>-<seq>"). */
+/**
+ * Order of stream ids ("<ms>-<seq>"; a missing sequence is 0). Compares the
+ * digits in place: it runs in every batch commit's sort, and splitting each id
+ * into an array of strings and numbers was a few percent of a stage's
+ * allocations. Sign only (-1, 0, 1).
+ */
 export function compareStreamIds(a: string, b: string): number {
-  const [am = 0, as = 0] = a.split('-').map(Number);
-  const [bm = 0, bs = 0] = b.split('-').map(Number);
-  return am - bm || as - bs;
+  const da = dashAt(a);
+  const db = dashAt(b);
+  return compareDecimal(a, 0, da, b, 0, db) || compareDecimal(a, da + 1, a.length, b, db + 1, b.length);
+}
+
+function dashAt(id: string): number {
+  const i = id.indexOf('-');
+  return i < 0 ? id.length : i;
+}
+
+/** Two unsigned decimals given as ranges of strings (an empty range is 0), of any length. */
+function compareDecimal(a: string, as: number, ae: number, b: string, bs: number, be: number): number {
+  while (as < ae && a.charCodeAt(as) === 48) as++;
+  while (bs < be && b.charCodeAt(bs) === 48) bs++;
+  const la = Math.max(0, ae - as);
+  const lb = Math.max(0, be - bs);
+  if (la !== lb) return la < lb ? -1 : 1;
+  for (let i = 0; i < la; i++) {
+    const d = a.charCodeAt(as + i) - b.charCodeAt(bs + i);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
 }
 
 export function consumerLag(x: LagInputs): number {

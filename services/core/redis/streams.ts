@@ -307,7 +307,8 @@ export class StreamConsumer<M> {
   private async commit(good: StreamEntry<M>[], bad: Letter[]): Promise<void> {
     const { redis, stream, group, consumer, deadLetter, handler } = this.o;
     for (let attempt = 0; attempt <= this.o.maxConflictRetries; attempt++) {
-      const ids = [...good.map((e) => e.id), ...bad.map((b) => b.id)].sort(compareStreamIds);
+      // Entries arrive in stream order (XREADGROUP, XAUTOCLAIM); only a mix with dead letters needs sorting.
+      const ids = bad.length === 0 ? good.map((e) => e.id) : [...good.map((e) => e.id), ...bad.map((b) => b.id)].sort(compareStreamIds);
       if (ids.length === 0) return;
       const keys = good.length > 0 ? handler.watchKeys(good) : [];
       const tracked = good.length > 0 ? (handler.trackedHashes?.(good) ?? []) : [];
