@@ -29,6 +29,16 @@ describe('config file limits', () => {
     });
   });
 
+  it('reads a file exactly, whatever its size: empty, multi-byte text, exactly at the limit', async () => {
+    const dir = project();
+    const atLimit = `# ${'é'.repeat((MAX_CONFIG_BYTES - 4) / 2)}x\n`;
+    expect(Buffer.byteLength(atLimit)).toBe(MAX_CONFIG_BYTES);
+    for (const text of ['', `# prix: 1 € — ok\n${risk}`, atLimit]) {
+      writeFileSync(join(dir, 'conf/exact.yml'), text);
+      expect(await readConfigText('conf/exact.yml', dir)).toEqual({ ok: true, text });
+    }
+  });
+
   it('refuses a symlink in conf/ that points outside the project, and follows one that stays inside', async () => {
     const dir = project();
     const outside = mkdtempSync(join(tmpdir(), 'tp-outside-'));

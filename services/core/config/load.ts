@@ -62,8 +62,13 @@ export async function readConfigText(configPath: string, root: string): Promise<
       const { size } = await fh.stat();
       if (size > MAX_CONFIG_BYTES)
         return { ok: false, reason: `${shown(configPath)}: file is ${size} bytes, over the ${MAX_CONFIG_BYTES}-byte limit for config files (nothing was read)` };
-      const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      // Sized by stat, plus one byte to notice a file that grew since; only then read again, up to the limit.
+      let buf = Buffer.allocUnsafe(size + 1);
+      let { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      if (bytesRead > size) {
+        buf = Buffer.allocUnsafe(MAX_CONFIG_BYTES + 1);
+        ({ bytesRead } = await fh.read(buf, 0, buf.length, 0));
+      }
       if (bytesRead > MAX_CONFIG_BYTES) return { ok: false, reason: `${shown(configPath)}: file grew over the ${MAX_CONFIG_BYTES}-byte limit while read` };
       return { ok: true, text: buf.subarray(0, bytesRead).toString('utf8') };
     } finally {
