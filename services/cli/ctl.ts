@@ -279,7 +279,10 @@ async function connect(
       EXIT.unreachable,
     );
   }
-  const shards = shardsFor(url, ENV.namespace, ENV.shards);
+  // The deployment's own shard count (control:shards, recorded by its first service) over TP_SHARDS here.
+  const { storedShardCount } = await import('../core/redis/deployment.ts');
+  const stored = await storedShardCount(redis, shardsFor(url, ENV.namespace, 1).keys[0]!).catch(() => undefined);
+  const shards = shardsFor(url, ENV.namespace, stored ?? ENV.shards);
   return { redis, keys: shards.keys[0]!, shards };
 }
 
@@ -458,12 +461,23 @@ async function drill(name: string, o: { timeout: string; out?: string }): Promis
   if (results.some((r) => !r.ok)) process.exitCode = EXIT.refused;
 }
 
-/** Each write shard (TP_SHARDS): its namespace, its hash slot, its market_events key and the universe's symbols in it. */
+/**
+ * Each write shard: its namespace, its hash slot, its market_events key and the universe's symbols in it.
+ * The running deployment's shards (control:shards); without a reachable Redis, the ones TP_SHARDS would make.
+ */
 async function shardsTable(o: { instruments: string }): Promise<void> {
   const { shardsFor } = await import('../core/redis/connect.ts');
   const { loadInstruments } = await import('../core/config/load.ts');
   const { default: calculateSlot } = await import('cluster-key-slot');
-  const shards = shardsFor(ENV.redisUrl, ENV.namespace, ENV.shards);
+  let shards = shardsFor(ENV.redisUrl, ENV.namespace, ENV.shards);
+  try {
+    const c = await connect('shards');
+    shards = c.shards;
+    c.redis.disconnect();
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    if (!global.json) console.error(`(Redis not reachable: the shards TP_SHARDS=${ENV.shards} would make)`);
+  }
   const universe = await loadInstruments(o.instruments, ENV.configRoot);
   if (!universe.ok) throw new CliError(universe.reason, EXIT.usage);
   const symbols = Object.keys(universe.config.symbols).sort();

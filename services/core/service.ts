@@ -26,6 +26,7 @@ import { connectRedis, shardsFor, type RedisAuth, type RedisClient } from './red
 import { CONFIG_COMPONENTS, type ServiceName, type Shards } from './redis/keys.ts';
 import { join } from 'node:path';
 import { heartbeatMember } from './heartbeats.ts';
+import { claimShardCount } from './redis/deployment.ts';
 import { LatencyWindow } from './latency-window.ts';
 import { luaScript, runLua } from './redis/lua-scripts.ts';
 import { RedisLatencySampler } from './redis/redis-latency.ts';
@@ -180,6 +181,12 @@ async function startUnit(
     return c;
   };
   const redis = connection('main');
+  try {
+    await claimShardCount(redis, keys, shards.count);
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
   const base: BaseContext = {
     service,
     instance,

@@ -135,6 +135,10 @@ describe('npm run ctl', () => {
     expect(rows.map((r) => r.symbols)).toEqual(['BTC-USD,ETH-USD', '', 'AAPL']);
     expect(rows.every((r, i) => r.namespace.startsWith(`{tp.s${i}`) && r.slot >= (i * 16_384) / 3 && r.slot < ((i + 1) * 16_384) / 3)).toBe(true);
     expect((await ctlAt(['shards'], { TP_SHARDS: '0' })).code).toBe(2);
+    // Against a running deployment, its own count (control:shards, recorded by its first service) over TP_SHARDS here.
+    expect(await env.redis.get(env.keys.deploymentShards)).toBe('1');
+    const running = await ctlAt(['--json', 'shards'], { TP_SHARDS: '2' });
+    expect((JSON.parse(running.stdout) as unknown[]).length).toBe(1);
   });
 
   it('validate-rules, route-preview and risk-preview run the same tools with their exit codes', async () => {

@@ -123,7 +123,8 @@ export function roleRights(role: AclRole, keys: RedisKeys, options: { cluster?: 
   const channels = [k.paramReload, k.controlEvents];
   // The liveness registry every service keeps: its heartbeat, the reload outcomes it reports, and the
   // config versions it applied; each also prunes instances that stopped beating long ago from all of them.
-  const registry = [k.heartbeats, k.heartbeatDetail, k.reloadOutcomes, ...CONFIG_COMPONENTS.map((c) => k.configApplied(c))];
+  // And the deployment's shard count, which the first service to start records (deployment.ts).
+  const registry = [k.heartbeats, k.heartbeatDetail, k.reloadOutcomes, ...CONFIG_COMPONENTS.map((c) => k.configApplied(c)), k.deploymentShards];
   const breaker = [k.breaker, k.breakerEvents, k.breakerHalfOpenOrders, k.breakerProbe];
   const killSwitch = [k.killSwitch, k.killSwitchAudit];
   const control = [...breaker, ...killSwitch, k.tradingState, k.routerControl, k.kellyOverride, k.scopedControls];

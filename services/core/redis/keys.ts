@@ -169,6 +169,8 @@ export interface RedisKeys {
   readonly kellyOverride: string;
   /** hash: scoped kills and stops, field `symbol:<S>` or `model:<M>` → JSON ScopedControl. */
   readonly scopedControls: string;
+  /** string: the number of write shards the deployment runs (decision 0012); set by the first service to start, checked by every later one. */
+  readonly deploymentShards: string;
   /** pub/sub channel: control-plane changes (breaker, kill switch, trading state, overrides). */
   readonly controlEvents: string;
   /** pub/sub channel: requests such as "refresh volatility now". */
@@ -250,6 +252,7 @@ export function redisKeys(namespace = '', channelNamespace = namespace, dataName
     routerControl: n('control:router'),
     kellyOverride: n('control:kelly_override'),
     scopedControls: n('control:scoped'),
+    deploymentShards: n('control:shards'),
     controlEvents: c('control.events'),
     controlCommands: c('control.commands'),
     rateLimit: (suffix) => n(`ratelimit:${suffix}`),
