@@ -42,6 +42,8 @@ import { compareStreamIds } from '../core/domain/consumer-lag.ts';
 
 export interface TargetHandlerDeps {
   keys: RedisKeys;
+  /** This unit's write shard when the deployment has more than one (it goes into client order ids), else undefined. */
+  shard?: number | undefined;
   clock: Clock;
   config: ConfigHolder<RiskHarmoniserConfig>;
   control: ControlView;
@@ -63,10 +65,13 @@ export interface TargetHandlerDeps {
  * The client order id of the one order a target can produce: from the
  * target's stream id, so a redelivered target names the same order. Short
  * and of the characters every venue (and BullMQ's job ids) accept:
- * "T<ms>-<seq>" (Binance allows 36 characters of [.A-Z:/a-z0-9_-]).
+ * "T<ms>-<seq>" (Binance allows 36 characters of [.A-Z:/a-z0-9_-]). With
+ * write shards each shard's order_intents is a stream of its own whose ids
+ * can equal another shard's (same millisecond), so the shard is part of the
+ * id: "T<ms>-<seq>.s<shard>".
  */
-export function clientOrderId(targetId: string): string {
-  return `T${targetId}`;
+export function clientOrderId(targetId: string, shard?: number): string {
+  return shard === undefined ? `T${targetId}` : `T${targetId}.s${shard}`;
 }
 
 export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Target> {
@@ -149,7 +154,7 @@ export function createTargetHandler(deps: TargetHandlerDeps): StreamHandler<Targ
           continue;
         }
         if (decision.kind === 'order') decision.qty = qty;
-        const id = clientOrderId(entry.id);
+        const id = clientOrderId(entry.id, deps.shard);
         const base = {
           client_order_id: id,
           symbol,

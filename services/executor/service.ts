@@ -162,6 +162,7 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
     deadLetterChecks: ['unknown_symbol', 'unreadable_state'],
     handler: createTargetHandler({
       keys: ctx.keys,
+      shard: ctx.shards.count > 1 ? ctx.shard : undefined,
       clock: ctx.clock,
       config,
       control,

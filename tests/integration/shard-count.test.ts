@@ -29,7 +29,7 @@ describe('the deployment shard count', () => {
     expect(isConfigurationError(err)).toBe(true);
     expect(String(err)).toMatch(/holds a deployment of 1 write shard\(s\) \(.*control:shards = 1\), and this process was started with TP_SHARDS=2.*Start it with TP_SHARDS=1/);
     // Nothing of the refused process: no heartbeat, no consumer group on the other shard's streams, the count unchanged.
-    expect(await env.redis.zrange(env.keys.heartbeats, 0, -1)).toEqual([expect.stringMatching(/^risk-harmoniser\|risk-one/)]);
+    expect(await env.redis.zrange(env.keys.heartbeats, '0', '-1')).toEqual([expect.stringMatching(/^risk-harmoniser\|risk-one/)]);
     expect(await env.redis.keys(`${env.ns}{tp.s*`)).toEqual([]);
     expect(await env.redis.get(env.keys.deploymentShards)).toBe('1');
 

@@ -2,8 +2,9 @@
 import calculateSlot from 'cluster-key-slot';
 import { describe, expect, it } from 'vitest';
 import { shardedRoleRights } from '../../services/core/redis/acl.ts';
-import { CLUSTER_SLOTS, redisKeys, shardedKeys, shardNamespaces, shardOf } from '../../services/core/redis/keys.ts';
+import { CLUSTER_SLOTS, MAX_SHARDS, redisKeys, shardedKeys, shardNamespaces, shardOf } from '../../services/core/redis/keys.ts';
 import { LIVE_CONFIRMATION, parseSettings, settingsFrom } from '../../services/core/settings.ts';
+import { clientOrderId } from '../../services/executor/on-targets.ts';
 
 describe('write shards', () => {
   it('keeps every name of a one-shard deployment exactly as today', () => {
@@ -59,5 +60,14 @@ describe('write shards', () => {
     for (const k of shards.keys) expect(feed.write).toContain(k.marketEvents);
     expect(feed.write.filter((p) => p.endsWith('market_events'))).toHaveLength(3);
     expect(shardedRoleRights('runbook', shards.keys).read).toHaveLength(4);
+  });
+});
+
+describe('client order ids across shards', () => {
+  it("carry the shard when there are several (two shards' order_intents can hand out the same entry id), and fit every venue", () => {
+    expect(clientOrderId('1796199419005-0')).toBe('T1796199419005-0');
+    expect(clientOrderId('1796199419005-0', 0)).not.toBe(clientOrderId('1796199419005-0', 1));
+    const longest = clientOrderId(`${Number.MAX_SAFE_INTEGER}-${2 ** 32}`, MAX_SHARDS - 1);
+    expect(longest).toMatch(/^[.A-Z:/a-z0-9_-]{1,36}$/);
   });
 });
