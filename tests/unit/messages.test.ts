@@ -5,39 +5,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeSignal, decodeTarget, decodeWith, encodeSignal, encodeTarget, signalSchema, targetSchema, type Signal, type Target } from '../../services/core/messages.ts';
+import { decodeSignal, decodeTarget, decodeWith, encodeSignal, encodeTarget, signalSchema, targetSchema } from '../../services/core/messages.ts';
+import { SAMPLE_SIGNAL, SAMPLE_TARGET } from '../support/sample-messages.ts';
 
-const SIGNAL: Signal = {
-  symbol: 'BTC-USD',
-  asset_class: 'crypto',
-  tick_ts: 1_764_000_000_000,
-  first_tick_ts: 1_764_000_000_000,
-  tick_id: '1764000000000-0',
-  price: 65_000.5,
-  active_model: 'obi',
-  spread_bps: 1.2,
-  active_since: 1_763_999_000_000,
-  ticks: 3,
-  predictions: [
-    { model: 'obi', edge_bps: 1.5, confidence: 0.7, horizon_ms: 30_000, ts: 1_764_000_000_000 },
-    { model: 'momentum', edge_bps: -0.4, confidence: null, horizon_ms: 60_000, ts: 1_764_000_000_000 },
-  ],
-};
-const TARGET: Target = {
-  symbol: 'ETH-USD',
-  asset_class: 'crypto',
-  target_usd: -1_250.75,
-  price: 3_500,
-  tick_ts: 1_764_000_000_000,
-  first_tick_ts: 1_763_999_999_000,
-  edge_bps: 2.1,
-  var_pct: 0.12,
-  model: 'obi',
-  signal_id: '1764000000001-0',
-  ts: 1_764_000_000_005,
-  action: 'hold',
-  cost_bps: 11,
-};
+const SIGNAL = SAMPLE_SIGNAL;
+const TARGET = SAMPLE_TARGET;
 
 /** Texts that sit on the schemas' edges: empty, padded, hex, exponent, negative, zero, fractional, not numbers, bad symbols, bad JSON. */
 const EDGY = [
