@@ -89,7 +89,9 @@ export async function startService(service: ServiceName, start: (ctx: ServiceCon
   const units: Unit[] = [];
   try {
     for (const shard of served) {
-      units.push(await startUnit(service, start, options, settings, shards, shard, shards.count > 1 && SHARDED.has(service) ? `${instance}.s${shard}` : instance));
+      const unitInstance = shards.count > 1 && SHARDED.has(service) ? `${instance}.s${shard}` : instance;
+      // The deployment's shard count is one control key: the process's first unit records or checks it.
+      units.push(await startUnit(service, start, options, settings, shards, shard, unitInstance, units.length === 0));
     }
   } catch (err) {
     for (const u of units.reverse()) await u.stop();
@@ -168,6 +170,7 @@ async function startUnit(
   shards: Shards,
   shard: number,
   instance: string,
+  claimShards: boolean,
 ): Promise<Unit> {
   const log = createLogger(service, instance, settings.logLevel, options.logDestination, settings.logBudget);
   const registry = createRegistry(service, shards.count > 1 && SHARDED.has(service) ? { shard } : undefined);
@@ -181,11 +184,13 @@ async function startUnit(
     return c;
   };
   const redis = connection('main');
-  try {
-    await claimShardCount(redis, keys, shards.count);
-  } catch (err) {
-    redis.disconnect();
-    throw err;
+  if (claimShards) {
+    try {
+      await claimShardCount(redis, keys, shards.count);
+    } catch (err) {
+      redis.disconnect();
+      throw err;
+    }
   }
   const base: BaseContext = {
     service,

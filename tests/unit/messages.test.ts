@@ -6,10 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeSignal, decodeTarget, decodeWith, encodeSignal, encodeTarget, signalSchema, targetSchema } from '../../services/core/messages.ts';
-import { SAMPLE_SIGNAL, SAMPLE_TARGET } from '../support/sample-messages.ts';
-
-const SIGNAL = SAMPLE_SIGNAL;
-const TARGET = SAMPLE_TARGET;
+import { SAMPLE_SIGNAL as SIGNAL, SAMPLE_TARGET as TARGET } from '../support/sample-messages.ts';
 
 /** Texts that sit on the schemas' edges: empty, padded, hex, exponent, negative, zero, fractional, not numbers, bad symbols, bad JSON. */
 const EDGY = [
