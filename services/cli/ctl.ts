@@ -476,7 +476,7 @@ async function shardsTable(o: { instruments: string }): Promise<void> {
     c.redis.disconnect();
   } catch (err) {
     if (!(err instanceof CliError)) throw err;
-    if (!global.json) console.error(`(Redis not reachable: the shards TP_SHARDS=${ENV.shards} would make)`);
+    console.error(`(${err.message}: the shards TP_SHARDS=${ENV.shards} would make)`);
   }
   const universe = await loadInstruments(o.instruments, ENV.configRoot);
   if (!universe.ok) throw new CliError(universe.reason, EXIT.usage);
