@@ -117,8 +117,9 @@ describe('write shards on a 3-master Redis Cluster', () => {
         // Seen once in CI (a full parallel run): a shard with no fill. Say why if it comes back.
         const blends = await Promise.all(symbolsOf(i).map(async (s) => `${s}: ${((await env.redis.get(k.edgeBlended(s))) ?? 'none').slice(0, 300)}`));
         const kills = (await env.redis.xrange(env.keys.killSwitchAudit, '-', '+')) as [string, string[]][];
+        const orders = await Promise.all(r.orderIds.slice(-5).map(async (id) => `${id} ${JSON.stringify(await env.redis.hmget(k.order(id), 'state', 'side', 'qty', 'reason'))}`));
         expect.fail(
-          `shard ${i}: ${r.orderIds.length} order(s), kill engaged ${r.killEngaged}; kill audit ${JSON.stringify(kills.map(([, f]) => fieldsFromArray(f)['reason']))}; ${blends.join(' | ')}`,
+          `shard ${i}: ${r.orderIds.length} order(s), the last ${orders.join(', ')}; kill engaged ${r.killEngaged}; kill audit ${JSON.stringify(kills.map(([, f]) => fieldsFromArray(f)['reason']))}; ${blends.join(' | ')}`,
         );
       }
       ids.push(...r.orderIds);
