@@ -74,11 +74,14 @@ export class Oms {
   /**
    * Cancel the open orders `pick` chooses: those not yet at the venue
    * locally, the others at the venue (their state then follows its answer).
-   * Returns how many were cancelled or asked to be.
+   * Returns how many were cancelled or asked to be, and the orders left to
+   * a send in flight (neither at the venue nor cancellable yet: the caller
+   * asks again once the send has ended, or its sender died).
    */
-  async cancel(pick: (o: Order) => boolean, reason: string): Promise<number> {
+  async cancel(pick: (o: Order) => boolean, reason: string): Promise<{ cancelled: number; leftInFlight: string[] }> {
     const orders = (await this.d.store.open()).filter(pick);
     let n = 0;
+    const leftInFlight: string[] = [];
     for (const o of orders) {
       try {
         if (o.state === 'NEW') {
@@ -92,12 +95,13 @@ export class Oms {
           n++;
         }
         // Not at the venue. A send on its way is the worker's: on arrival under a kill it cancels
-        // it there. One waiting for a retry ends here (and a retry that comes anyway finds the
+        // it there (a worker that died mid-send cancels nothing: left to the caller to ask again
+        // once the job is no longer active). One waiting for a retry ends here (and a retry that comes anyway finds the
         // controls changed since it was decided and does not send).
         else if (!(await (this.d.sendInFlight?.(o.clientOrderId) ?? Promise.resolve(false)))) {
           const r = await this.apply(o.clientOrderId, { type: 'OrderCancelled', reason: `${reason} (not at the venue)`, at: this.d.clock.now() });
           if (r.kind === 'applied') n++;
-        }
+        } else leftInFlight.push(o.clientOrderId);
       } catch (err) {
         this.d.log.error(
           { event: 'orders.cancel_failed', client_order_id: o.clientOrderId, err: String(err) },
@@ -105,7 +109,7 @@ export class Oms {
         );
       }
     }
-    return n;
+    return { cancelled: n, leftInFlight };
   }
 
   /** Open orders of the store (the OMS's view). */

@@ -169,7 +169,7 @@ export class Reconciler {
       for (const o of await store.open()) {
         if (!OPEN.has(o.state) || ctx.clock.now() - o.updatedAt <= cfg.stuck_order_ms) continue;
         const reason = `stuck: no update for ${ctx.clock.now() - o.updatedAt} ms (> ${cfg.stuck_order_ms} ms)`;
-        if ((await oms.cancel((x) => x.clientOrderId === o.clientOrderId, reason)) > 0) {
+        if ((await oms.cancel((x) => x.clientOrderId === o.clientOrderId, reason)).cancelled > 0) {
           out.stuck++;
           metrics.stuck.inc();
           ctx.log.error({ event: 'orders.stuck', client_order_id: o.clientOrderId, symbol: o.symbol, state: o.state }, `order ${o.clientOrderId} ${reason}: cancelled`);

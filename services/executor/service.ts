@@ -93,13 +93,24 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
 
   // Kills, halts and stops: pause the queue, cancel what they name.
   let cancelling: Promise<unknown> = Promise.resolve();
+  // Orders a cancel left to a send in flight, and why they are cancelled. A live worker cancels its send on
+  // arrival; one that died mid-send does not, and under a kill its job, once stalled, waits on the paused
+  // queue: the housekeeping asks again until the send is no longer in flight (then it is cancelled here).
+  const leftToSends = new Map<string, string>();
   const cancel = (pick: (o: Order) => boolean, why: string): void => {
     cancelling = cancelling
       .then(() => oms.cancel(pick, why))
-      .then((n) => {
-        if (n > 0) ctx.log.warn({ event: 'orders.cancelled', count: n, why }, `${why}: ${n} open orders cancelled`);
+      .then(({ cancelled, leftInFlight }) => {
+        for (const id of leftInFlight) leftToSends.set(id, why);
+        if (cancelled > 0) ctx.log.warn({ event: 'orders.cancelled', count: cancelled, why }, `${why}: ${cancelled} open orders cancelled`);
       })
       .catch((err: unknown) => ctx.log.error({ event: 'orders.cancel_failed', why, err: String(err) }, `cancel failed (${why})`));
+  };
+  const cancelLeftToSends = (): void => {
+    const byWhy = new Map<string, Set<string>>();
+    for (const [id, why] of leftToSends) byWhy.set(why, (byWhy.get(why) ?? new Set()).add(id));
+    leftToSends.clear();
+    for (const [why, ids] of byWhy) cancel((o) => ids.has(o.clientOrderId), why);
   };
   const onControl = (next: ControlSnapshot, prev: ControlSnapshot): void => {
     metrics.breakerState.set(BREAKER_GAUGE[next.breaker.state]);
@@ -235,6 +246,7 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
   // Reconcile before the first target, then on the interval; the outbox sweep finds lost enqueues.
   await reconciler.run();
   const housekeeping = setInterval(() => {
+    cancelLeftToSends();
     void worker.sweep(2_000).catch((err: unknown) => ctx.log.warn({ event: 'orders.sweep_failed', err: String(err) }, 'outbox sweep failed'));
   }, 2_000);
   housekeeping.unref();
