@@ -97,7 +97,7 @@ describe('write shards on a 3-master Redis Cluster', () => {
     }
   });
 
-  it('processes every tick once, in its own shard, and fills orders in every shard', async () => {
+  it('processes every tick once, in its own shard; every shard makes orders, and each is filled or was superseded before it was sent', async () => {
     await eventually(async () => (await feedStatus(env, (await feedInstance(env))!)).done, 30_000, 'the feed done');
     let total = 0;
     for (let i = 0; i < SHARDS; i++) {
@@ -110,20 +110,32 @@ describe('write shards on a 3-master Redis Cluster', () => {
     expect(total).toBe(FIRST);
     expect(await ticksCounted(env, SYMBOLS)).toBe(FIRST);
     const ids: string[] = [];
+    let filled = 0;
     for (let i = 0; i < SHARDS; i++) {
       const k = env.shards.keys[i]!;
+      // Every order ended (ordersAndKills waits for that, and checks each venue fill is in the positions once).
       const r = await ordersAndKills(env, k);
+      expect(r.orderIds.length, `shard ${i} made no order`).toBeGreaterThan(0);
+      filled += r.filled;
       if (r.filled === 0) {
-        // Seen once in CI (a full parallel run): a shard with no fill. Say why if it comes back.
-        const blends = await Promise.all(symbolsOf(i).map(async (s) => `${s}: ${((await env.redis.get(k.edgeBlended(s))) ?? 'none').slice(0, 300)}`));
-        const kills = (await env.redis.xrange(env.keys.killSwitchAudit, '-', '+')) as [string, string[]][];
-        const orders = await Promise.all(r.orderIds.slice(-5).map(async (id) => `${id} ${JSON.stringify(await env.redis.hmget(k.order(id), 'state', 'side', 'qty', 'reason'))}`));
-        expect.fail(
-          `shard ${i}: ${r.orderIds.length} order(s), the last ${orders.join(', ')}; kill engaged ${r.killEngaged}; kill audit ${JSON.stringify(kills.map(([, f]) => fieldsFromArray(f)['reason']))}; ${blends.join(' | ')}`,
-        );
+        // A shard can end with no fill only one way without a control stopping it: each of its orders was
+        // amended or dropped by the next target before its send (one unsent order per symbol, by design;
+        // under a loaded CI run the send queue can be slower than AAPL's targets). Anything else is a fault.
+        const ended = await Promise.all(r.orderIds.map(async (id) => [id, ...(await env.redis.hmget(k.order(id), 'state', 'reason'))] as const));
+        // (Or a kill switch, engaged under load by a missed heartbeat, cancelled it: then the audit says so.)
+        const why = r.killAudit > 0 ? /^(superseded by target .*\(not sent\)|kill switch engaged: .*)$/ : /^superseded by target .*\(not sent\)$/;
+        const unexplained = ended.filter(([, state, reason]) => !(state === 'CANCELLED' && why.test(reason ?? '')));
+        if (unexplained.length > 0) {
+          const blends = await Promise.all(symbolsOf(i).map(async (s) => `${s}: ${((await env.redis.get(k.edgeBlended(s))) ?? 'none').slice(0, 300)}`));
+          const kills = (await env.redis.xrange(env.keys.killSwitchAudit, '-', '+')) as [string, string[]][];
+          expect.fail(
+            `shard ${i}: ${r.orderIds.length} order(s), none filled; not superseded: ${unexplained.map((e) => e.join(' ')).join(', ')}; kill audit ${JSON.stringify(kills.map(([, f]) => fieldsFromArray(f)['reason']))}; ${blends.join(' | ')}`,
+          );
+        }
       }
       ids.push(...r.orderIds);
     }
+    expect(filled).toBeGreaterThan(0);
     expect(new Set(ids).size).toBe(ids.length);
   });
 
