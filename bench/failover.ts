@@ -38,7 +38,7 @@ async function round(client: RedisClient, set: Awaited<ReturnType<typeof startSe
       try {
         await client.incr(key);
         acked++;
-        const port = Number((await client.config('GET', 'port'))[1]);
+        const port = Number(((await client.config('GET', 'port')) as string[])[1]);
         if (port === to && movedAt === 0) movedAt = Date.now();
       } catch {
         // READONLY or a dropped connection while it moves

@@ -5,7 +5,8 @@
  * 2. breaker propagation: a transition written by one instance until the
  *    last of 3 replicas' order gate shows it
  * 3. domain micro-benchmarks: route selection, one mux step, blend + size,
- *    one VaR update — ns per call; one ONNX inference — µs
+ *    one VaR update — ns per call; one ONNX inference — µs; reading a
+ *    256-tick XRANGE back through ioredis — µs per entry
  * 4. end to end, with the real services as separate processes:
  *    a. drain throughput: a backlog of ticks in market_events, time until
  *       strategist, risk-harmoniser and executor have committed everything
@@ -712,6 +713,28 @@ async function onnxInference(): Promise<Record<string, number>> {
 }
 
 /**
+ * Reading ticks back from Redis through the client (ioredis' reply parser):
+ * XRANGE of 256 ticks (what a full batch's XREADGROUP returns), µs per
+ * entry, the round trip included.
+ */
+async function replyDecoding(redis: TestRedis): Promise<Record<string, number>> {
+  const r = new Redis(redis.url);
+  const stream = 'bench-reply:market_events';
+  const market = new SyntheticMarket({ seed: 3 });
+  const p = r.pipeline();
+  for (let i = 0; i < 256; i++) p.xadd(stream, '*', ...encodeTick(market.next(Date.now())));
+  await p.exec();
+  for (let i = 0; i < 200; i++) await r.xrange(stream, '-', '+');
+  const rounds = 1_000;
+  const t0 = performance.now();
+  for (let i = 0; i < rounds; i++) await r.xrange(stream, '-', '+');
+  const us = ((performance.now() - t0) * 1_000) / rounds / 256;
+  await r.del(stream);
+  r.disconnect();
+  return { xrange_256_ticks_us_per_entry: +us.toFixed(2) };
+}
+
+/**
  * The order path through the OMS and the send queue, with the paper venue
  * (no simulated latency, no partial fills) in a project copy whose costs
  * never hold a target:
@@ -928,7 +951,7 @@ async function main(): Promise<void> {
     // whose three replicas share this process (in production each has its own).
     if (!only || only === 'breaker') results['breaker_propagation'] = await controlPropagation(redis);
     if (!only || only === 'reload') results['reload_propagation'] = await reloadPropagation(redis);
-    if (!only || only === 'micro') results['micro'] = { ...micro(), ...(await onnxInference()) };
+    if (!only || only === 'micro') results['micro'] = { ...micro(), ...(await onnxInference()), ...(await replyDecoding(redis)) };
     if (!only || only === 'orders') results['orders'] = await ordersBench(redis);
     if (!only || only === 'shards') results['shard_scale'] = await shardScale();
     if (!only || only === 'e2e') {

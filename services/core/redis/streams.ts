@@ -214,7 +214,7 @@ export class StreamConsumer<M> {
           this.lastLag = now;
           await this.reportLag();
         }
-        const res = await redis.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', stream, '>');
+        const res = (await redis.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', stream, '>')) as [string, RawEntry[]][] | null;
         const entries = res?.[0]?.[1];
         if (entries && entries.length > 0) await this.process(entries);
       } catch (err) {
