@@ -40,6 +40,8 @@ import { ALPHAS } from '../services/strategist/domain/alpha-models.ts';
 import { horizonFor, initialFeatures, updateFeatures } from '../services/strategist/domain/features.ts';
 import { decideSwitch } from '../services/strategist/domain/switching.ts';
 import { loadModelRunners, OnnxSessionCache } from '../services/strategist/model-runtime.ts';
+import { parseSymbolState, type SymbolState } from '../services/strategist/on-ticks.ts';
+import { StateMemo } from '../services/core/state-memo.ts';
 import { startRedis, type TestRedis } from '../tests/support/redis-server.ts';
 import { SAMPLE_SIGNAL, SAMPLE_TARGET } from '../tests/support/sample-messages.ts';
 import { readFileSync } from 'node:fs';
@@ -158,6 +160,11 @@ function micro(): Record<string, number> {
     predictions: ['obi', 'momentum', 'mean_reversion'].map((model) => ({ model, edge_bps: 1.5, confidence: 0.7, horizon_ms: 30_000, ts: 1_764_000_000_000 })),
   });
   const targetFields = encodeTarget({ ...SAMPLE_TARGET, symbol: 'BTC-USD', price: 65_000, action: 'target' });
+  // A strategist's per-symbol state at a batch's start: decoded from its JSON (parse + schema, before) or taken back from the memo (after).
+  const st = parseSymbolState(null);
+  for (let i = 0; i < 100; i++) updateFeatures(st.features, ticks[i]!);
+  const stJson = JSON.stringify(st);
+  const memo = new StateMemo<SymbolState>();
   return {
     route_ns: route,
     mux_step_ns: mux,
@@ -167,6 +174,12 @@ function micro(): Record<string, number> {
     decode_signal_ns: nsPerCall(() => decodeSignal(signalFields), 200_000),
     decode_target_zod_ns: nsPerCall(() => decodeWith(targetSchema, targetFields), 200_000),
     decode_target_ns: nsPerCall(() => decodeTarget(targetFields), 200_000),
+    decode_strategist_state_ns: nsPerCall(() => parseSymbolState(stJson), 200_000),
+    memo_strategist_state_ns: nsPerCall(() => {
+      const v = memo.take('k', stJson, parseSymbolState);
+      memo.keep('k', stJson, v);
+      return v;
+    }, 1_000_000),
   };
 }
 

@@ -12,6 +12,7 @@ import { portfolioVarPct, portfolioVarRoomPct } from '../core/domain/size-positi
 import { encodeTarget, type Signal } from '../core/messages.ts';
 import type { Gauge, Histogram, Counter } from '../core/metrics.ts';
 import { correlationCodec, decodeStored, riskStateCodec } from '../core/redis/codecs.ts';
+import { StateMemo } from '../core/state-memo.ts';
 import { METRIC_NAMES, type MetricName, type RedisKeys } from '../core/redis/keys.ts';
 import type { BatchContext, StreamEntry, StreamHandler } from '../core/redis/streams.ts';
 import type { TimeSeriesWriter } from '../core/redis/timeseries.ts';
@@ -81,6 +82,9 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
   let guardActive = false;
   /** When each symbol's series and metric hashes were last written (after a commit): they are sampled (metrics.sample_ms). */
   const lastSampled = new Map<string, number>();
+  /** The states and the correlation as this handler last committed them: not parsed and validated again while Redis holds those strings. */
+  const states = new StateMemo<RiskSymbolState>();
+  const correlations = new StateMemo<CorrelationState>(1);
   return {
     watchKeys(entries) {
       return [...[...new Set(entries.map((e) => e.value.symbol))].map((s) => deps.keys.riskState(s)), deps.keys.riskCorrelation];
@@ -101,7 +105,8 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
       const outside = deps.otherShards?.();
       const contributions = { ...outside?.contributions, ...hashes.get(deps.keys.varContributions) };
       const varBySymbol = new Map<string, number>(Object.entries(contributions).map(([k, v]) => [k, Number(v) || 0]));
-      const correlation = parseCorrelation(state.get(deps.keys.riskCorrelation), deps.keys.riskCorrelation, deps.onBadState);
+      const correlationRaw = state.get(deps.keys.riskCorrelation);
+      const correlation = correlations.take(deps.keys.riskCorrelation, correlationRaw, (raw) => parseCorrelation(raw, deps.keys.riskCorrelation, deps.onBadState));
       const minSamples = cfg.volatility.correlation_min_samples;
       const portfolioVar = (): number => {
         const symbols = [...varBySymbol.keys()];
@@ -128,7 +133,8 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
       const outputs: { symbol: string; edge: number; position: number; varPct: number; tickTs: number }[] = [];
       const sampled: string[] = [];
       for (const [symbol, list] of bySymbol) {
-        const st = parseRiskState(state.get(deps.keys.riskState(symbol)), cfg, deps.keys.riskState(symbol), deps.onBadState);
+        const stateKey = deps.keys.riskState(symbol);
+        const st = states.take(stateKey, state.get(stateKey), (raw) => parseRiskState(raw, cfg, stateKey, deps.onBadState));
         const signals = list.map((e) => e.value);
         const latest = signals[signals.length - 1]!;
         const a = assessSymbol(st, signals, cfg, kelly, now, { excludedModels, varRoomPct: varRoom(symbol) });
@@ -206,15 +212,21 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
             cost_bps: a.costBps,
           }),
         );
-        tx.set(deps.keys.riskState(symbol), JSON.stringify(st));
+        const stateJson = JSON.stringify(st);
+        tx.set(stateKey, stateJson);
+        afterCommit(() => states.keep(stateKey, stateJson, st));
         outputs.push({ symbol, edge: a.blend.edgeBps, position: a.sizing.targetUsd, varPct: a.varPct, tickTs: latest.tick_ts });
       }
       const prices: Record<string, number> = {};
       for (const [sym, p] of Object.entries({ ...outside?.prices, ...hashes.get(deps.keys.riskPrices) })) prices[sym] = Number(p);
       for (const [sym, list] of bySymbol) prices[sym] = list[list.length - 1]!.value.price;
+      // Written when a sample is due; otherwise left untouched (and as it was read).
+      let correlationJson = correlationRaw;
       if (updateCorrelation(correlation, prices, now, cfg.volatility.correlation_lambda, cfg.volatility.correlation_sample_ms)) {
-        tx.set(deps.keys.riskCorrelation, JSON.stringify(correlation));
+        correlationJson = JSON.stringify(correlation);
+        tx.set(deps.keys.riskCorrelation, correlationJson);
       }
+      afterCommit(() => correlations.keep(deps.keys.riskCorrelation, correlationJson, correlation));
       for (const [sym, list] of bySymbol) tx.hset(deps.keys.riskPrices, sym, String(list[list.length - 1]!.value.price));
       const finalVar = portfolioVar();
       tx.hset(deps.keys.riskPortfolio, 'var_pct', String(finalVar), 'kelly_fraction', String(kelly.fraction), 'kelly_source', kelly.source, 'at', String(now));

@@ -13,6 +13,7 @@ import type { ControlView } from '../core/context.ts';
 import { matchRoute } from '../core/domain/route-rules.ts';
 import { encodeSignal, type Prediction } from '../core/messages.ts';
 import { decodeStored, strategistStateCodec } from '../core/redis/codecs.ts';
+import { StateMemo } from '../core/state-memo.ts';
 import type { RedisKeys } from '../core/redis/keys.ts';
 import type { BatchContext, StreamEntry, StreamHandler } from '../core/redis/streams.ts';
 import type { Clock } from '../core/clock.ts';
@@ -75,6 +76,8 @@ export function parseSymbolState(raw: string | null | undefined, key = '', onBad
 
 export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
   const stats = new Map<string, ModelStats>();
+  /** Each symbol's state as this handler last committed it: not parsed and validated again while Redis holds that string. */
+  const memo = new StateMemo<SymbolState>();
 
   const runModel = async (model: string, features: FeatureState, bundle: StrategistBundle, now: number): Promise<AlphaOutput | undefined> => {
     const runner = bundle.runners.get(model);
@@ -120,9 +123,15 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
 
       for (const [symbol, all] of bySymbol) {
         const spec = instrumentSpec(universe, symbol);
-        const st = parseSymbolState(state.get(deps.keys.strategistState(symbol)), deps.keys.strategistState(symbol), (key, reason) =>
-          deps.log?.error({ event: 'state.unreadable', key, reason }, `${reason}: rebuilt from scratch`),
+        const stateKey = deps.keys.strategistState(symbol);
+        const st = memo.take(stateKey, state.get(stateKey), (raw) =>
+          parseSymbolState(raw, stateKey, (key, reason) => deps.log?.error({ event: 'state.unreadable', key, reason }, `${reason}: rebuilt from scratch`)),
         );
+        const commitState = (): void => {
+          const json = JSON.stringify(st);
+          tx.set(stateKey, json);
+          afterCommit(() => memo.keep(stateKey, json, st));
+        };
         // Quarantine prints outside the sanity band; only accepted ticks move the features.
         const list: StreamEntry<Tick>[] = [];
         for (const e of all) {
@@ -143,7 +152,7 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
         }
         st.lastTickId = all[all.length - 1]!.id;
         if (list.length === 0 || !spec) {
-          tx.set(deps.keys.strategistState(symbol), JSON.stringify(st));
+          commitState();
           continue;
         }
         for (const e of list) updateFeatures(st.features, e.value);
@@ -239,7 +248,7 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
             predictions,
           }),
         );
-        tx.set(deps.keys.strategistState(symbol), JSON.stringify(st));
+        commitState();
         const ruleIndex = String(route.ruleIndex);
         afterCommit(() => {
           deps.metrics.ticks.inc({ symbol }, list.length);
