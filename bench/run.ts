@@ -13,7 +13,9 @@
  *    b. fixed rate: the feed at BENCH_RATE ticks/s for BENCH_SECONDS;
  *       tick-to-target latency from each target's stream id (commit time)
  *       minus the newest and the oldest tick it covers; also tick to
- *       market_events (the feed's own share) and tick to signal.
+ *       market_events (the feed's own share), tick to signal, and the
+ *       newest tick's market_events entry to its target (the system's own
+ *       share, without the feed's).
  *       BENCH_DUMP=1 writes every entry's latency to
  *       bench/results/latencies-<rate>.csv
  * No pass/fail here: goals are printed next to the figures.
@@ -333,6 +335,12 @@ async function endToEnd(redis: TestRedis, o: { root: string; label: string; rss:
       mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
       writeFileSync(join(ROOT, 'bench', 'results', `latencies-${RATE}.csv`), `kind,committed_ms,latency_ms\n${rows.join('\n')}\n`);
     }
+    // The system's own share: from the newest tick's market_events entry (when Redis took it from the feed) to its target's commit.
+    const tickIdOfSignal = new Map(signals.map(([id, fields]) => [id, fieldsFromArray(fields)['tick_id'] ?? '']));
+    const streamToTarget = entries
+      .map(([id, fields]) => Number(id.split('-')[0]) - Number((tickIdOfSignal.get(fieldsFromArray(fields)['signal_id'] ?? '') ?? 'NaN').split('-')[0]))
+      .filter((v) => Number.isFinite(v))
+      .sort((a, b) => a - b);
     const tickToStream = published.map((e) => e.latency).sort((a, b) => a - b);
     const tickToSignal = signalled.map((e) => e.latency).sort((a, b) => a - b);
     newest.sort((a, b) => a - b);
@@ -358,6 +366,8 @@ async function endToEnd(redis: TestRedis, o: { root: string; label: string; rss:
       tick_to_target_newest_p99_ms: quantile(newest, 0.99),
       tick_to_target_oldest_p50_ms: quantile(oldest, 0.5),
       tick_to_target_oldest_p99_ms: quantile(oldest, 0.99),
+      stream_to_target_p50_ms: quantile(streamToTarget, 0.5),
+      stream_to_target_p99_ms: quantile(streamToTarget, 0.99),
     };
     (result[`rate_${RATE}`] as Record<string, unknown>)['rss_mb'] = Object.fromEntries([...processNames, 'feed'].map((s, i) => [s, rssMb([...children, feed][i]!.pid)]));
     for (const c of [...children, feed]) c.kill('SIGTERM');
