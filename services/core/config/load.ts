@@ -4,8 +4,14 @@
  * folders (the root's YAML files and conf/), judged on the real path (a
  * symlink in conf/ that points elsewhere is refused). A file larger than
  * MAX_CONFIG_BYTES is refused before it is read.
+ *
+ * The file system calls are synchronous: a config file is a few KiB on a
+ * local disk, read at start and on a reload, and the six calls (two
+ * realpaths, open, stat, read, close) take tens of microseconds in place,
+ * where each asynchronous one waited its turn on the libuv thread pool and
+ * then on the event loop (docs/benchmarks.md, "Reload").
  */
-import { open, realpath } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { parseInstruments, parseRiskParams, parseRouterRules, type ParseResult, type RouterConfigBundle } from './parse.ts';
 import type { InstrumentsConfig, RiskHarmoniserConfig } from './schemas.ts';
@@ -44,7 +50,7 @@ export async function realConfigPath(configPath: string, root: string): Promise<
   let real: string;
   let realRoot: string;
   try {
-    [real, realRoot] = await Promise.all([realpath(lexical.absolute), realpath(root)]);
+    [real, realRoot] = [realpathSync(lexical.absolute), realpathSync(root)];
   } catch (err) {
     return { ok: false, reason: `${shown(configPath)}: cannot read file (${(err as NodeJS.ErrnoException).code ?? 'EIO'})` };
   }
@@ -57,26 +63,37 @@ export async function readConfigText(configPath: string, root: string): Promise<
   const checked = await realConfigPath(configPath, root);
   if (!checked.ok) return checked;
   try {
-    const fh = await open(checked.absolute, 'r');
+    const fd = openSync(checked.absolute, 'r');
     try {
-      const { size } = await fh.stat();
+      const { size } = fstatSync(fd);
       if (size > MAX_CONFIG_BYTES)
         return { ok: false, reason: `${shown(configPath)}: file is ${size} bytes, over the ${MAX_CONFIG_BYTES}-byte limit for config files (nothing was read)` };
       // Sized by stat, plus one byte to notice a file that grew since; only then read again, up to the limit.
       let buf = Buffer.allocUnsafe(size + 1);
-      let { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      let bytesRead = readFully(fd, buf);
       if (bytesRead > size) {
         buf = Buffer.allocUnsafe(MAX_CONFIG_BYTES + 1);
-        ({ bytesRead } = await fh.read(buf, 0, buf.length, 0));
+        bytesRead = readFully(fd, buf);
       }
       if (bytesRead > MAX_CONFIG_BYTES) return { ok: false, reason: `${shown(configPath)}: file grew over the ${MAX_CONFIG_BYTES}-byte limit while read` };
       return { ok: true, text: buf.subarray(0, bytesRead).toString('utf8') };
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   } catch (err) {
     return { ok: false, reason: `${shown(configPath)}: cannot read file (${(err as NodeJS.ErrnoException).code ?? 'EIO'})` };
   }
+}
+
+/** Read from the start until `buf` is full or the file ends; the bytes read. */
+function readFully(fd: number, buf: Buffer): number {
+  let at = 0;
+  while (at < buf.length) {
+    const n = readSync(fd, buf, at, buf.length - at, at);
+    if (n === 0) break;
+    at += n;
+  }
+  return at;
 }
 
 export async function loadRiskParams(configPath: string, root: string): Promise<ParseResult<RiskHarmoniserConfig>> {
