@@ -18,7 +18,7 @@ import { ConfigHolder, startReloader } from '../core/config/reloader.ts';
 import { riskReloadTarget } from '../core/config/risk-reload.ts';
 import type { RiskHarmoniserConfig } from '../core/config/schemas.ts';
 import { probationPassed } from '../core/domain/breaker.ts';
-import { systemHalted, UNKNOWN_CONTROL, type BreakerState, type ControlSnapshot } from '../core/domain/control-state.ts';
+import { orderGate, systemHalted, UNKNOWN_CONTROL, type BreakerState, type ControlSnapshot } from '../core/domain/control-state.ts';
 import { parseScope } from '../core/domain/scopes.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { LatencyWindow } from '../core/latency-window.ts';
@@ -106,11 +106,16 @@ export async function startExecutor(ctx: ServiceContext, options: ExecutorOption
       })
       .catch((err: unknown) => ctx.log.error({ event: 'orders.cancel_failed', why, err: String(err) }, `cancel failed (${why})`));
   };
+  // Only while the controls still stop them: after a reset, a send that arrives stands, and a dead sender's job,
+  // run again on the resumed queue, finds the controls changed since its order was decided and cancels it unsent.
   const cancelLeftToSends = (): void => {
+    if (!control.snapshot.known) return; // asked again once the controls read again
     const byWhy = new Map<string, Set<string>>();
     for (const [id, why] of leftToSends) byWhy.set(why, (byWhy.get(why) ?? new Set()).add(id));
     leftToSends.clear();
-    for (const [why, ids] of byWhy) cancel((o) => ids.has(o.clientOrderId), why);
+    for (const [why, ids] of byWhy) {
+      cancel((o) => ids.has(o.clientOrderId) && orderGate(control.snapshot, { symbol: o.symbol, model: o.model }).kind === 'denied', why);
+    }
   };
   const onControl = (next: ControlSnapshot, prev: ControlSnapshot): void => {
     metrics.breakerState.set(BREAKER_GAUGE[next.breaker.state]);
