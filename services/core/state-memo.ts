@@ -11,6 +11,8 @@
  * batch committed; a batch that conflicted, was fenced or failed leaves
  * nothing behind, and the next one decodes what Redis holds.
  */
+import type { TxWriter } from './redis/batch-commit.ts';
+
 export class StateMemo<T> {
   private readonly entries = new Map<string, { raw: string; value: T }>();
 
@@ -29,6 +31,13 @@ export class StateMemo<T> {
     if (raw === null || raw === undefined) return;
     if (this.entries.size >= this.maxEntries && !this.entries.has(key)) this.entries.clear();
     this.entries.set(key, { raw, value });
+  }
+
+  /** Write `value` as the key's JSON in the batch's commit, and keep it once that commit is through. */
+  write(batch: { tx: TxWriter; afterCommit(fn: () => void): void }, key: string, value: T): void {
+    const json = JSON.stringify(value);
+    batch.tx.set(key, json);
+    batch.afterCommit(() => this.keep(key, json, value));
   }
 
   get size(): number {

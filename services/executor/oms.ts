@@ -95,9 +95,9 @@ export class Oms {
           n++;
         }
         // Not at the venue. A send on its way is the worker's: on arrival under a kill it cancels
-        // it there (a worker that died mid-send cancels nothing: left to the caller to ask again
-        // once the job is no longer active). One waiting for a retry ends here (and a retry that comes anyway finds the
-        // controls changed since it was decided and does not send).
+        // it there (a worker that died mid-send cancels nothing, so it is returned for the caller
+        // to ask again). One waiting for a retry ends here (and a retry that comes anyway finds
+        // the controls changed since it was decided and does not send).
         else if (!(await (this.d.sendInFlight?.(o.clientOrderId) ?? Promise.resolve(false)))) {
           const r = await this.apply(o.clientOrderId, { type: 'OrderCancelled', reason: `${reason} (not at the venue)`, at: this.d.clock.now() });
           if (r.kind === 'applied') n++;

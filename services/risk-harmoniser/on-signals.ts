@@ -212,9 +212,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): StreamHandler<Sign
             cost_bps: a.costBps,
           }),
         );
-        const stateJson = JSON.stringify(st);
-        tx.set(stateKey, stateJson);
-        afterCommit(() => states.keep(stateKey, stateJson, st));
+        states.write({ tx, afterCommit }, stateKey, st);
         outputs.push({ symbol, edge: a.blend.edgeBps, position: a.sizing.targetUsd, varPct: a.varPct, tickTs: latest.tick_ts });
       }
       const prices: Record<string, number> = {};

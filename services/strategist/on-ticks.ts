@@ -127,11 +127,6 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
         const st = memo.take(stateKey, state.get(stateKey), (raw) =>
           parseSymbolState(raw, stateKey, (key, reason) => deps.log?.error({ event: 'state.unreadable', key, reason }, `${reason}: rebuilt from scratch`)),
         );
-        const commitState = (): void => {
-          const json = JSON.stringify(st);
-          tx.set(stateKey, json);
-          afterCommit(() => memo.keep(stateKey, json, st));
-        };
         // Quarantine prints outside the sanity band; only accepted ticks move the features.
         const list: StreamEntry<Tick>[] = [];
         for (const e of all) {
@@ -152,7 +147,7 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
         }
         st.lastTickId = all[all.length - 1]!.id;
         if (list.length === 0 || !spec) {
-          commitState();
+          memo.write({ tx, afterCommit }, stateKey, st);
           continue;
         }
         for (const e of list) updateFeatures(st.features, e.value);
@@ -248,7 +243,7 @@ export function createTickHandler(deps: TickHandlerDeps): StreamHandler<Tick> {
             predictions,
           }),
         );
-        commitState();
+        memo.write({ tx, afterCommit }, stateKey, st);
         const ruleIndex = String(route.ruleIndex);
         afterCommit(() => {
           deps.metrics.ticks.inc({ symbol }, list.length);

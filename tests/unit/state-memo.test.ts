@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { TxRecorder } from '../../services/core/redis/batch-commit.ts';
 import { StateMemo } from '../../services/core/state-memo.ts';
 
 describe('StateMemo: decoded state kept between batches', () => {
@@ -57,5 +58,17 @@ describe('StateMemo: decoded state kept between batches', () => {
     memo.keep('b', '{"n":1}', { n: 1 });
     memo.keep('c', '{"n":1}', { n: 1 });
     expect(memo.size).toBeLessThanOrEqual(2);
+  });
+
+  it('write: the JSON goes into the batch, and the object is kept only when the commit is through', () => {
+    const memo = new StateMemo<{ n: number }>();
+    const tx = new TxRecorder();
+    const after: (() => void)[] = [];
+    const st = { n: 3 };
+    memo.write({ tx, afterCommit: (fn) => after.push(fn) }, 'k', st);
+    expect(tx.commands).toEqual([['SET', 'k', '{"n":3}']]);
+    expect(memo.size).toBe(0);
+    for (const fn of after) fn();
+    expect(memo.take('k', '{"n":3}', () => ({ n: -1 }))).toBe(st);
   });
 });
